@@ -81,12 +81,13 @@ export async function startServer(opts = {}) {
     /**
      * `parlor agent create`, then log in. Returns
      * { id, username, name, password, siteKey, token, agent } where agent is the
-     * login answer's `agent` object.
+     * login answer's `agent` object. With { login: false } only the CLI runs.
      */
-    async createAgent(siteKey, { username = unique("agent"), name = `Agent ${unique("n")}`, password = "correct horse battery staple" } = {}) {
+    async createAgent(siteKey, { username = unique("agent"), name = `Agent ${unique("n")}`, password = "correct horse battery staple", login = true } = {}) {
       const created = JSON.parse(
         await cli({ ...env, PARLOR_PASSWORD: password }, ["agent", "create", "--site", siteKey, "--username", username, "--name", name]),
       );
+      if (!login) return { id: created.id, username, name, password, siteKey };
       const res = await server.login(username, password);
       assert.equal(res.status, 200, `login of a fresh agent failed: ${JSON.stringify(res.body)}`);
       return { id: created.id, username, name, password, siteKey, token: res.body.token, agent: res.body.agent };
