@@ -1,0 +1,150 @@
+// Presence: visitors online/offline for agents (with a grace period), and
+// agentsOnline for visitors. The server runs with PARLOR_PRESENCE_GRACE_MS=300.
+import { describe, it, before, after, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import {
+  startServer, call, nextEvent, expectNoEvent, assertOk, sleep, drain,
+} from "./support.mjs";
+
+const GRACE = 300;
+let srv;
+before(async () => { srv = await startServer({ env: { PARLOR_PRESENCE_GRACE_MS: String(GRACE) } }); });
+after(async () => { await srv?.dispose(); });
+afterEach(() => srv.closeClients());
+
+async function summaryOf(agent, convId) {
+  return assertOk(await call(agent, "list", {})).conversations.find((c) => c.id === convId);
+}
+
+describe("visitor presence seen by agents", () => {
+  it("agents get presence online:true when a visitor connects", async () => {
+    const { site, agent } = await srv.siteWithAgent();
+    const v = await srv.visitor(site.siteKey);
+    const convId = v.session.conversation.id;
+    assert.deepEqual(await nextEvent(agent, "presence", (p) => p.conversationId === convId), { conversationId: convId, online: true });
+    assert.equal((await summaryOf(agent, convId)).online, true);
+  });
+
+  it("a returning visitor is reported online again", async () => {
+    const { site, agent } = await srv.siteWithAgent();
+    const v = await srv.visitor(site.siteKey);
+    const convId = v.session.conversation.id;
+    v.socket.disconnect();
+    await nextEvent(agent, "presence", (p) => p.conversationId === convId && p.online === false);
+    drain(agent);
+    await srv.visitor(site.siteKey, { token: v.token });
+    assert.deepEqual(await nextEvent(agent, "presence", (p) => p.conversationId === convId), { conversationId: convId, online: true });
+  });
+
+  it("a visitor that disconnects is reported offline only after the grace period", async () => {
+    const { site, agent } = await srv.siteWithAgent();
+    const v = await srv.visitor(site.siteKey);
+    const convId = v.session.conversation.id;
+    await nextEvent(agent, "presence", (p) => p.conversationId === convId && p.online);
+    v.socket.disconnect();
+    await expectNoEvent(agent, "presence", GRACE / 3, (p) => p.conversationId === convId);
+    assert.deepEqual(await nextEvent(agent, "presence", (p) => p.conversationId === convId), { conversationId: convId, online: false });
+    assert.equal((await summaryOf(agent, convId)).online, false);
+  });
+
+  it("a reload within the grace period does not flap presence", async () => {
+    const { site, agent } = await srv.siteWithAgent();
+    const v = await srv.visitor(site.siteKey);
+    const convId = v.session.conversation.id;
+    await nextEvent(agent, "presence", (p) => p.conversationId === convId && p.online);
+    v.socket.disconnect();
+    await srv.visitor(site.siteKey, { token: v.token }); // the page reloaded
+    await expectNoEvent(agent, "presence", GRACE * 4, (p) => p.conversationId === convId);
+    assert.equal((await summaryOf(agent, convId)).online, true);
+  });
+
+  it("a visitor with several tabs stays online until the last tab closes", async () => {
+    const { site, agent } = await srv.siteWithAgent();
+    const tab1 = await srv.visitor(site.siteKey);
+    const convId = tab1.session.conversation.id;
+    const tab2 = await srv.visitor(site.siteKey, { token: tab1.token });
+    const tab3 = await srv.visitor(site.siteKey, { token: tab1.token, transports: ["polling"] });
+    await nextEvent(agent, "presence", (p) => p.conversationId === convId && p.online);
+    tab1.socket.disconnect();
+    tab3.socket.disconnect();
+    await expectNoEvent(agent, "presence", GRACE * 4, (p) => p.conversationId === convId && !p.online);
+    assert.equal((await summaryOf(agent, convId)).online, true);
+    tab2.socket.disconnect();
+    assert.deepEqual(await nextEvent(agent, "presence", (p) => p.conversationId === convId && !p.online), { conversationId: convId, online: false });
+  });
+
+  it("an agent connecting later sees the visitor's current online state in conversations", async () => {
+    const site = await srv.createSite();
+    const acc = await srv.createAgent(site.siteKey);
+    const on = await srv.visitor(site.siteKey);
+    const off = await srv.visitor(site.siteKey);
+    off.socket.disconnect();
+    await sleep(GRACE * 4);
+    const { conversations } = await srv.agent(acc.token);
+    assert.equal(conversations.find((c) => c.id === on.session.conversation.id).online, true);
+    assert.equal(conversations.find((c) => c.id === off.session.conversation.id).online, false);
+  });
+});
+
+describe("agentsOnline seen by visitors", () => {
+  it("the session reports agentsOnline true while an agent of the site is connected", async () => {
+    const { site } = await srv.siteWithAgent();
+    const { session } = await srv.visitor(site.siteKey);
+    assert.equal(session.agentsOnline, true);
+  });
+
+  it("visitors get presence agentsOnline:true when the first agent connects", async () => {
+    const site = await srv.createSite();
+    const acc = await srv.createAgent(site.siteKey);
+    const v = await srv.visitor(site.siteKey);
+    assert.equal(v.session.agentsOnline, false);
+    await srv.agent(acc.token);
+    assert.deepEqual(await nextEvent(v.socket, "presence"), { agentsOnline: true });
+  });
+
+  it("visitors get presence agentsOnline:false after the last agent leaves and the grace period", async () => {
+    const site = await srv.createSite();
+    const acc = await srv.createAgent(site.siteKey);
+    const a = await srv.agent(acc.token);
+    const v = await srv.visitor(site.siteKey);
+    assert.equal(v.session.agentsOnline, true);
+    a.socket.disconnect();
+    await expectNoEvent(v.socket, "presence", GRACE / 3);
+    assert.deepEqual(await nextEvent(v.socket, "presence"), { agentsOnline: false });
+    v.socket.disconnect();
+    const again = await srv.visitor(site.siteKey, { token: v.token });
+    assert.equal(again.session.agentsOnline, false);
+  });
+
+  it("presence is sent to visitors only when agentsOnline changes", async () => {
+    const site = await srv.createSite();
+    const acc1 = await srv.createAgent(site.siteKey);
+    const acc2 = await srv.createAgent(site.siteKey);
+    const a1 = await srv.agent(acc1.token);
+    const v = await srv.visitor(site.siteKey);
+    await srv.agent(acc2.token); // a second agent: still online, no change
+    a1.socket.disconnect(); // one of two leaves: still online, no change
+    await expectNoEvent(v.socket, "presence", GRACE * 4);
+    const a1again = await srv.agent(acc1.token); // the same agent in a second tab
+    await expectNoEvent(v.socket, "presence", 300);
+    assert.ok(a1again.socket.connected);
+  });
+
+  it("an agent reconnecting within the grace period does not flap agentsOnline", async () => {
+    const site = await srv.createSite();
+    const acc = await srv.createAgent(site.siteKey);
+    const a = await srv.agent(acc.token);
+    const v = await srv.visitor(site.siteKey);
+    a.socket.disconnect();
+    await srv.agent(acc.token);
+    await expectNoEvent(v.socket, "presence", GRACE * 4);
+  });
+
+  it("agentsOnline of one site does not depend on agents of another site", async () => {
+    const other = await srv.siteWithAgent();
+    assert.ok(other.agent.connected);
+    const site = await srv.createSite();
+    const { session } = await srv.visitor(site.siteKey);
+    assert.equal(session.agentsOnline, false);
+  });
+});
