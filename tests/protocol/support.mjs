@@ -572,3 +572,14 @@ export async function agentSay(socket, conversationId, text, clientId = cid("a")
   const ack = assertOk(await call(socket, "send", { conversationId, clientId, text }), `agent send "${text}"`);
   return ack.message;
 }
+
+/** Poll `fn` until it returns truthy (or its promise resolves truthy); fails after timeoutMs. */
+export async function waitFor(fn, timeoutMs = DEFAULT_TIMEOUT, what = "condition") {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new assert.AssertionError({ message: `timed out waiting for ${what}` });
+    await sleep(50);
+  }
+}
