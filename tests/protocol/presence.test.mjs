@@ -3,7 +3,7 @@
 import { describe, it, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startServer, call, nextEvent, expectNoEvent, assertOk, sleep, drain,
+  startServer, call, nextEvent, expectNoEvent, assertOk, sleep, drain, received, nextEventOf,
 } from "./support.mjs";
 
 const GRACE = 300;
@@ -12,16 +12,33 @@ before(async () => { srv = await startServer({ env: { PARLOR_PRESENCE_GRACE_MS: 
 after(async () => { await srv?.dispose(); });
 afterEach(() => srv.closeClients());
 
+/**
+ * A brand-new visitor is announced with a `conversation` Summary; whether a
+ * `presence` event also comes is not pinned down by PROTOCOL.md. Wait until the
+ * agent has learned either way that the visitor is online, then forget both.
+ */
+async function seenOnline(agent, convId) {
+  await nextEventOf(agent, {
+    presence: (p) => p.conversationId === convId && p.online === true,
+    conversation: (c) => c.id === convId && c.online === true,
+  });
+  await sleep(50);
+  drain(agent);
+}
+
 async function summaryOf(agent, convId) {
   return assertOk(await call(agent, "list", {})).conversations.find((c) => c.id === convId);
 }
 
 describe("visitor presence seen by agents", () => {
-  it("agents get presence online:true when a visitor connects", async () => {
+  it("a new visitor is shown online to agents", async () => {
     const { site, agent } = await srv.siteWithAgent();
     const v = await srv.visitor(site.siteKey);
     const convId = v.session.conversation.id;
-    assert.deepEqual(await nextEvent(agent, "presence", (p) => p.conversationId === convId), { conversationId: convId, online: true });
+    const c = await nextEvent(agent, "conversation", (x) => x.id === convId);
+    const p = received(agent, "presence").filter((x) => x.conversationId === convId);
+    assert.ok(c.online === true || p.some((x) => x.online === true), "the agent must learn the new visitor is online");
+    assert.ok(!p.some((x) => x.online === false), `no offline presence for a connected visitor: ${JSON.stringify(p)}`);
     assert.equal((await summaryOf(agent, convId)).online, true);
   });
 
@@ -29,6 +46,7 @@ describe("visitor presence seen by agents", () => {
     const { site, agent } = await srv.siteWithAgent();
     const v = await srv.visitor(site.siteKey);
     const convId = v.session.conversation.id;
+    await seenOnline(agent, convId);
     v.socket.disconnect();
     await nextEvent(agent, "presence", (p) => p.conversationId === convId && p.online === false);
     drain(agent);
@@ -40,7 +58,7 @@ describe("visitor presence seen by agents", () => {
     const { site, agent } = await srv.siteWithAgent();
     const v = await srv.visitor(site.siteKey);
     const convId = v.session.conversation.id;
-    await nextEvent(agent, "presence", (p) => p.conversationId === convId && p.online);
+    await seenOnline(agent, convId);
     v.socket.disconnect();
     await expectNoEvent(agent, "presence", GRACE / 3, (p) => p.conversationId === convId);
     assert.deepEqual(await nextEvent(agent, "presence", (p) => p.conversationId === convId), { conversationId: convId, online: false });
@@ -51,7 +69,7 @@ describe("visitor presence seen by agents", () => {
     const { site, agent } = await srv.siteWithAgent();
     const v = await srv.visitor(site.siteKey);
     const convId = v.session.conversation.id;
-    await nextEvent(agent, "presence", (p) => p.conversationId === convId && p.online);
+    await seenOnline(agent, convId);
     v.socket.disconnect();
     await srv.visitor(site.siteKey, { token: v.token }); // the page reloaded
     await expectNoEvent(agent, "presence", GRACE * 4, (p) => p.conversationId === convId);
@@ -64,7 +82,7 @@ describe("visitor presence seen by agents", () => {
     const convId = tab1.session.conversation.id;
     const tab2 = await srv.visitor(site.siteKey, { token: tab1.token });
     const tab3 = await srv.visitor(site.siteKey, { token: tab1.token, transports: ["polling"] });
-    await nextEvent(agent, "presence", (p) => p.conversationId === convId && p.online);
+    await seenOnline(agent, convId);
     tab1.socket.disconnect();
     tab3.socket.disconnect();
     await expectNoEvent(agent, "presence", GRACE * 4, (p) => p.conversationId === convId && !p.online);

@@ -583,3 +583,31 @@ export async function waitFor(fn, timeoutMs = DEFAULT_TIMEOUT, what = "condition
     await sleep(50);
   }
 }
+
+/**
+ * Like nextEvent, for the first of several events: `matchers` maps event names to
+ * predicates. Resolves with { name, payload }.
+ */
+export function nextEventOf(socket, matchers, timeoutMs = DEFAULT_TIMEOUT) {
+  const matches = (e) => !e.consumed && e.name in matchers && matchers[e.name](e.args[0]);
+  const found = socket.__log.find(matches);
+  if (found) {
+    found.consumed = true;
+    return Promise.resolve({ name: found.name, payload: found.args[0] });
+  }
+  return new Promise((res, rej) => {
+    const waiter = (e) => {
+      if (matches(e)) {
+        e.consumed = true;
+        socket.__waiters.delete(waiter);
+        clearTimeout(t);
+        res({ name: e.name, payload: e.args[0] });
+      }
+    };
+    const t = setTimeout(() => {
+      socket.__waiters.delete(waiter);
+      rej(new assert.AssertionError({ message: `none of ${Object.keys(matchers)} within ${timeoutMs} ms` }));
+    }, timeoutMs);
+    socket.__waiters.add(waiter);
+  });
+}
