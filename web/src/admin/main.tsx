@@ -1,1 +1,5 @@
-console.log(1)
+import { render } from 'preact';
+import { App } from './App';
+import './admin.css';
+
+render(<App />, document.getElementById('app')!);

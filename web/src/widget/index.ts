@@ -125,11 +125,18 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
 
   // ---- DOM ----
   const host = document.createElement('parlor-chat');
-  host.setAttribute('style', 'all:initial;position:fixed;z-index:2147483000;bottom:0;right:0;width:0;height:0');
+  // CSSOM, not a style attribute or element, so strict host-page CSPs allow it.
+  host.style.cssText = 'all:initial;position:fixed;z-index:2147483000;bottom:0;right:0;width:0;height:0';
   const root = host.attachShadow({ mode: 'open' });
-  const style = document.createElement('style');
-  style.textContent = css;
-  root.appendChild(style);
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(css);
+    root.adoptedStyleSheets = [sheet];
+  } catch {
+    const style = document.createElement('style');
+    style.textContent = css;
+    root.appendChild(style);
+  }
   const wrap = document.createElement('div');
   wrap.className = 'root';
   if (color && /^#[0-9a-f]{3,8}$/i.test(color)) wrap.style.setProperty('--p', color);
@@ -507,7 +514,7 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
         const inp = document.createElement('input');
         inp.name = f;
         inp.type = def[1];
-        inp.autocomplete = def[2];
+        inp.setAttribute("autocomplete", def[2]);
         inp.maxLength = f === 'phone' ? 32 : f === 'name' ? 100 : 254;
         const v = visitor && visitor[f];
         if (v) inp.value = v;

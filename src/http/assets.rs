@@ -1,0 +1,126 @@
+//! The browser front end, embedded into the binary from `web/dist/` (built by
+//! build.rs): the widget (`/widget.js`), the agent dashboard (`/admin`), the
+//! demo page (`/demo?site=KEY`) and their hashed assets (`/assets/...`).
+//!
+//! Caching: hashed assets are immutable for a year; `widget.js` is cached for
+//! five minutes (site owners embed a stable URL); HTML is revalidated on every
+//! load. Every response carries a strong ETag and answers `If-None-Match`
+//! with 304. Compression is applied globally by the server.
+
+use axum::{
+    extract::Path,
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+    Router,
+};
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "web/dist/"]
+#[exclude = "*.map"]
+struct Dist;
+
+/// Strict policy for the dashboard: only its own scripts, styles and socket.
+pub const ADMIN_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+img-src 'self' data:; font-src 'self'; connect-src 'self'; media-src 'self' data:; \
+manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+const DEMO_CSP: &str = "default-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const SHORT: &str = "public, max-age=300";
+const REVALIDATE: &str = "no-cache";
+
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route("/widget.js", get(widget))
+        .route("/admin", get(admin))
+        .route("/admin/", get(admin))
+        .route("/admin/{*rest}", get(admin))
+        .route("/demo", get(demo))
+        .route("/demo/", get(demo))
+        .route("/assets/{*path}", get(asset))
+        .route("/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(|| async { Redirect::permanent("/favicon.svg") }))
+}
+
+async fn widget(headers: HeaderMap) -> Response {
+    let mut res = serve("widget.js", SHORT, &headers);
+    let h = res.headers_mut();
+    // Loaded by third-party pages, including ones with COEP.
+    h.insert("cross-origin-resource-policy", HeaderValue::from_static("cross-origin"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    res
+}
+
+async fn admin(headers: HeaderMap) -> Response {
+    let mut res = serve("admin/index.html", REVALIDATE, &headers);
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(ADMIN_CSP));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    res
+}
+
+async fn demo(headers: HeaderMap) -> Response {
+    let mut res = serve("demo/index.html", REVALIDATE, &headers);
+    res.headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEMO_CSP));
+    res
+}
+
+async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
+    if path.contains("..") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    serve(&format!("assets/{path}"), IMMUTABLE, &headers)
+}
+
+async fn favicon(headers: HeaderMap) -> Response {
+    serve("favicon.svg", "public, max-age=86400", &headers)
+}
+
+fn serve(path: &str, cache: &'static str, req: &HeaderMap) -> Response {
+    let Some(file) = Dist::get(path) else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let etag = format!(
+        "\"{}\"",
+        file.metadata
+            .sha256_hash()
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let mut res = if req
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mime = mime_guess::from_path(path).first_or_octet_stream();
+        let ct = match mime.type_() {
+            mime_guess::mime::TEXT | mime_guess::mime::APPLICATION
+                if mime.get_param("charset").is_none()
+                    && (mime.type_() == mime_guess::mime::TEXT
+                        || mime.subtype() == mime_guess::mime::JAVASCRIPT
+                        || mime.subtype() == mime_guess::mime::JSON) =>
+            {
+                format!("{mime}; charset=utf-8")
+            }
+            _ => mime.to_string(),
+        };
+        let mut r = file.data.into_owned().into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_str(&ct).expect("content type"));
+        r
+    };
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("etag"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    res
+}

@@ -1,0 +1,546 @@
+import { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'preact/hooks';
+import type { ComponentChildren } from 'preact';
+import { store, displayName, hash, type Filter } from './store';
+import { splitLinks } from '../shared/links';
+import type { Message, Summary } from '../shared/types';
+
+function useStore() {
+  const [, force] = useReducer((n: number) => n + 1, 0);
+  useEffect(() => store.subscribe(() => force(0)), []);
+  return store;
+}
+
+export function App() {
+  const s = useStore();
+  useEffect(() => {
+    if (s.token) s.connect();
+  }, [s.token]);
+  return s.token ? <Inbox /> : <Login />;
+}
+
+// ---------------- login ----------------
+function Login() {
+  const [user, setUser] = useState('');
+  const [pass, setPass] = useState('');
+  const [err, setErr] = useState(store.notice);
+  const [busy, setBusy] = useState(false);
+  const passRef = useRef<HTMLInputElement>(null);
+  return (
+    <main class="login">
+      <form
+        class="login-card"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          setErr('');
+          const msg = await store.login(user.trim(), pass);
+          setBusy(false);
+          if (msg) {
+            setErr(msg);
+            setPass('');
+            passRef.current?.focus();
+          }
+        }}
+      >
+        <div class="brand-mark" aria-hidden="true">
+          <ChatIcon />
+        </div>
+        <h1>Sign in to Parlor</h1>
+        <p class="sub">Answer your visitors in real time.</p>
+        <label>
+          Username
+          <input name="username" autoComplete="username" required autoFocus value={user} onInput={(e) => setUser(e.currentTarget.value)} />
+        </label>
+        <label>
+          Password
+          <input
+            ref={passRef}
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={pass}
+            onInput={(e) => setPass(e.currentTarget.value)}
+          />
+        </label>
+        {err && (
+          <p class="form-error" role="alert">
+            {err}
+          </p>
+        )}
+        <button class="btn primary wide" type="submit" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+    </main>
+  );
+}
+
+// ---------------- inbox ----------------
+function Inbox() {
+  const s = useStore();
+  const conv = s.selected ? s.convs.get(s.selected) : undefined;
+  return (
+    <div class={`app${conv ? ' has-conv' : ''}`}>
+      <header class="topbar">
+        <div class="logo">
+          <span class="brand-mark small" aria-hidden="true">
+            <ChatIcon />
+          </span>
+          Parlor
+        </div>
+        <div class="grow" />
+        <span class={`conn-pill ${s.connected ? 'ok' : 'bad'}`}>{s.connected ? 'Connected' : 'Offline'}</span>
+        <button
+          class="btn ghost"
+          type="button"
+          aria-pressed={s.notify}
+          title="Sound and desktop notifications for new messages while this tab is in the background"
+          onClick={() => s.setNotify(!s.notify)}
+        >
+          {s.notify ? 'Notifications on' : 'Notifications off'}
+        </button>
+        <span class="me" title="Signed in">
+          <Avatar seed={s.agent?.id || ''} name={s.agent?.name || '?'} />
+          <span class="me-name">{s.agent?.name}</span>
+        </span>
+        <button class="btn ghost" type="button" onClick={() => s.logout()}>
+          Log out
+        </button>
+      </header>
+      {!s.connected && s.everConnected && (
+        <div class="banner" role="status">
+          Connection lost. Reconnecting… Messages you send will be delivered when we are back.
+        </div>
+      )}
+      <div class="panes">
+        <ConversationList />
+        {conv ? <ConversationView key={conv.id} conv={conv} /> : <EmptyState />}
+        {conv && <ProfilePanel conv={conv} />}
+      </div>
+    </div>
+  );
+}
+
+function EmptyState() {
+  const s = useStore();
+  return (
+    <section class="thread empty">
+      <div class="empty-card">
+        <div class="brand-mark" aria-hidden="true">
+          <ChatIcon />
+        </div>
+        <h2>{s.convs.size ? 'Pick a conversation' : 'No conversations yet'}</h2>
+        <p>
+          {s.convs.size
+            ? 'Choose a visitor on the left to read and answer their messages.'
+            : 'When a visitor writes from your website, the chat shows up here instantly.'}
+        </p>
+      </div>
+    </section>
+  );
+}
+
+const FILTERS: [Filter, string][] = [
+  ['all', 'All'],
+  ['open', 'Open'],
+  ['ended', 'Ended'],
+];
+
+function ConversationList() {
+  const s = useStore();
+  const items = s.sorted();
+  const more = s.moreConvs[s.filter] && !s.search;
+  return (
+    <aside class="sidebar" aria-label="Conversations">
+      <div class="side-head">
+        <h1>Inbox {s.totalUnread() > 0 && <span class="count">{s.totalUnread()}</span>}</h1>
+        <div class="tabs" role="tablist" aria-label="Filter conversations">
+          {FILTERS.map(([f, label]) => (
+            <button
+              key={f}
+              type="button"
+              role="tab"
+              aria-selected={s.filter === f}
+              class={`tab${s.filter === f ? ' on' : ''}`}
+              onClick={() => s.setFilter(f)}
+            >
+              {label}
+            </button>
+          ))}
+        </div>
+        <input
+          class="search"
+          type="search"
+          placeholder="Search name, e-mail or text"
+          aria-label="Search conversations"
+          value={s.search}
+          onInput={(e) => {
+            s.search = e.currentTarget.value;
+            s.changed();
+          }}
+        />
+      </div>
+      <ul
+        class="conv-list"
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          if (more && el.scrollHeight - el.scrollTop - el.clientHeight < 120) s.loadMoreConvs();
+        }}
+      >
+        {items.map((c) => (
+          <ConversationItem key={c.id} c={c} active={c.id === s.selected} typing={s.isTyping(c.id)} />
+        ))}
+        {!items.length && <li class="list-empty">{s.search ? 'No matches among loaded conversations.' : 'Nothing here yet.'}</li>}
+        {more && (
+          <li class="list-more">
+            <button class="btn ghost" type="button" disabled={s.loadingConvs} onClick={() => s.loadMoreConvs()}>
+              {s.loadingConvs ? 'Loading…' : 'Load older conversations'}
+            </button>
+          </li>
+        )}
+      </ul>
+    </aside>
+  );
+}
+
+function ConversationItem({ c, active, typing }: { c: Summary; active: boolean; typing: boolean }) {
+  const last = c.lastMessage;
+  const prefix = last ? (last.sender === 'agent' ? `${last.agentName || 'You'}: ` : last.sender === 'system' ? '' : '') : '';
+  return (
+    <li>
+      <button
+        type="button"
+        class={`conv${active ? ' active' : ''}${c.unread ? ' unread' : ''}${c.status === 'ended' ? ' ended' : ''}`}
+        aria-current={active ? 'true' : undefined}
+        data-conversation={c.id}
+        onClick={() => store.select(c.id)}
+      >
+        <Avatar seed={c.visitor.id || c.id} name={displayName(c)} online={c.online} />
+        <span class="conv-main">
+          <span class="conv-top">
+            <span class="conv-name">{displayName(c)}</span>
+            <time dateTime={c.updatedAt}>{shortTime(c.updatedAt)}</time>
+          </span>
+          <span class="conv-bottom">
+            <span class="conv-preview">
+              {typing ? <em>typing…</em> : last ? prefix + last.text : <em>No messages yet</em>}
+            </span>
+            {c.status === 'ended' && <span class="tag">Ended</span>}
+            {c.unread > 0 && (
+              <span class="badge" aria-label={`${c.unread} unread`}>
+                {c.unread > 99 ? '99+' : c.unread}
+              </span>
+            )}
+          </span>
+        </span>
+      </button>
+    </li>
+  );
+}
+
+// ---------------- conversation ----------------
+function ConversationView({ conv }: { conv: Summary }) {
+  const s = useStore();
+  const t = s.thread(conv.id);
+  const logRef = useRef<HTMLDivElement>(null);
+  const stick = useRef(true);
+  const restore = useRef<number | null>(null);
+  const [text, setText] = useState('');
+  const [endErr, setEndErr] = useState('');
+  const inputRef = useRef<HTMLTextAreaElement>(null);
+
+  const msgs = [...t.msgs.values()].sort((a, b) => a.seq - b.seq);
+  const seenUpTo = s.visitorRead.get(conv.id) || 0;
+  let lastAgent = -1;
+  msgs.forEach((m, i) => m.sender === 'agent' && (lastAgent = i));
+
+  useLayoutEffect(() => {
+    const el = logRef.current;
+    if (!el) return;
+    if (restore.current !== null) {
+      el.scrollTop = el.scrollHeight - restore.current;
+      if (!t.loading) restore.current = null;
+    } else if (stick.current) el.scrollTop = el.scrollHeight;
+  });
+  useEffect(() => {
+    inputRef.current?.focus();
+  }, [conv.id]);
+
+  const submit = () => {
+    if (!text.trim()) return;
+    s.send(conv.id, text);
+    setText('');
+    stick.current = true;
+  };
+
+  return (
+    <section class="thread" aria-label={`Conversation with ${displayName(conv)}`}>
+      <header class="thread-head">
+        <button class="btn ghost back" type="button" aria-label="Back to the list" onClick={() => s.select(null)}>
+          ←
+        </button>
+        <Avatar seed={conv.visitor.id || conv.id} name={displayName(conv)} online={conv.online} />
+        <div class="thread-title">
+          <h2>{displayName(conv)}</h2>
+          <p>
+            <span class={`presence ${conv.online ? 'on' : ''}`}>{conv.online ? 'Online' : 'Offline'}</span>
+            {conv.page && (
+              <>
+                {' · on '}
+                <span class="page-ref" title={conv.page.url}>
+                  {conv.page.title || conv.page.url}
+                </span>
+              </>
+            )}
+          </p>
+        </div>
+        {conv.status === 'open' ? (
+          <button
+            class="btn danger-ghost"
+            type="button"
+            onClick={async () => setEndErr((await s.end(conv.id)) || '')}
+          >
+            End chat
+          </button>
+        ) : (
+          <span class="tag big">Chat ended</span>
+        )}
+      </header>
+      {endErr && (
+        <p class="form-error inline" role="alert">
+          {endErr}
+        </p>
+      )}
+      <div
+        class="log"
+        ref={logRef}
+        role="log"
+        aria-live="polite"
+        aria-label="Messages"
+        tabIndex={0}
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 60;
+          if (el.scrollTop < 80 && t.hasMore && !t.loading) {
+            restore.current = el.scrollHeight - el.scrollTop;
+            if (!s.loadOlder(conv.id)) restore.current = null;
+          }
+        }}
+      >
+        {t.hasMore && <div class="log-more">{t.loading ? 'Loading earlier messages…' : 'Scroll up for earlier messages'}</div>}
+        {!t.loaded && t.loading && <div class="log-more">Loading…</div>}
+        {t.loaded && !msgs.length && !t.pending.length && <div class="log-more">No messages yet. Say hello!</div>}
+        {msgs.map((m, i) => (
+          <MessageRow
+            key={m.id}
+            m={m}
+            prev={msgs[i - 1]}
+            next={msgs[i + 1]}
+            receipt={i === lastAgent ? (seenUpTo >= m.seq ? 'Seen' : 'Delivered') : ''}
+          />
+        ))}
+        {t.pending.map((p) => (
+          <div key={p.clientId} class={`msg out${p.failed ? ' failed' : ' pending'} first last`}>
+            <div class="bubble">
+              <Linkified text={p.text} />
+            </div>
+            <div class="meta">
+              {p.failed ? (
+                <>
+                  <span>Not sent: {p.failed}. </span>
+                  <button type="button" class="link" onClick={() => s.retry(conv.id, p.clientId)}>
+                    Retry
+                  </button>
+                  {' · '}
+                  <button type="button" class="link" onClick={() => s.discard(conv.id, p.clientId)}>
+                    Discard
+                  </button>
+                </>
+              ) : (
+                'Sending…'
+              )}
+            </div>
+          </div>
+        ))}
+        {conv.status === 'ended' && <div class="sys-note">This chat has ended. It reopens when the visitor writes again.</div>}
+      </div>
+      <div class="typing-row" aria-live="polite">
+        {s.isTyping(conv.id) && (
+          <span class="typing">
+            <span class="dots" aria-hidden="true">
+              <i />
+              <i />
+              <i />
+            </span>
+            {displayName(conv)} is typing…
+          </span>
+        )}
+      </div>
+      <form
+        class="composer"
+        onSubmit={(e) => {
+          e.preventDefault();
+          submit();
+        }}
+      >
+        <textarea
+          ref={inputRef}
+          rows={2}
+          maxLength={4000}
+          aria-label="Reply"
+          placeholder={`Reply to ${displayName(conv)}… (Enter to send, Shift+Enter for a new line)`}
+          value={text}
+          onInput={(e) => {
+            const v = e.currentTarget.value;
+            setText(v);
+            if (v.trim()) s.typingOn(conv.id);
+            else s.typingOff(conv.id);
+          }}
+          onBlur={() => s.typingOff(conv.id)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+              e.preventDefault();
+              submit();
+            }
+          }}
+        />
+        <button class="btn primary" type="submit" disabled={!text.trim()}>
+          Send
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function MessageRow({ m, prev, next, receipt }: { m: Message; prev?: Message; next?: Message; receipt: string }) {
+  const same = (a?: Message) => a && a.sender === m.sender && a.agentName === m.agentName && gap(a, m) < 5 * 60e3;
+  const first = !same(prev);
+  const last = !same(next);
+  const dayBreak = !prev || day(prev.createdAt) !== day(m.createdAt);
+  const cls = m.sender === 'visitor' ? 'in' : m.sender === 'agent' ? 'out' : 'sys';
+  return (
+    <>
+      {dayBreak && <div class="day">{dayLabel(m.createdAt)}</div>}
+      {m.sender === 'system' ? (
+        <div class="sys-note">{m.text}</div>
+      ) : (
+        <div class={`msg ${cls}${first ? ' first' : ''}${last ? ' last' : ''}`} data-seq={m.seq}>
+          {first && m.sender === 'agent' && <div class="who">{m.agentName || 'Agent'}</div>}
+          <div class="bubble" title={new Date(m.createdAt).toLocaleString()}>
+            <Linkified text={m.text} />
+          </div>
+          {(last || receipt) && (
+            <div class="meta">
+              {clock(m.createdAt)}
+              {receipt && ` · ${receipt}`}
+            </div>
+          )}
+        </div>
+      )}
+    </>
+  );
+}
+
+function Linkified({ text }: { text: string }) {
+  return (
+    <>
+      {splitLinks(text).map(([t, href], i) =>
+        href ? (
+          <a key={i} href={href} target="_blank" rel="noopener noreferrer nofollow">
+            {t}
+          </a>
+        ) : (
+          t
+        ),
+      )}
+    </>
+  );
+}
+
+// ---------------- profile ----------------
+function ProfilePanel({ conv }: { conv: Summary }) {
+  const s = useStore();
+  const v = conv.visitor;
+  const t = s.threads.get(conv.id);
+  const firstMsg = t && t.msgs.get(1);
+  const firstSeen = v.createdAt || conv.createdAt || (firstMsg && firstMsg.createdAt);
+  return (
+    <aside class="profile" aria-label="Visitor profile">
+      <div class="profile-head">
+        <Avatar seed={v.id || conv.id} name={displayName(conv)} online={conv.online} big />
+        <h2>{displayName(conv)}</h2>
+        <p class={`presence ${conv.online ? 'on' : ''}`}>{conv.online ? 'Online now' : 'Offline'}</p>
+      </div>
+      <dl>
+        <Row label="Name">{v.name || <span class="muted">Not given</span>}</Row>
+        <Row label="E-mail">{v.email ? <a href={`mailto:${v.email}`}>{v.email}</a> : <span class="muted">Not given</span>}</Row>
+        <Row label="Phone">{v.phone ? <a href={`tel:${v.phone.replace(/[^0-9+]/g, '')}`}>{v.phone}</a> : <span class="muted">Not given</span>}</Row>
+        <Row label="First seen">{firstSeen ? new Date(firstSeen).toLocaleString() : <span class="muted">—</span>}</Row>
+        <Row label="Current page">
+          {conv.page && /^https?:/i.test(conv.page.url) ? (
+            <a href={conv.page.url} target="_blank" rel="noopener noreferrer nofollow" title={conv.page.url}>
+              {conv.page.title || conv.page.url}
+            </a>
+          ) : (
+            <span class="muted">Unknown</span>
+          )}
+        </Row>
+        <Row label="Status">{conv.status === 'open' ? 'Open' : 'Ended'}</Row>
+      </dl>
+    </aside>
+  );
+}
+function Row({ label, children }: { label: string; children: ComponentChildren }) {
+  return (
+    <>
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </>
+  );
+}
+
+// ---------------- bits ----------------
+function Avatar({ seed, name, online, big }: { seed: string; name: string; online?: boolean; big?: boolean }) {
+  const initials =
+    name
+      .split(/[\s@._-]+/)
+      .filter(Boolean)
+      .slice(0, 2)
+      .map((w) => w[0]!.toUpperCase())
+      .join('') || '?';
+  return (
+    <span class={`avatar av${hash(seed) % 8}${big ? ' big' : ''}`} aria-hidden="true">
+      {initials}
+      {online !== undefined && <span class={`dot${online ? ' on' : ''}`} />}
+    </span>
+  );
+}
+
+function ChatIcon() {
+  return (
+    <svg viewBox="0 0 24 24" aria-hidden="true">
+      <path d="M12 3C6.5 3 2 6.9 2 11.7c0 2.5 1.2 4.7 3.2 6.3L4.5 21.6c-.1.5.4.9.9.7l4-1.8c.8.2 1.7.3 2.6.3 5.5 0 10-3.9 10-8.7S17.5 3 12 3z" />
+    </svg>
+  );
+}
+
+const gap = (a: Message, b: Message) => Math.abs(Date.parse(b.createdAt) - Date.parse(a.createdAt));
+const day = (iso: string) => new Date(iso).toDateString();
+function dayLabel(iso: string) {
+  const d = new Date(iso);
+  const today = new Date();
+  const y = new Date(Date.now() - 864e5);
+  if (d.toDateString() === today.toDateString()) return 'Today';
+  if (d.toDateString() === y.toDateString()) return 'Yesterday';
+  return d.toLocaleDateString([], { weekday: 'long', month: 'short', day: 'numeric' });
+}
+const clock = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+function shortTime(iso: string) {
+  const d = new Date(iso);
+  if (isNaN(+d)) return '';
+  const now = new Date();
+  if (d.toDateString() === now.toDateString()) return clock(iso);
+  if (now.getTime() - d.getTime() < 6 * 864e5) return d.toLocaleDateString([], { weekday: 'short' });
+  return d.toLocaleDateString([], { month: 'short', day: 'numeric' });
+}
