@@ -1,1 +1,83 @@
-fn main() {}
+use anyhow::Context;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use parlor::app::App;
+use parlor::cli;
+use parlor::config::{AgentCommand, Cli, Command, ServeConfig, SiteCommand};
+use parlor::store;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Cli::parse();
+    match args.command {
+        None => serve(args.serve).await,
+        Some(Command::Serve(config)) => serve(config).await,
+        Some(Command::Site(SiteCommand::Create {
+            name,
+            allowed_origins,
+            prechat_fields,
+            db,
+        })) => {
+            let store = store::open(&db.database_url).await?;
+            let site =
+                cli::create_site(store.as_ref(), &name, &allowed_origins, &prechat_fields).await?;
+            cli::print_site(&site);
+            Ok(())
+        }
+        Some(Command::Agent(AgentCommand::Create {
+            site,
+            username,
+            name,
+            db,
+        })) => {
+            let password = cli::read_password()?;
+            let store = store::open(&db.database_url).await?;
+            let id = cli::create_agent(store.as_ref(), &site, &username, &name, &password).await?;
+            println!("{}", serde_json::json!({ "id": id }));
+            Ok(())
+        }
+        Some(Command::Agent(AgentCommand::Password { username, db })) => {
+            let password = cli::read_password()?;
+            let store = store::open(&db.database_url).await?;
+            cli::set_password(store.as_ref(), &username, &password).await?;
+            println!("{}", serde_json::json!({ "ok": true }));
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    tracing::info!(?config, "starting");
+    let app = App::build(&config).await.context("starting parlor")?;
+    let addr = app.addr()?;
+    let demo = if config.demo {
+        cli::ensure_demo(app.chat().store()).await?
+    } else {
+        None
+    };
+    println!("listening on http://{addr}");
+    if let Some(demo) = demo {
+        println!();
+        println!("First run: created a demo site and an agent.");
+        println!("  site key:   {}", demo.site_key);
+        println!(
+            "  dashboard:  http://{addr}/admin  (login {} / {})",
+            demo.username, demo.password
+        );
+        println!("  demo page:  http://{addr}/demo?site={}", demo.site_key);
+        println!("  embed:      <script src=\"http://{addr}/widget.js\" data-site=\"{}\" async></script>", demo.site_key);
+    }
+    app.run_until(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
+    .await?;
+    Ok(())
+}

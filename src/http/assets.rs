@@ -26,7 +26,8 @@ pub const ADMIN_CSP: &str = "default-src 'none'; script-src 'self'; style-src 's
 img-src 'self' data:; font-src 'self'; connect-src 'self'; media-src 'self' data:; \
 manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-const DEMO_CSP: &str = "default-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+const DEMO_CSP: &str =
+    "default-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=300";
@@ -42,31 +43,48 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/demo/", get(demo))
         .route("/assets/{*path}", get(asset))
         .route("/favicon.svg", get(favicon))
-        .route("/favicon.ico", get(|| async { Redirect::permanent("/favicon.svg") }))
+        .route(
+            "/favicon.ico",
+            get(|| async { Redirect::permanent("/favicon.svg") }),
+        )
 }
 
 async fn widget(headers: HeaderMap) -> Response {
     let mut res = serve("widget.js", SHORT, &headers);
     let h = res.headers_mut();
     // Loaded by third-party pages, including ones with COEP.
-    h.insert("cross-origin-resource-policy", HeaderValue::from_static("cross-origin"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("cross-origin"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     res
 }
 
 async fn admin(headers: HeaderMap) -> Response {
     let mut res = serve("admin/index.html", REVALIDATE, &headers);
     let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(ADMIN_CSP));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(ADMIN_CSP),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     res
 }
 
 async fn demo(headers: HeaderMap) -> Response {
     let mut res = serve("demo/index.html", REVALIDATE, &headers);
-    res.headers_mut()
-        .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEMO_CSP));
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(DEMO_CSP),
+    );
     res
 }
 
@@ -114,13 +132,18 @@ fn serve(path: &str, cache: &'static str, req: &HeaderMap) -> Response {
             _ => mime.to_string(),
         };
         let mut r = file.data.into_owned().into_response();
-        r.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_str(&ct).expect("content type"));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(&ct).expect("content type"),
+        );
         r
     };
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("etag"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     res
 }

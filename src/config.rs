@@ -1,0 +1,201 @@
+//! Command line and configuration: flags, each with a `PARLOR_*` environment variable.
+
+use clap::{Args, Parser, Subcommand};
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::domain::limits::RateLimits;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "parlor",
+    version,
+    about = "Self-hosted live chat in one binary"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Serving options, for `parlor` without a subcommand.
+    #[command(flatten)]
+    pub serve: ServeConfig,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve(ServeConfig),
+    /// Manage sites.
+    #[command(subcommand)]
+    Site(SiteCommand),
+    /// Manage agents.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Database {
+    /// `sqlite://PATH` (or a plain path) or `postgres://...`.
+    #[arg(
+        long,
+        env = "PARLOR_DATABASE_URL",
+        default_value = "sqlite://parlor.db"
+    )]
+    pub database_url: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SiteCommand {
+    /// Create a site; prints `{ "id", "siteKey" }`.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// An origin allowed to embed the widget (repeatable); none means any origin.
+        #[arg(long = "allowed-origin")]
+        allowed_origins: Vec<String>,
+        /// Pre-chat form fields the widget asks for, comma-separated: name, email, phone.
+        #[arg(long, value_delimiter = ',', default_value = "name,email")]
+        prechat_fields: Vec<String>,
+        #[command(flatten)]
+        db: Database,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AgentCommand {
+    /// Create an agent; the password comes from PARLOR_PASSWORD or standard input.
+    Create {
+        /// The site's key.
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        username: String,
+        /// Display name shown to visitors.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Set an agent's password (PARLOR_PASSWORD or standard input); older tokens stop working.
+    Password {
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        db: Database,
+    },
+}
+
+#[derive(Args, Clone)]
+pub struct ServeConfig {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "PARLOR_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub db: Database,
+    /// Redis URL joining several nodes into one cluster (unset: a single node).
+    #[arg(long, env = "PARLOR_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// HS256 secret for agent tokens, at least 32 bytes; generated and stored when unset.
+    #[arg(long, env = "PARLOR_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Lifetime of an agent token, in seconds.
+    #[arg(long, env = "PARLOR_JWT_TTL_SECS", default_value_t = 12 * 3600)]
+    pub jwt_ttl_secs: i64,
+    /// How long a closed connection still counts as online, in milliseconds.
+    #[arg(long, env = "PARLOR_PRESENCE_GRACE_MS", default_value_t = 5000)]
+    pub presence_grace_ms: u64,
+    /// New visitors per minute per IP address.
+    #[arg(long, env = "PARLOR_RATE_NEW_VISITORS", default_value_t = 60)]
+    pub rate_new_visitors: u32,
+    /// Messages per minute per visitor.
+    #[arg(long, env = "PARLOR_RATE_MESSAGES", default_value_t = 60)]
+    pub rate_messages: u32,
+    /// Profile updates per minute per visitor.
+    #[arg(long, env = "PARLOR_RATE_PROFILE", default_value_t = 10)]
+    pub rate_profile: u32,
+    /// Login attempts per minute, per IP address and per username.
+    #[arg(long, env = "PARLOR_RATE_LOGIN", default_value_t = 10)]
+    pub rate_login: u32,
+    /// Create a demo site and an `admin` agent when the database has no site yet.
+    #[arg(long, env = "PARLOR_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
+    pub demo: bool,
+}
+
+impl ServeConfig {
+    pub fn presence_grace(&self) -> Duration {
+        Duration::from_millis(self.presence_grace_ms)
+    }
+
+    pub fn rate_limits(&self) -> RateLimits {
+        RateLimits {
+            new_visitors_per_ip: self.rate_new_visitors,
+            messages_per_visitor: self.rate_messages,
+            profile_updates_per_visitor: self.rate_profile,
+            logins: self.rate_login,
+        }
+    }
+}
+
+/// Secrets are redacted, so the config can be logged.
+impl fmt::Debug for ServeConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServeConfig")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_url(&self.db.database_url))
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("jwt_ttl_secs", &self.jwt_ttl_secs)
+            .field("presence_grace_ms", &self.presence_grace_ms)
+            .field("rate_limits", &self.rate_limits())
+            .field("demo", &self.demo)
+            .finish()
+    }
+}
+
+/// Hides a password in `scheme://user:password@host`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => {
+                    format!("{}{user}:<redacted>{}", &url[..scheme_end + 3], &url[at..])
+                }
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://parlor:hunter2@db:5432/parlor"),
+            "postgres://parlor:<redacted>@db:5432/parlor"
+        );
+        assert_eq!(redact_url("sqlite://parlor.db"), "sqlite://parlor.db");
+    }
+
+    #[test]
+    fn no_subcommand_means_serve_with_defaults() {
+        let cli = Cli::parse_from(["parlor"]);
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.presence_grace_ms, 5000);
+    }
+
+    #[test]
+    fn jwt_secret_is_redacted_in_debug() {
+        let mut cli = Cli::parse_from(["parlor"]);
+        cli.serve.jwt_secret = Some("top-secret-value".into());
+        assert!(!format!("{:?}", cli.serve).contains("top-secret-value"));
+    }
+}

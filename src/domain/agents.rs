@@ -1,0 +1,285 @@
+//! What an agent can do: log in, list conversations, answer, page back, sync, read, end, type.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::auth::{new_id, verify_password};
+use super::chat::Chat;
+use super::error::{DomainError, DomainResult};
+use super::events::{AgentEvent, AgentRead, ConnectionId, ReadUpTo, VisitorEvent, VisitorTyping};
+use super::input::{page_limit, ClientId, MessageText};
+use super::model::{
+    now_millis, Conversation, Message, MessagePage, Millis, Sender, Side, Status, Summary,
+    SummaryPage,
+};
+use super::visitors::{check_read_seq, VisitorIdentity};
+use crate::store::{ListFilter, NewMessage};
+
+/// Conversations in the `conversations` event.
+const INITIAL_LIST: i64 = 100;
+
+/// Who an agent connection is, fixed at the handshake.
+#[derive(Debug, Clone)]
+pub struct AgentIdentity {
+    pub agent_id: String,
+    pub site_id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentProfile {
+    pub id: String,
+    pub name: String,
+    pub site_id: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LoginGrant {
+    pub token: String,
+    pub agent: AgentProfile,
+}
+
+impl Chat {
+    /// Checks a username and password; a JWT for the agent on success.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        ip: &str,
+    ) -> DomainResult<LoginGrant> {
+        if !self.limiters.login(ip, username) {
+            return Err(DomainError::RateLimited);
+        }
+        let agent = self.store.agent_by_username(username).await?;
+        // Hash even for unknown usernames, so timing does not tell which usernames exist.
+        let hash = agent
+            .as_ref()
+            .map(|a| a.password_hash.clone())
+            .unwrap_or_else(|| DUMMY_HASH.to_owned());
+        let password = password.to_owned();
+        let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .unwrap_or(false);
+        let agent = match agent {
+            Some(agent) if matches => agent,
+            _ => return Err(DomainError::Unauthorized),
+        };
+        let token = self
+            .jwt
+            .issue(&agent.id, &agent.site_id, agent.token_version)
+            .ok_or(DomainError::Unauthorized)?;
+        Ok(LoginGrant {
+            token,
+            agent: AgentProfile {
+                id: agent.id,
+                name: agent.name,
+                site_id: agent.site_id,
+            },
+        })
+    }
+
+    /// The agent a JWT stands for, if it is well signed, unexpired and not revoked.
+    pub async fn authenticate_agent(&self, token: &str) -> DomainResult<AgentIdentity> {
+        let claims = self.jwt.verify(token).ok_or(DomainError::Unauthorized)?;
+        let agent = self
+            .store
+            .agent_by_id(&claims.sub)
+            .await?
+            .ok_or(DomainError::Unauthorized)?;
+        if agent.token_version != claims.ver || agent.site_id != claims.site {
+            return Err(DomainError::Unauthorized);
+        }
+        Ok(AgentIdentity {
+            agent_id: agent.id,
+            site_id: agent.site_id,
+            name: agent.name,
+        })
+    }
+
+    /// Marks the agent online and returns the initial `conversations` list.
+    pub async fn open_agent_session(&self, id: &AgentIdentity) -> DomainResult<SummaryPage> {
+        self.agent_came(&id.site_id).await;
+        self.list(id, None, Some(INITIAL_LIST), None).await
+    }
+
+    pub fn close_agent_session(self: &Arc<Self>, id: &AgentIdentity) {
+        self.agent_left(&id.site_id);
+    }
+
+    pub async fn list(
+        &self,
+        id: &AgentIdentity,
+        before: Option<Millis>,
+        limit: Option<i64>,
+        status: Option<Status>,
+    ) -> DomainResult<SummaryPage> {
+        let limit = page_limit(limit)?;
+        let mut rows = self
+            .store
+            .list_summaries(
+                &id.site_id,
+                ListFilter {
+                    before,
+                    status,
+                    limit,
+                },
+            )
+            .await?;
+        let has_more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        Ok(SummaryPage {
+            conversations: rows.into_iter().map(|r| self.summary_from(r)).collect(),
+            has_more,
+        })
+    }
+
+    /// The conversation, if it belongs to the agent's site; another site's is `NotFound`.
+    async fn own_conversation(
+        &self,
+        id: &AgentIdentity,
+        conversation_id: &str,
+    ) -> DomainResult<Conversation> {
+        self.store
+            .conversation(&id.site_id, conversation_id)
+            .await?
+            .ok_or(DomainError::NotFound)
+    }
+
+    pub async fn agent_send(
+        &self,
+        id: &AgentIdentity,
+        from: &ConnectionId,
+        conversation_id: &str,
+        client_id: ClientId,
+        text: MessageText,
+    ) -> DomainResult<Message> {
+        let conversation = self.own_conversation(id, conversation_id).await?;
+        let _order = self.lock_conversation(&conversation.id).await;
+        let appended = self
+            .store
+            .append_message(NewMessage {
+                id: &new_id(),
+                conversation_id: &conversation.id,
+                sender: Sender::Agent,
+                agent_id: Some(&id.agent_id),
+                agent_name: Some(&id.name),
+                text: text.as_str(),
+                client_id: Some(client_id.as_str()),
+                reopen: false,
+                now: now_millis(),
+            })
+            .await?;
+        let message = appended.message;
+        if appended.created {
+            self.events
+                .to_visitor(
+                    &conversation.id,
+                    None,
+                    VisitorEvent::Message(message.clone()),
+                )
+                .await;
+            self.events
+                .to_agents(
+                    &id.site_id,
+                    Some(from),
+                    AgentEvent::Message(message.clone()),
+                )
+                .await;
+        }
+        Ok(message)
+    }
+
+    pub async fn agent_history(
+        &self,
+        id: &AgentIdentity,
+        conversation_id: &str,
+        before_seq: i64,
+        limit: Option<i64>,
+    ) -> DomainResult<MessagePage> {
+        let conversation = self.own_conversation(id, conversation_id).await?;
+        self.history(&conversation.id, before_seq, limit).await
+    }
+
+    pub async fn agent_sync(
+        &self,
+        id: &AgentIdentity,
+        conversation_id: &str,
+        after_seq: i64,
+    ) -> DomainResult<MessagePage> {
+        let conversation = self.own_conversation(id, conversation_id).await?;
+        self.sync(&conversation.id, after_seq).await
+    }
+
+    /// An agent has read visitor messages up to `seq`, for the whole site's agent side.
+    pub async fn agent_read(
+        &self,
+        id: &AgentIdentity,
+        from: &ConnectionId,
+        conversation_id: &str,
+        seq: i64,
+    ) -> DomainResult<()> {
+        let conversation = self.own_conversation(id, conversation_id).await?;
+        check_read_seq(seq, conversation.last_seq)?;
+        let stored = self
+            .store
+            .mark_read(&conversation.id, Side::Agent, seq)
+            .await?;
+        self.events
+            .to_visitor(
+                &conversation.id,
+                None,
+                VisitorEvent::Read(ReadUpTo { seq: stored }),
+            )
+            .await;
+        let event = AgentRead {
+            conversation_id: conversation.id,
+            by: Side::Agent,
+            seq: stored,
+        };
+        self.events
+            .to_agents(&id.site_id, Some(from), AgentEvent::Read(event))
+            .await;
+        Ok(())
+    }
+
+    pub async fn end(&self, id: &AgentIdentity, conversation_id: &str) -> DomainResult<Summary> {
+        let conversation = self.own_conversation(id, conversation_id).await?;
+        let _order = self.lock_conversation(&conversation.id).await;
+        if self
+            .store
+            .set_status(&conversation.id, Status::Ended, now_millis())
+            .await?
+        {
+            let visitor = VisitorIdentity {
+                site_id: conversation.site_id.clone(),
+                visitor_id: conversation.visitor_id.clone(),
+                conversation_id: conversation.id.clone(),
+            };
+            self.conversation_changed(&visitor, Status::Ended).await?;
+        }
+        self.summary(&id.site_id, &conversation.id).await
+    }
+
+    pub async fn agent_typing(
+        &self,
+        id: &AgentIdentity,
+        conversation_id: &str,
+        typing: bool,
+    ) -> DomainResult<()> {
+        let conversation = self.own_conversation(id, conversation_id).await?;
+        let event = VisitorTyping {
+            typing,
+            agent_name: id.name.clone(),
+        };
+        self.events
+            .to_visitor(&conversation.id, None, VisitorEvent::Typing(event))
+            .await;
+        Ok(())
+    }
+}
+
+/// A valid argon2 hash of a random string, verified against when the username is unknown.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0N5Ey4sDtt6yVSgIyHaM1T8Tpc6ZnYJ0tZMBpbRMYwA";

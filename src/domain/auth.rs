@@ -1,0 +1,138 @@
+//! Secrets: agent passwords (argon2), agent JWTs (HS256), visitor tokens and ids.
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{decode, encode, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::model::now_millis;
+
+/// `n` random bytes from the OS, URL-safe base64 without padding.
+pub fn random_token(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// An unguessable id (128 random bits).
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// A new visitor token: 256 random bits. Only its hash is stored.
+pub fn new_visitor_token() -> String {
+    random_token(32)
+}
+
+/// Visitor tokens are high-entropy, so a fast hash is enough (no salt or stretching needed).
+pub fn hash_visitor_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    URL_SAFE_NO_PAD.encode(digest)
+}
+
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AgentClaims {
+    /// Agent id.
+    pub sub: String,
+    pub site: String,
+    /// The agent's token version at issue time.
+    pub ver: i64,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+}
+
+/// Signs and checks agent JWTs with one HS256 secret.
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    ttl_secs: i64,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &[u8], ttl_secs: i64) -> Self {
+        JwtKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            ttl_secs,
+        }
+    }
+
+    pub fn issue(&self, agent_id: &str, site_id: &str, version: i64) -> Option<String> {
+        let claims = AgentClaims {
+            sub: agent_id.to_owned(),
+            site: site_id.to_owned(),
+            ver: version,
+            exp: now_millis() / 1000 + self.ttl_secs,
+        };
+        encode(&Header::default(), &claims, &self.encoding).ok()
+    }
+
+    /// The claims of a well-signed, unexpired token.
+    pub fn verify(&self, token: &str) -> Option<AgentClaims> {
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.leeway = 0;
+        decode::<AgentClaims>(token, &self.decoding, &validation)
+            .ok()
+            .map(|d| d.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_against_their_hash() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong", &hash));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn jwts_from_another_secret_are_refused() {
+        let ours = JwtKeys::new(&[1; 32], 60);
+        let theirs = JwtKeys::new(&[2; 32], 60);
+        let token = theirs.issue("a", "s", 0).unwrap();
+        assert!(ours.verify(&token).is_none());
+        let token = ours.issue("a", "s", 3).unwrap();
+        assert_eq!(ours.verify(&token).unwrap().ver, 3);
+    }
+
+    #[test]
+    fn expired_jwts_are_refused() {
+        let keys = JwtKeys::new(&[1; 32], -10);
+        let token = keys.issue("a", "s", 0).unwrap();
+        assert!(keys.verify(&token).is_none());
+    }
+
+    #[test]
+    fn visitor_tokens_are_256_bit_and_hashed() {
+        let t = new_visitor_token();
+        assert_eq!(URL_SAFE_NO_PAD.decode(&t).unwrap().len(), 32);
+        assert_ne!(hash_visitor_token(&t), t);
+    }
+}

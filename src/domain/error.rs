@@ -1,0 +1,38 @@
+use crate::store::StoreError;
+
+/// Everything a request can fail with; the socket and HTTP layers map it once to protocol codes.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("not found")]
+    NotFound,
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("too many requests, slow down")]
+    RateLimited,
+    #[error("internal error")]
+    Internal(#[from] StoreError),
+}
+
+impl DomainError {
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        DomainError::Invalid(msg.into())
+    }
+
+    /// The protocol's error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DomainError::Invalid(_) => "invalid",
+            DomainError::TooLarge(_) => "too_large",
+            DomainError::NotFound => "not_found",
+            DomainError::Unauthorized => "unauthorized",
+            DomainError::RateLimited => "rate_limited",
+            DomainError::Internal(_) => "internal",
+        }
+    }
+}
+
+pub type DomainResult<T> = Result<T, DomainError>;

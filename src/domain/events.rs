@@ -1,0 +1,86 @@
+//! What the domain tells connected clients. The socket layer implements [`Events`]; the domain
+//! only says who must hear what, never how.
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use super::model::{ConversationRef, Message, Side, Summary};
+
+/// Identifies one client connection, so an event can skip the connection that caused it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ConnectionId(pub String);
+
+/// Events for the visitor side of one conversation (all of the visitor's tabs).
+#[derive(Debug, Clone)]
+pub enum VisitorEvent {
+    Message(Message),
+    Typing(VisitorTyping),
+    Presence(AgentsPresence),
+    Read(ReadUpTo),
+    Conversation(ConversationRef),
+}
+
+/// Events for every connected agent of a site.
+#[derive(Debug, Clone)]
+pub enum AgentEvent {
+    Conversation(Box<Summary>),
+    Message(Message),
+    Presence(VisitorPresence),
+    Typing(AgentTyping),
+    Read(AgentRead),
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VisitorTyping {
+    pub typing: bool,
+    pub agent_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentsPresence {
+    pub agents_online: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadUpTo {
+    pub seq: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VisitorPresence {
+    pub conversation_id: String,
+    pub online: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentTyping {
+    pub conversation_id: String,
+    pub typing: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentRead {
+    pub conversation_id: String,
+    pub by: Side,
+    pub seq: i64,
+}
+
+#[async_trait]
+pub trait Events: Send + Sync + 'static {
+    /// To every connection of the conversation's visitor, except `except`.
+    async fn to_visitor(
+        &self,
+        conversation_id: &str,
+        except: Option<&ConnectionId>,
+        event: VisitorEvent,
+    );
+    /// To every visitor connection of a site.
+    async fn to_site_visitors(&self, site_id: &str, event: VisitorEvent);
+    /// To every agent connection of a site, except `except`.
+    async fn to_agents(&self, site_id: &str, except: Option<&ConnectionId>, event: AgentEvent);
+}

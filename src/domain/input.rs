@@ -1,0 +1,222 @@
+//! Client input parsed once at the edge into types that are valid by construction.
+
+use super::error::{DomainError, DomainResult};
+
+pub const MAX_TEXT_CHARS: usize = 4000;
+pub const MAX_CLIENT_ID_CHARS: usize = 64;
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_EMAIL_CHARS: usize = 254;
+pub const MAX_PHONE_CHARS: usize = 32;
+pub const MAX_URL_CHARS: usize = 2048;
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_PAGE_LIMIT: i64 = 100;
+pub const DEFAULT_PAGE_LIMIT: i64 = 50;
+pub const SYNC_LIMIT: i64 = 500;
+
+/// A message body: 1..=4000 Unicode scalar values after trimming, kept verbatim otherwise.
+#[derive(Debug, Clone)]
+pub struct MessageText(String);
+
+impl MessageText {
+    pub fn parse(raw: &str) -> DomainResult<Self> {
+        let text = raw.trim();
+        if text.is_empty() {
+            return Err(DomainError::invalid("text is empty"));
+        }
+        if text.chars().count() > MAX_TEXT_CHARS {
+            return Err(DomainError::invalid("text is longer than 4000 characters"));
+        }
+        Ok(MessageText(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The sender's idempotency key for `send`.
+#[derive(Debug, Clone)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(raw: &str) -> DomainResult<Self> {
+        let n = raw.chars().count();
+        if n == 0 || n > MAX_CLIENT_ID_CHARS {
+            return Err(DomainError::invalid("clientId must be 1..64 characters"));
+        }
+        Ok(ClientId(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A pre-chat form update: each field present is replaced; an empty string clears it.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    pub name: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+}
+
+impl ProfileUpdate {
+    pub fn parse(
+        name: Option<&str>,
+        email: Option<&str>,
+        phone: Option<&str>,
+    ) -> DomainResult<Self> {
+        Ok(ProfileUpdate {
+            name: name.map(parse_name).transpose()?,
+            email: email.map(parse_email).transpose()?,
+            phone: phone.map(parse_phone).transpose()?,
+        })
+    }
+}
+
+fn non_empty(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+fn parse_name(raw: &str) -> DomainResult<Option<String>> {
+    let name = non_empty(raw);
+    match &name {
+        Some(n) if n.chars().count() > MAX_NAME_CHARS => {
+            Err(DomainError::invalid("name is longer than 100 characters"))
+        }
+        Some(n) if n.chars().any(char::is_control) => {
+            Err(DomainError::invalid("name contains control characters"))
+        }
+        _ => Ok(name),
+    }
+}
+
+fn parse_email(raw: &str) -> DomainResult<Option<String>> {
+    let Some(email) = non_empty(raw) else {
+        return Ok(None);
+    };
+    let looks_right = email.chars().count() <= MAX_EMAIL_CHARS
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }
+            None => false,
+        };
+    if looks_right {
+        Ok(Some(email))
+    } else {
+        Err(DomainError::invalid(
+            "email does not look like an e-mail address",
+        ))
+    }
+}
+
+fn parse_phone(raw: &str) -> DomainResult<Option<String>> {
+    let Some(phone) = non_empty(raw) else {
+        return Ok(None);
+    };
+    let allowed = |c: char| c.is_ascii_digit() || " +-()".contains(c);
+    if phone.chars().count() <= MAX_PHONE_CHARS
+        && phone.chars().all(allowed)
+        && phone.chars().any(|c| c.is_ascii_digit())
+    {
+        Ok(Some(phone))
+    } else {
+        Err(DomainError::invalid(
+            "phone must be at most 32 digits, spaces and +-()",
+        ))
+    }
+}
+
+/// The page a visitor reports being on.
+#[derive(Debug, Clone)]
+pub struct PageReport {
+    pub url: String,
+    pub title: Option<String>,
+}
+
+impl PageReport {
+    pub fn parse(url: &str, title: Option<&str>) -> DomainResult<Self> {
+        let url = url.trim();
+        if url.is_empty() || url.chars().count() > MAX_URL_CHARS {
+            return Err(DomainError::invalid("url must be 1..2048 characters"));
+        }
+        let title = title.and_then(non_empty);
+        if title
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > MAX_TITLE_CHARS)
+        {
+            return Err(DomainError::invalid("title is longer than 200 characters"));
+        }
+        Ok(PageReport {
+            url: url.to_owned(),
+            title,
+        })
+    }
+}
+
+/// A page size for `history` and `list`.
+pub fn page_limit(raw: Option<i64>) -> DomainResult<i64> {
+    match raw {
+        None => Ok(DEFAULT_PAGE_LIMIT),
+        Some(n) if (1..=MAX_PAGE_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(DomainError::invalid("limit must be 1..100")),
+    }
+}
+
+/// A seq cursor from a client: never negative.
+pub fn seq_cursor(raw: i64) -> DomainResult<i64> {
+    if raw < 0 {
+        Err(DomainError::invalid("seq must not be negative"))
+    } else {
+        Ok(raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_trimmed_and_bounded_in_scalar_values() {
+        assert_eq!(MessageText::parse("  hi  ").unwrap().as_str(), "hi");
+        assert!(MessageText::parse("   ").is_err());
+        assert!(MessageText::parse(&"é".repeat(4000)).is_ok());
+        assert!(MessageText::parse(&"é".repeat(4001)).is_err());
+    }
+
+    #[test]
+    fn text_keeps_html_verbatim() {
+        let t = "<img src=x onerror=alert(1)>";
+        assert_eq!(MessageText::parse(t).unwrap().as_str(), t);
+    }
+
+    #[test]
+    fn emails_must_look_like_emails() {
+        assert!(parse_email("a@b.co").unwrap().is_some());
+        assert!(parse_email("nope").is_err());
+        assert!(parse_email("a@b").is_err());
+        assert!(parse_email("a b@c.de").is_err());
+        assert_eq!(parse_email("").unwrap(), None);
+    }
+
+    #[test]
+    fn phones_allow_digits_spaces_and_punctuation() {
+        assert!(parse_phone("+1 (555) 010-9999").unwrap().is_some());
+        assert!(parse_phone("call me").is_err());
+        assert!(parse_phone(&"1".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn client_ids_are_bounded() {
+        assert!(ClientId::parse("").is_err());
+        assert!(ClientId::parse(&"x".repeat(64)).is_ok());
+        assert!(ClientId::parse(&"x".repeat(65)).is_err());
+    }
+}

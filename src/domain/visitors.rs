@@ -1,0 +1,383 @@
+//! What a visitor can do: connect, fill in the pre-chat form, send, page back, sync, read, type.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::auth::{hash_visitor_token, new_id, new_visitor_token};
+use super::chat::Chat;
+use super::error::{DomainError, DomainResult};
+use super::events::{AgentEvent, AgentRead, AgentTyping, ConnectionId, VisitorEvent};
+use super::input::{ClientId, MessageText, PageReport, ProfileUpdate};
+use super::model::{
+    now_millis, ConversationRef, Message, MessagePage, Page, Sender, Side, Site, Status, Visitor,
+};
+use crate::store::{NewMessage, NewVisitor};
+
+/// Messages in the `session` event.
+const SESSION_MESSAGES: i64 = 50;
+
+/// Who a visitor connection is, fixed at the handshake.
+#[derive(Debug, Clone)]
+pub struct VisitorIdentity {
+    pub site_id: String,
+    pub visitor_id: String,
+    pub conversation_id: String,
+}
+
+/// The outcome of a visitor handshake.
+#[derive(Debug, Clone)]
+pub struct AdmittedVisitor {
+    pub identity: VisitorIdentity,
+    pub site: Site,
+    pub visitor: Visitor,
+    /// The token to keep: the one presented, or a new one.
+    pub token: String,
+}
+
+/// The `session` event.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VisitorSession {
+    pub visitor: Visitor,
+    pub token: String,
+    pub conversation: ConversationRef,
+    pub messages: Vec<Message>,
+    pub has_more: bool,
+    pub agents_online: bool,
+    pub site: SiteInfo,
+}
+
+/// What the widget needs to know about the site.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteInfo {
+    pub name: String,
+    pub prechat_fields: Vec<String>,
+}
+
+/// Why a visitor handshake was refused; the text is the `connect_error` message.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("unknown_site")]
+    UnknownSite,
+    #[error("origin_not_allowed")]
+    OriginNotAllowed,
+    #[error("rate_limited")]
+    RateLimited,
+    #[error("internal")]
+    Internal(#[from] crate::store::StoreError),
+}
+
+impl Chat {
+    /// Checks a handshake and resumes the visitor of `token`, or creates a new visitor.
+    pub async fn admit_visitor(
+        &self,
+        site_key: &str,
+        token: Option<&str>,
+        origin: Option<&str>,
+        ip: &str,
+    ) -> Result<AdmittedVisitor, Refusal> {
+        let site = self
+            .store
+            .site_by_key(site_key)
+            .await?
+            .ok_or(Refusal::UnknownSite)?;
+        if !origin_allowed(&site.allowed_origins, origin) {
+            return Err(Refusal::OriginNotAllowed);
+        }
+        if let Some(token) = token {
+            if let Some((visitor, conversation)) = self
+                .store
+                .visitor_by_token(&site.id, &hash_visitor_token(token))
+                .await?
+            {
+                return Ok(AdmittedVisitor {
+                    identity: VisitorIdentity {
+                        site_id: site.id.clone(),
+                        visitor_id: visitor.id.clone(),
+                        conversation_id: conversation.id,
+                    },
+                    site,
+                    visitor,
+                    token: token.to_owned(),
+                });
+            }
+        }
+        if !self.limiters.new_visitor(ip) {
+            return Err(Refusal::RateLimited);
+        }
+        let token = new_visitor_token();
+        let (visitor, conversation) = self
+            .store
+            .create_visitor(NewVisitor {
+                visitor_id: &new_id(),
+                conversation_id: &new_id(),
+                site_id: &site.id,
+                token_hash: &hash_visitor_token(&token),
+                now: now_millis(),
+            })
+            .await?;
+        let identity = VisitorIdentity {
+            site_id: site.id.clone(),
+            visitor_id: visitor.id.clone(),
+            conversation_id: conversation.id,
+        };
+        if let Err(e) = self
+            .announce_summary(&identity.site_id, &identity.conversation_id)
+            .await
+        {
+            tracing::warn!(error = %e, "could not announce a new visitor");
+        }
+        Ok(AdmittedVisitor {
+            identity,
+            site,
+            visitor,
+            token,
+        })
+    }
+
+    /// Starts a connected visitor's session. `deliver` runs under the conversation lock, so no
+    /// message can be announced between the snapshot and the moment the connection listens:
+    /// it must join the connection to the conversation's events and emit the session.
+    pub async fn open_visitor_session(
+        &self,
+        admitted: AdmittedVisitor,
+        deliver: impl FnOnce(VisitorSession),
+    ) -> DomainResult<()> {
+        let id = &admitted.identity;
+        self.visitor_came(&id.site_id, &id.conversation_id).await;
+        let _order = self.lock_conversation(&id.conversation_id).await;
+        let conversation = self
+            .store
+            .conversation(&id.site_id, &id.conversation_id)
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        let page = self
+            .history(
+                &id.conversation_id,
+                conversation.last_seq + 1,
+                Some(SESSION_MESSAGES),
+            )
+            .await?;
+        deliver(VisitorSession {
+            visitor: admitted.visitor,
+            token: admitted.token,
+            conversation: ConversationRef {
+                id: conversation.id,
+                status: conversation.status,
+            },
+            messages: page.messages,
+            has_more: page.has_more,
+            agents_online: self.agents_online(&id.site_id),
+            site: SiteInfo {
+                name: admitted.site.name,
+                prechat_fields: admitted.site.prechat_fields,
+            },
+        });
+        Ok(())
+    }
+
+    pub fn close_visitor_session(self: &Arc<Self>, id: &VisitorIdentity) {
+        self.visitor_left(&id.site_id, &id.conversation_id);
+    }
+
+    pub async fn update_profile(
+        &self,
+        id: &VisitorIdentity,
+        update: ProfileUpdate,
+    ) -> DomainResult<Visitor> {
+        if !self.limiters.profile_update(&id.visitor_id) {
+            return Err(DomainError::RateLimited);
+        }
+        let row = self
+            .store
+            .summary(&id.site_id, &id.conversation_id)
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        let mut visitor = row.visitor;
+        if let Some(name) = update.name {
+            visitor.name = name;
+        }
+        if let Some(email) = update.email {
+            visitor.email = email;
+        }
+        if let Some(phone) = update.phone {
+            visitor.phone = phone;
+        }
+        self.store.update_visitor(&visitor).await?;
+        self.announce_summary(&id.site_id, &id.conversation_id)
+            .await?;
+        Ok(visitor)
+    }
+
+    /// Stores a visitor message (or finds the original of a retry) and announces it to the
+    /// agents and the visitor's other connections.
+    pub async fn visitor_send(
+        &self,
+        id: &VisitorIdentity,
+        from: &ConnectionId,
+        client_id: ClientId,
+        text: MessageText,
+    ) -> DomainResult<Message> {
+        if !self.limiters.message(&id.visitor_id) {
+            return Err(DomainError::RateLimited);
+        }
+        let _order = self.lock_conversation(&id.conversation_id).await;
+        let appended = self
+            .store
+            .append_message(NewMessage {
+                id: &new_id(),
+                conversation_id: &id.conversation_id,
+                sender: Sender::Visitor,
+                agent_id: None,
+                agent_name: None,
+                text: text.as_str(),
+                client_id: Some(client_id.as_str()),
+                reopen: true,
+                now: now_millis(),
+            })
+            .await?;
+        let message = appended.message;
+        if appended.created {
+            if appended.reopened {
+                self.conversation_changed(id, Status::Open).await?;
+            }
+            self.events
+                .to_visitor(
+                    &id.conversation_id,
+                    Some(from),
+                    VisitorEvent::Message(message.clone()),
+                )
+                .await;
+            self.events
+                .to_agents(&id.site_id, None, AgentEvent::Message(message.clone()))
+                .await;
+        }
+        Ok(message)
+    }
+
+    /// Tells both sides that the conversation was ended or reopened.
+    pub(super) async fn conversation_changed(
+        &self,
+        id: &VisitorIdentity,
+        status: Status,
+    ) -> DomainResult<()> {
+        self.events
+            .to_visitor(
+                &id.conversation_id,
+                None,
+                VisitorEvent::Conversation(ConversationRef {
+                    id: id.conversation_id.clone(),
+                    status,
+                }),
+            )
+            .await;
+        self.announce_summary(&id.site_id, &id.conversation_id)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn visitor_history(
+        &self,
+        id: &VisitorIdentity,
+        before_seq: i64,
+        limit: Option<i64>,
+    ) -> DomainResult<MessagePage> {
+        self.history(&id.conversation_id, before_seq, limit).await
+    }
+
+    pub async fn visitor_sync(
+        &self,
+        id: &VisitorIdentity,
+        after_seq: i64,
+    ) -> DomainResult<MessagePage> {
+        self.sync(&id.conversation_id, after_seq).await
+    }
+
+    /// The visitor has read agent messages up to `seq`.
+    pub async fn visitor_read(&self, id: &VisitorIdentity, seq: i64) -> DomainResult<()> {
+        let conversation = self
+            .store
+            .conversation(&id.site_id, &id.conversation_id)
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        check_read_seq(seq, conversation.last_seq)?;
+        let stored = self
+            .store
+            .mark_read(&id.conversation_id, Side::Visitor, seq)
+            .await?;
+        let event = AgentRead {
+            conversation_id: id.conversation_id.clone(),
+            by: Side::Visitor,
+            seq: stored,
+        };
+        self.events
+            .to_agents(&id.site_id, None, AgentEvent::Read(event))
+            .await;
+        Ok(())
+    }
+
+    pub async fn visitor_page(&self, id: &VisitorIdentity, report: PageReport) -> DomainResult<()> {
+        let page = Page {
+            url: report.url,
+            title: report.title,
+        };
+        self.store.set_page(&id.conversation_id, &page).await?;
+        self.announce_summary(&id.site_id, &id.conversation_id)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn visitor_typing(&self, id: &VisitorIdentity, typing: bool) {
+        let event = AgentTyping {
+            conversation_id: id.conversation_id.clone(),
+            typing,
+        };
+        self.events
+            .to_agents(&id.site_id, None, AgentEvent::Typing(event))
+            .await;
+    }
+}
+
+pub(super) fn check_read_seq(seq: i64, last_seq: i64) -> DomainResult<()> {
+    if (0..=last_seq).contains(&seq) {
+        Ok(())
+    } else {
+        Err(DomainError::invalid("seq is beyond the last message"))
+    }
+}
+
+/// An empty allowlist admits every origin; otherwise the handshake's `Origin` must be listed.
+fn origin_allowed(allowed: &[String], origin: Option<&str>) -> bool {
+    if allowed.is_empty() {
+        return true;
+    }
+    origin.is_some_and(|o| {
+        let o = o.trim_end_matches('/');
+        allowed
+            .iter()
+            .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(o))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_checked_only_when_listed() {
+        assert!(origin_allowed(&[], None));
+        let list = vec!["https://shop.example".to_owned()];
+        assert!(origin_allowed(&list, Some("https://shop.example")));
+        assert!(!origin_allowed(&list, Some("https://evil.example")));
+        assert!(!origin_allowed(&list, None));
+    }
+
+    #[test]
+    fn read_markers_stay_within_the_conversation() {
+        assert!(check_read_seq(3, 3).is_ok());
+        assert!(check_read_seq(4, 3).is_err());
+        assert!(check_read_seq(-1, 3).is_err());
+    }
+}

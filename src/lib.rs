@@ -1,0 +1,25 @@
+//! Parlor: self-hosted live chat in one binary.
+//!
+//! # Layout
+//! Dependencies point inward: transport → domain → storage.
+//! - [`http`] and [`socket`]: the transports (HTTP routes; the `/visitor` and `/agent`
+//!   Socket.IO namespaces). They parse input, call the domain, and map its errors to protocol
+//!   codes once.
+//! - [`domain`]: the live-chat rules. Knows neither Socket.IO nor SQL.
+//! - [`store`]: one `Store` trait with a SQLite implementation.
+//! - [`app`] wires them together; [`config`] and [`cli`] serve the binary.
+
+/// Wiring: builds the service and runs it until shutdown.
+pub mod app;
+/// Administrative subcommands and the first-run demo.
+pub mod cli;
+/// Flags and `PARLOR_*` environment variables.
+pub mod config;
+/// Sites, agents, visitors, conversations, messages, presence.
+pub mod domain;
+/// Login, health and the embedded front end.
+pub mod http;
+/// The Socket.IO namespaces.
+pub mod socket;
+/// Persistence.
+pub mod store;

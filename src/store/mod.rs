@@ -1,0 +1,164 @@
+//! Persistence behind one trait, so SQLite and PostgreSQL are interchangeable.
+//!
+//! Every method is one short transaction. `append_message` allocates the conversation's next
+//! `seq` under the conversation row's write lock, in the transaction that stores the message.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+
+use crate::domain::model::{
+    Agent, Conversation, Message, Millis, Page, Sender, Side, Site, Status, Visitor,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint other than the idempotency key was hit (e.g. a taken username).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("unsupported database url: {0}")]
+    UnsupportedUrl(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+pub struct NewSite<'a> {
+    pub id: &'a str,
+    pub site_key: &'a str,
+    pub name: &'a str,
+    pub allowed_origins: &'a [String],
+    pub prechat_fields: &'a [String],
+    pub now: Millis,
+}
+
+pub struct NewAgent<'a> {
+    pub id: &'a str,
+    pub site_id: &'a str,
+    pub username: &'a str,
+    pub name: &'a str,
+    pub password_hash: &'a str,
+    pub now: Millis,
+}
+
+pub struct NewVisitor<'a> {
+    pub visitor_id: &'a str,
+    pub conversation_id: &'a str,
+    pub site_id: &'a str,
+    pub token_hash: &'a str,
+    pub now: Millis,
+}
+
+pub struct NewMessage<'a> {
+    pub id: &'a str,
+    pub conversation_id: &'a str,
+    pub sender: Sender,
+    pub agent_id: Option<&'a str>,
+    pub agent_name: Option<&'a str>,
+    pub text: &'a str,
+    pub client_id: Option<&'a str>,
+    /// A visitor message reopens an ended conversation.
+    pub reopen: bool,
+    pub now: Millis,
+}
+
+/// What `append_message` did.
+pub struct Appended {
+    pub message: Message,
+    /// False when the clientId was already used: `message` is the original.
+    pub created: bool,
+    /// The conversation was ended and this message reopened it.
+    pub reopened: bool,
+}
+
+/// The stored part of an agent-list summary (presence is added by the domain).
+pub struct SummaryRow {
+    pub conversation: Conversation,
+    pub visitor: Visitor,
+    pub page: Option<Page>,
+    pub last_message: Option<Message>,
+    pub unread: i64,
+}
+
+#[derive(Clone, Copy)]
+pub struct ListFilter {
+    pub before: Option<Millis>,
+    pub status: Option<Status>,
+    /// Rows wanted; implementations return up to `limit + 1` so callers can tell `hasMore`.
+    pub limit: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Returns the stored value for `key`, storing `value` first if there was none.
+    async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
+
+    async fn create_site(&self, site: NewSite<'_>) -> StoreResult<Site>;
+    async fn site_by_key(&self, site_key: &str) -> StoreResult<Option<Site>>;
+    async fn site_by_id(&self, id: &str) -> StoreResult<Option<Site>>;
+    async fn count_sites(&self) -> StoreResult<i64>;
+
+    async fn create_agent(&self, agent: NewAgent<'_>) -> StoreResult<Agent>;
+    async fn agent_by_username(&self, username: &str) -> StoreResult<Option<Agent>>;
+    async fn agent_by_id(&self, id: &str) -> StoreResult<Option<Agent>>;
+    /// Sets a new password hash and bumps the token version; false if there is no such agent.
+    async fn set_agent_password(&self, username: &str, password_hash: &str) -> StoreResult<bool>;
+
+    /// Creates a visitor with its one conversation.
+    async fn create_visitor(&self, v: NewVisitor<'_>) -> StoreResult<(Visitor, Conversation)>;
+    async fn visitor_by_token(
+        &self,
+        site_id: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<(Visitor, Conversation)>>;
+    async fn update_visitor(&self, visitor: &Visitor) -> StoreResult<()>;
+    async fn set_page(&self, conversation_id: &str, page: &Page) -> StoreResult<()>;
+
+    async fn conversation(&self, site_id: &str, id: &str) -> StoreResult<Option<Conversation>>;
+    async fn summary(&self, site_id: &str, id: &str) -> StoreResult<Option<SummaryRow>>;
+    async fn list_summaries(
+        &self,
+        site_id: &str,
+        filter: ListFilter,
+    ) -> StoreResult<Vec<SummaryRow>>;
+    /// Sets the status; returns false when it already had it.
+    async fn set_status(&self, id: &str, status: Status, now: Millis) -> StoreResult<bool>;
+
+    async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Appended>;
+    /// Up to `limit + 1` messages with `seq < before_seq`, ascending.
+    async fn messages_before(
+        &self,
+        conversation_id: &str,
+        before_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Message>>;
+    /// Up to `limit + 1` messages with `seq > after_seq`, ascending.
+    async fn messages_after(
+        &self,
+        conversation_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Message>>;
+    /// Raises the side's read marker to `seq` (never lowers it); returns the marker now stored.
+    async fn mark_read(&self, conversation_id: &str, side: Side, seq: i64) -> StoreResult<i64>;
+}
+
+/// Opens the store named by a database URL: `sqlite:` (or a plain path) or `postgres://`.
+pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(StoreError::UnsupportedUrl(
+            "PostgreSQL support is not built yet".into(),
+        ));
+    }
+    Ok(Arc::new(SqliteStore::open(url).await?))
+}

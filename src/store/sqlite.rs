@@ -1,0 +1,638 @@
+//! SQLite in WAL mode: one writer connection (SQLite allows one writer at a time anyway, and a
+//! single connection makes `seq` allocation trivially serial) and a pool of readers.
+//!
+//! `synchronous = FULL`: a commit is fsynced before `append_message` returns, so an acked
+//! message survives `kill -9` and power loss alike.
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{FromRow, Row};
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::{
+    Appended, ListFilter, NewAgent, NewMessage, NewSite, NewVisitor, Store, StoreError,
+    StoreResult, SummaryRow,
+};
+use crate::domain::model::{
+    Agent, Conversation, Message, Millis, Page, Sender, Side, Site, Status, Visitor,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    readers: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let url = if url.starts_with("sqlite:") {
+            url.to_owned()
+        } else {
+            format!("sqlite://{url}")
+        };
+        let options = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR.run(&writer).await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(SqliteStore { writer, readers })
+    }
+}
+
+const CONVERSATION_COLUMNS: &str = "c.id, c.site_id, c.visitor_id, c.status, c.last_seq, \
+     c.visitor_read_seq, c.agent_read_seq, c.updated_at";
+const MESSAGE_COLUMNS: &str =
+    "id, conversation_id, seq, sender, agent_name, text, client_id, created_at";
+
+#[derive(FromRow)]
+struct SiteRow {
+    id: String,
+    site_key: String,
+    name: String,
+    allowed_origins: String,
+    prechat_fields: String,
+}
+
+impl SiteRow {
+    fn into_site(self) -> StoreResult<Site> {
+        let list = |s: &str| {
+            serde_json::from_str::<Vec<String>>(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+        };
+        Ok(Site {
+            allowed_origins: list(&self.allowed_origins)?,
+            prechat_fields: list(&self.prechat_fields)?,
+            id: self.id,
+            site_key: self.site_key,
+            name: self.name,
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct AgentRow {
+    id: String,
+    site_id: String,
+    username: String,
+    name: String,
+    password_hash: String,
+    token_version: i64,
+}
+
+impl From<AgentRow> for Agent {
+    fn from(r: AgentRow) -> Agent {
+        Agent {
+            id: r.id,
+            site_id: r.site_id,
+            username: r.username,
+            name: r.name,
+            password_hash: r.password_hash,
+            token_version: r.token_version,
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct MessageRow {
+    id: String,
+    conversation_id: String,
+    seq: i64,
+    sender: String,
+    agent_name: Option<String>,
+    text: String,
+    client_id: Option<String>,
+    created_at: i64,
+}
+
+impl MessageRow {
+    fn into_message(self) -> StoreResult<Message> {
+        Ok(Message {
+            sender: Sender::parse(&self.sender)
+                .ok_or_else(|| StoreError::Corrupt(format!("sender {}", self.sender)))?,
+            id: self.id,
+            conversation_id: self.conversation_id,
+            seq: self.seq,
+            agent_name: self.agent_name,
+            text: self.text,
+            client_id: self.client_id,
+            created_at: self.created_at,
+        })
+    }
+}
+
+fn conversation_from(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Conversation> {
+    let status: String = row.try_get("status")?;
+    Ok(Conversation {
+        id: row.try_get("id")?,
+        site_id: row.try_get("site_id")?,
+        visitor_id: row.try_get("visitor_id")?,
+        status: Status::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
+        last_seq: row.try_get("last_seq")?,
+        visitor_read_seq: row.try_get("visitor_read_seq")?,
+        agent_read_seq: row.try_get("agent_read_seq")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn visitor_from(row: &sqlx::sqlite::SqliteRow) -> StoreResult<Visitor> {
+    Ok(Visitor {
+        id: row.try_get("v_id")?,
+        name: row.try_get("v_name")?,
+        email: row.try_get("v_email")?,
+        phone: row.try_get("v_phone")?,
+    })
+}
+
+fn summary_from(row: &sqlx::sqlite::SqliteRow) -> StoreResult<SummaryRow> {
+    let page_url: Option<String> = row.try_get("page_url")?;
+    let last_message = match row.try_get::<Option<String>, _>("m_id")? {
+        Some(id) => Some(
+            MessageRow {
+                id,
+                conversation_id: row.try_get("id")?,
+                seq: row.try_get("m_seq")?,
+                sender: row.try_get("m_sender")?,
+                agent_name: row.try_get("m_agent_name")?,
+                text: row.try_get("m_text")?,
+                client_id: row.try_get("m_client_id")?,
+                created_at: row.try_get("m_created_at")?,
+            }
+            .into_message()?,
+        ),
+        None => None,
+    };
+    Ok(SummaryRow {
+        conversation: conversation_from(row)?,
+        visitor: visitor_from(row)?,
+        page: match page_url {
+            Some(url) => Some(Page {
+                url,
+                title: row.try_get("page_title")?,
+            }),
+            None => None,
+        },
+        last_message,
+        unread: row.try_get("unread")?,
+    })
+}
+
+fn summary_query(filter: &str) -> String {
+    format!(
+        "SELECT {CONVERSATION_COLUMNS}, c.page_url, c.page_title, \
+           v.id AS v_id, v.name AS v_name, v.email AS v_email, v.phone AS v_phone, \
+           m.id AS m_id, m.seq AS m_seq, m.sender AS m_sender, m.agent_name AS m_agent_name, \
+           m.text AS m_text, m.client_id AS m_client_id, m.created_at AS m_created_at, \
+           (SELECT COUNT(*) FROM messages u WHERE u.conversation_id = c.id \
+              AND u.sender = 'visitor' AND u.seq > c.agent_read_seq) AS unread \
+         FROM conversations c \
+         JOIN visitors v ON v.id = c.visitor_id \
+         LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq \
+         WHERE {filter}"
+    )
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.readers).await?;
+        Ok(())
+    }
+
+    async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
+        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.writer)
+            .await?;
+        let stored = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_one(&self.writer)
+            .await?;
+        Ok(stored)
+    }
+
+    async fn create_site(&self, s: NewSite<'_>) -> StoreResult<Site> {
+        sqlx::query(
+            "INSERT INTO sites (id, site_key, name, allowed_origins, prechat_fields, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(s.id)
+        .bind(s.site_key)
+        .bind(s.name)
+        .bind(json_list(s.allowed_origins))
+        .bind(json_list(s.prechat_fields))
+        .bind(s.now)
+        .execute(&self.writer)
+        .await?;
+        Ok(Site {
+            id: s.id.to_owned(),
+            site_key: s.site_key.to_owned(),
+            name: s.name.to_owned(),
+            allowed_origins: s.allowed_origins.to_vec(),
+            prechat_fields: s.prechat_fields.to_vec(),
+        })
+    }
+
+    async fn site_by_key(&self, site_key: &str) -> StoreResult<Option<Site>> {
+        sqlx::query_as::<_, SiteRow>("SELECT * FROM sites WHERE site_key = ?")
+            .bind(site_key)
+            .fetch_optional(&self.readers)
+            .await?
+            .map(SiteRow::into_site)
+            .transpose()
+    }
+
+    async fn site_by_id(&self, id: &str) -> StoreResult<Option<Site>> {
+        sqlx::query_as::<_, SiteRow>("SELECT * FROM sites WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.readers)
+            .await?
+            .map(SiteRow::into_site)
+            .transpose()
+    }
+
+    async fn count_sites(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sites")
+            .fetch_one(&self.readers)
+            .await?)
+    }
+
+    async fn create_agent(&self, a: NewAgent<'_>) -> StoreResult<Agent> {
+        let inserted = sqlx::query(
+            "INSERT INTO agents (id, site_id, username, name, password_hash, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(a.id)
+        .bind(a.site_id)
+        .bind(a.username)
+        .bind(a.name)
+        .bind(a.password_hash)
+        .bind(a.now)
+        .execute(&self.writer)
+        .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => {
+                Err(StoreError::Conflict(format!("username {}", a.username)))
+            }
+            Err(e) => Err(e.into()),
+            Ok(_) => Ok(Agent {
+                id: a.id.to_owned(),
+                site_id: a.site_id.to_owned(),
+                username: a.username.to_owned(),
+                name: a.name.to_owned(),
+                password_hash: a.password_hash.to_owned(),
+                token_version: 0,
+            }),
+        }
+    }
+
+    async fn agent_by_username(&self, username: &str) -> StoreResult<Option<Agent>> {
+        Ok(
+            sqlx::query_as::<_, AgentRow>("SELECT * FROM agents WHERE username = ?")
+                .bind(username)
+                .fetch_optional(&self.readers)
+                .await?
+                .map(Agent::from),
+        )
+    }
+
+    async fn agent_by_id(&self, id: &str) -> StoreResult<Option<Agent>> {
+        Ok(
+            sqlx::query_as::<_, AgentRow>("SELECT * FROM agents WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.readers)
+                .await?
+                .map(Agent::from),
+        )
+    }
+
+    async fn set_agent_password(&self, username: &str, password_hash: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE agents SET password_hash = ?, token_version = token_version + 1 \
+             WHERE username = ?",
+        )
+        .bind(password_hash)
+        .bind(username)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn create_visitor(&self, v: NewVisitor<'_>) -> StoreResult<(Visitor, Conversation)> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO visitors (id, site_id, token_hash, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(v.visitor_id)
+        .bind(v.site_id)
+        .bind(v.token_hash)
+        .bind(v.now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO conversations (id, site_id, visitor_id, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(v.conversation_id)
+        .bind(v.site_id)
+        .bind(v.visitor_id)
+        .bind(v.now)
+        .bind(v.now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((
+            Visitor {
+                id: v.visitor_id.to_owned(),
+                name: None,
+                email: None,
+                phone: None,
+            },
+            Conversation {
+                id: v.conversation_id.to_owned(),
+                site_id: v.site_id.to_owned(),
+                visitor_id: v.visitor_id.to_owned(),
+                status: Status::Open,
+                last_seq: 0,
+                visitor_read_seq: 0,
+                agent_read_seq: 0,
+                updated_at: v.now,
+            },
+        ))
+    }
+
+    async fn visitor_by_token(
+        &self,
+        site_id: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<(Visitor, Conversation)>> {
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS}, v.id AS v_id, v.name AS v_name, v.email AS v_email, \
+               v.phone AS v_phone \
+             FROM visitors v JOIN conversations c ON c.visitor_id = v.id \
+             WHERE v.site_id = ? AND v.token_hash = ?"
+        );
+        let row = sqlx::query(&sql)
+            .bind(site_id)
+            .bind(token_hash)
+            .fetch_optional(&self.readers)
+            .await?;
+        row.map(|r| Ok((visitor_from(&r)?, conversation_from(&r)?)))
+            .transpose()
+    }
+
+    async fn update_visitor(&self, v: &Visitor) -> StoreResult<()> {
+        sqlx::query("UPDATE visitors SET name = ?, email = ?, phone = ? WHERE id = ?")
+            .bind(&v.name)
+            .bind(&v.email)
+            .bind(&v.phone)
+            .bind(&v.id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_page(&self, conversation_id: &str, page: &Page) -> StoreResult<()> {
+        sqlx::query("UPDATE conversations SET page_url = ?, page_title = ? WHERE id = ?")
+            .bind(&page.url)
+            .bind(&page.title)
+            .bind(conversation_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn conversation(&self, site_id: &str, id: &str) -> StoreResult<Option<Conversation>> {
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.site_id = ? AND c.id = ?"
+        );
+        sqlx::query(&sql)
+            .bind(site_id)
+            .bind(id)
+            .fetch_optional(&self.readers)
+            .await?
+            .map(|r| conversation_from(&r))
+            .transpose()
+    }
+
+    async fn summary(&self, site_id: &str, id: &str) -> StoreResult<Option<SummaryRow>> {
+        sqlx::query(&summary_query("c.site_id = ? AND c.id = ?"))
+            .bind(site_id)
+            .bind(id)
+            .fetch_optional(&self.readers)
+            .await?
+            .map(|r| summary_from(&r))
+            .transpose()
+    }
+
+    async fn list_summaries(
+        &self,
+        site_id: &str,
+        filter: ListFilter,
+    ) -> StoreResult<Vec<SummaryRow>> {
+        let sql = summary_query(
+            "c.site_id = ?1 AND (?2 IS NULL OR c.updated_at < ?2) AND (?3 IS NULL OR c.status = ?3) \
+             ORDER BY c.updated_at DESC, c.id DESC LIMIT ?4",
+        );
+        sqlx::query(&sql)
+            .bind(site_id)
+            .bind(filter.before)
+            .bind(filter.status.map(Status::as_str))
+            .bind(filter.limit + 1)
+            .fetch_all(&self.readers)
+            .await?
+            .iter()
+            .map(summary_from)
+            .collect()
+    }
+
+    async fn set_status(&self, id: &str, status: Status, now: Millis) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE conversations SET status = ?, updated_at = ? WHERE id = ? AND status <> ?",
+        )
+        .bind(status.as_str())
+        .bind(now)
+        .bind(id)
+        .bind(status.as_str())
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Appended> {
+        if let Some(existing) = self.message_by_client_id(&m).await? {
+            return Ok(Appended {
+                message: existing,
+                created: false,
+                reopened: false,
+            });
+        }
+        let mut tx = self.writer.begin().await?;
+        // The UPDATE takes SQLite's write lock before anything is read, so seq allocation and
+        // the reopen decision are serial with every other writer.
+        let (seq, was_status): (i64, String) = sqlx::query_as(
+            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?1 \
+             WHERE id = ?2 \
+             RETURNING last_seq, status",
+        )
+        .bind(m.now)
+        .bind(m.conversation_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let reopened = m.reopen && was_status == Status::Ended.as_str();
+        if reopened {
+            sqlx::query("UPDATE conversations SET status = 'open' WHERE id = ?")
+                .bind(m.conversation_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO messages \
+               (id, conversation_id, seq, sender, agent_id, agent_name, text, client_id, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(m.id)
+        .bind(m.conversation_id)
+        .bind(seq)
+        .bind(m.sender.as_str())
+        .bind(m.agent_id)
+        .bind(m.agent_name)
+        .bind(m.text)
+        .bind(m.client_id)
+        .bind(m.now)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => {
+                tx.rollback().await?;
+                let existing = self.message_by_client_id(&m).await?.ok_or_else(|| {
+                    StoreError::Corrupt("idempotency conflict without a message".into())
+                })?;
+                Ok(Appended {
+                    message: existing,
+                    created: false,
+                    reopened: false,
+                })
+            }
+            Err(e) => Err(e.into()),
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(Appended {
+                    message: Message {
+                        id: m.id.to_owned(),
+                        conversation_id: m.conversation_id.to_owned(),
+                        seq,
+                        sender: m.sender,
+                        agent_name: m.agent_name.map(str::to_owned),
+                        text: m.text.to_owned(),
+                        client_id: m.client_id.map(str::to_owned),
+                        created_at: m.now,
+                    },
+                    created: true,
+                    reopened,
+                })
+            }
+        }
+    }
+
+    async fn messages_before(
+        &self,
+        conversation_id: &str,
+        before_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Message>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq < ? \
+             ORDER BY seq DESC LIMIT ?"
+        );
+        let mut rows = sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(conversation_id)
+            .bind(before_seq)
+            .bind(limit + 1)
+            .fetch_all(&self.readers)
+            .await?;
+        rows.reverse();
+        rows.into_iter().map(MessageRow::into_message).collect()
+    }
+
+    async fn messages_after(
+        &self,
+        conversation_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Message>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq > ? \
+             ORDER BY seq ASC LIMIT ?"
+        );
+        sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(conversation_id)
+            .bind(after_seq)
+            .bind(limit + 1)
+            .fetch_all(&self.readers)
+            .await?
+            .into_iter()
+            .map(MessageRow::into_message)
+            .collect()
+    }
+
+    async fn mark_read(&self, conversation_id: &str, side: Side, seq: i64) -> StoreResult<i64> {
+        let column = match side {
+            Side::Visitor => "visitor_read_seq",
+            Side::Agent => "agent_read_seq",
+        };
+        let sql = format!(
+            "UPDATE conversations SET {column} = MAX({column}, ?) WHERE id = ? RETURNING {column}"
+        );
+        Ok(sqlx::query_scalar(&sql)
+            .bind(seq)
+            .bind(conversation_id)
+            .fetch_one(&self.writer)
+            .await?)
+    }
+}
+
+impl SqliteStore {
+    async fn message_by_client_id(&self, m: &NewMessage<'_>) -> StoreResult<Option<Message>> {
+        let Some(client_id) = m.client_id else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages \
+             WHERE conversation_id = ? AND sender = ? AND client_id = ?"
+        );
+        // Read through the writer so a just-committed original is always visible.
+        sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(m.conversation_id)
+            .bind(m.sender.as_str())
+            .bind(client_id)
+            .fetch_optional(&self.writer)
+            .await?
+            .map(MessageRow::into_message)
+            .transpose()
+    }
+}
