@@ -58,6 +58,9 @@ export class Store {
     } catch {
       /* ignore */
     }
+    // The browser knows about lost connectivity before Socket.IO's heartbeat does.
+    addEventListener('offline', () => this.socket?.disconnect());
+    addEventListener('online', () => this.socket && !this.socket.connected && this.socket.connect());
     document.addEventListener('visibilitychange', () => {
       if (!document.hidden && this.selected) this.markRead(this.selected);
       this.changed();

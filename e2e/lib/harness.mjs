@@ -1,0 +1,204 @@
+// Test harness: runs the real parlor binary on a fresh SQLite database, creates
+// sites and agents through its CLI, and drives Debian's Chromium with
+// playwright-core.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repo = resolve(here, '..', '..');
+export const BIN = process.env.PARLOR_BIN || join(repo, 'target', 'release', 'parlor');
+export const SHOTS = join(repo, 'target', 'e2e');
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+export class Server {
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'parlor-e2e-'));
+    this.env = {
+      ...process.env,
+      PARLOR_LISTEN: '127.0.0.1:0',
+      PARLOR_DATABASE_URL: `sqlite://${join(this.dir, 'parlor.db')}`,
+      PARLOR_DEMO: 'false',
+      PARLOR_PRESENCE_GRACE_MS: '300',
+      RUST_LOG: process.env.RUST_LOG || 'warn',
+    };
+    this.url = '';
+    this.log = '';
+  }
+
+  cli(args, extraEnv = {}) {
+    const out = execFileSync(BIN, args, { env: { ...this.env, ...extraEnv }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+    return JSON.parse(line);
+  }
+
+  createSite(name, allowedOrigins = []) {
+    const args = ['site', 'create', '--name', name];
+    for (const o of allowedOrigins) args.push('--allowed-origin', o);
+    return this.cli(args); // { id, siteKey }
+  }
+
+  createAgent(siteKey, username, name, password) {
+    return this.cli(['agent', 'create', '--site', siteKey, '--username', username, '--name', name], {
+      PARLOR_PASSWORD: password,
+    });
+  }
+
+  async start() {
+    if (!existsSync(BIN)) throw new Error(`${BIN} not found: run cargo build --release first`);
+    this.proc = spawn(BIN, ['serve'], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stderr.on('data', (d) => (this.log += d));
+    this.url = await new Promise((res, rej) => {
+      let buf = '';
+      const t = setTimeout(() => rej(new Error('parlor did not start in 20 s:\n' + buf + this.log)), 20000);
+      this.proc.stdout.on('data', (d) => {
+        buf += d;
+        const m = /listening on (http:\/\/[^\s]+)/.exec(buf);
+        if (m) {
+          clearTimeout(t);
+          res(m[1].replace(/\/$/, ''));
+        }
+      });
+      this.proc.on('exit', (code) => rej(new Error(`parlor exited with ${code}:\n${buf}${this.log}`)));
+    });
+    return this.url;
+  }
+
+  async stop() {
+    if (this.proc && this.proc.exitCode === null) {
+      this.proc.kill('SIGTERM');
+      await new Promise((r) => {
+        const t = setTimeout(() => {
+          this.proc.kill('SIGKILL');
+          r();
+        }, 3000);
+        this.proc.on('exit', () => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+export function shot(page, name, opts = {}) {
+  mkdirSync(SHOTS, { recursive: true });
+  return page.screenshot({ path: join(SHOTS, name), ...opts });
+}
+
+/** Fails the test if a page ever opens a dialog (alert from injected HTML). */
+export function forbidDialogs(page, sink) {
+  page.on('dialog', async (d) => {
+    sink.push(d.message());
+    await d.dismiss().catch(() => {});
+  });
+  page.on('pageerror', (e) => sink.push('pageerror: ' + e.message));
+}
+
+// ---------- the host page: a third-party shop on another origin ----------
+export const SHOP = 'http://shop.example.test';
+
+/** Serves a fake business page on SHOP that embeds the widget from `server`. */
+export async function routeShop(context, server, siteKey) {
+  await context.route(`${SHOP}/**`, (route) => {
+    const u = new URL(route.request().url());
+    route.fulfill({
+      status: 200,
+      contentType: 'text/html; charset=utf-8',
+      body: `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Test shop ${u.pathname}</title>
+<style>body{font:16px Georgia,serif;margin:0;background:#fbf7f1;color:#2b2118}
+header{padding:22px 40px;border-bottom:1px solid #eadfce;font-size:24px;font-weight:700}
+main{padding:40px}h1{font-weight:500;font-size:40px;margin:0 0 12px}
+/* hostile page CSS that must not leak into the widget */
+button{background:red!important;font-size:40px!important} div{border:3px dotted lime}</style>
+</head><body><header>Juniper &amp; Oak</header><main><h1>Handmade oak furniture</h1>
+<p>Page ${u.pathname}</p></main>
+<script src="${server.url}/widget.js" data-site="${siteKey}" async></script>
+</body></html>`,
+    });
+  });
+}
+
+// ---------- widget helpers (locators pierce the open shadow root) ----------
+export const W = {
+  launcher: 'parlor-chat .launcher',
+  panel: 'parlor-chat .panel',
+  prechat: 'parlor-chat .prechat',
+  input: 'parlor-chat .composer textarea',
+  bubbles: 'parlor-chat .msgs .bubble',
+  typing: 'parlor-chat .typing',
+  ended: 'parlor-chat .ended',
+  conn: 'parlor-chat .conn',
+  badge: 'parlor-chat .badge',
+};
+
+export async function openWidget(page) {
+  await page.locator(W.launcher).waitFor();
+  if (!(await page.locator(W.panel).isVisible())) await page.locator(W.launcher).click();
+  await page.locator(W.panel).waitFor();
+}
+
+export async function visitorSend(page, text) {
+  const input = page.locator(W.input);
+  await input.fill(text);
+  await input.press('Enter');
+}
+
+export async function loginAgent(page, server, username, password) {
+  await page.goto(`${server.url}/admin`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('.topbar').waitFor();
+  await page.locator('.conn-pill.ok').waitFor();
+}
+
+export async function agentSend(page, text) {
+  const box = page.getByLabel('Reply');
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+/** Texts of all bubbles matching `text` exactly (for exactly-once checks). */
+export async function countExact(locator, text) {
+  const all = await locator.allTextContents();
+  return all.filter((t) => t === text).length;
+}
+
+export async function eventually(fn, { timeout = 10000, interval = 100, message = 'condition' } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${message}${last ? ': ' + last.message : ''}`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
