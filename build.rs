@@ -52,8 +52,14 @@ fn main() {
     lock.lock().expect("cannot lock web/.build.lock");
 
     let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
-    let node_ok = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
-    let npm_ok = Command::new(npm).arg("--version").output().is_ok_and(|o| o.status.success());
+    let node_ok = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let npm_ok = Command::new(npm)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !node_ok || !npm_ok {
         panic!(
             "\n\nParlor's web front end (web/) is built with Node.js and npm, and {} not found on PATH.\n\
@@ -68,10 +74,18 @@ fn main() {
     let want = fs::read(&lockfile).unwrap_or_default();
     let have = fs::read(&stamp).ok();
     if have.as_deref() != Some(&want[..]) {
-        run(Command::new(npm).args(["ci", "--no-audit", "--no-fund"]).current_dir(&web), "npm ci");
+        run(
+            Command::new(npm)
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&web),
+            "npm ci",
+        );
         fs::write(&stamp, &want).expect("cannot write web/node_modules/.parlor-lockfile");
     }
-    run(Command::new(npm).args(["run", "build"]).current_dir(&web), "npm run build");
+    run(
+        Command::new(npm).args(["run", "build"]).current_dir(&web),
+        "npm run build",
+    );
     drop(lock);
 }
 
@@ -101,5 +115,9 @@ fn placeholder(dist: &Path) {
                 <p>This binary was built with PARLOR_SKIP_WEB_BUILD and without a web/dist: the front end is missing.</p>";
     fs::write(dist.join("admin/index.html"), page).unwrap();
     fs::write(dist.join("demo/index.html"), page).unwrap();
-    fs::write(dist.join("widget.js"), "console.warn('[parlor] widget not built');\n").unwrap();
+    fs::write(
+        dist.join("widget.js"),
+        "console.warn('[parlor] widget not built');\n",
+    )
+    .unwrap();
 }
