@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite: Rust unit tests, the protocol suite (official socket.io-client against
+# the real binary) and the browser end-to-end suite (Debian's Chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== build"
+cargo build --release --bins
+
+echo "== unit tests"
+cargo test --release
+
+echo "== protocol tests (SQLite)"
+(cd tests/protocol && npm ci --no-audit --no-fund --loglevel=error && npm test)
