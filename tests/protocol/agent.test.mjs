@@ -69,6 +69,34 @@ describe("agent conversations", () => {
     assert.equal(c.status, "ended");
   });
 
+  it("the conversations event holds at most 100 conversations and hasMore when more exist", async () => {
+    const site = await srv.createSite();
+    const acc = await srv.createAgent(site.siteKey);
+    for (let batch = 0; batch < 101; batch += 20) {
+      const n = Math.min(20, 101 - batch);
+      const vs = await Promise.all(Array.from({ length: n }, () => srv.visitor(site.siteKey)));
+      vs.forEach((v) => v.socket.disconnect());
+    }
+    const { initial } = await srv.agent(acc.token);
+    assert.equal(initial.conversations.length, 100);
+    assert.equal(initial.hasMore, true);
+    const rest = assertOk(await call((await srv.agent(acc.token)).socket, "list", { before: initial.conversations[99].updatedAt }));
+    assert.equal(rest.conversations.length, 1);
+    assert.equal(rest.hasMore, false);
+    const ids = new Set([...initial.conversations, ...rest.conversations].map((c) => c.id));
+    assert.equal(ids.size, 101);
+  });
+
+  it("the agent namespace works over HTTP long-polling", async () => {
+    const site = await srv.createSite();
+    const acc = await srv.createAgent(site.siteKey);
+    const a = await srv.agent(acc.token, { transports: ["polling"] });
+    const v = await srv.visitor(site.siteKey);
+    const m = await visitorSay(v.socket, "to a polling agent");
+    assert.deepEqual(await nextEvent(a.socket, "message", (x) => x.id === m.id), m);
+    assertMessage(await agentSay(a.socket, v.session.conversation.id, "from a polling agent"), { sender: "agent" });
+  });
+
   it("a new visitor is announced to agents with a conversation Summary", async () => {
     const { site, agent } = await srv.siteWithAgent();
     const v = await srv.visitor(site.siteKey);
@@ -211,6 +239,25 @@ describe("agent read markers", () => {
     assert.deepEqual(await call(a1, "read", { conversationId: convId, seq: 2 }), { ok: true });
     const c = (await listAll(a2)).conversations.find((x) => x.id === convId);
     assert.equal(c.unread, 1, "read by any agent of the site counts for all");
+  });
+
+  it("a lower read marker from another agent does not raise unread again", async () => {
+    const { a1, a2, v, convId } = await team();
+    for (let i = 1; i <= 4; i++) await visitorSay(v.socket, `m${i}`);
+    assertOk(await call(a1, "read", { conversationId: convId, seq: 3 }));
+    assertOk(await call(a2, "read", { conversationId: convId, seq: 1 }));
+    const c = (await listAll(a1)).conversations.find((x) => x.id === convId);
+    assert.equal(c.unread, 1, "unread counts after the highest seq any agent has read");
+  });
+
+  it("new visitor messages after a read count as unread again", async () => {
+    const { a1, v, convId } = await team();
+    await visitorSay(v.socket, "m1");
+    assertOk(await call(a1, "read", { conversationId: convId, seq: 1 }));
+    await visitorSay(v.socket, "m2");
+    await visitorSay(v.socket, "m3");
+    const c = (await listAll(a1)).conversations.find((x) => x.id === convId);
+    assert.equal(c.unread, 2);
   });
 
   it("an agent read is relayed to the visitor as read {seq}", async () => {

@@ -2,8 +2,9 @@
 import { describe, it, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import {
-  startServer, connect, expectConnectError, assertId, sleep, unique,
+  startServer, call, expectConnectError, assertId, sleep, unique,
 } from "./support.mjs";
 
 const b64url = (obj) => Buffer.from(JSON.stringify(obj)).toString("base64url");
@@ -100,6 +101,18 @@ describe("login and agent tokens", () => {
     const site = await srv.createSite();
     const v = await srv.visitor(site.siteKey);
     assert.equal(await agentRefused(srv, { token: v.token }), "unauthorized");
+  });
+
+  it("the database holds neither visitor tokens nor agent passwords in clear", async () => {
+    const site = await srv.createSite();
+    const password = `pw-${unique("secret")}`;
+    await srv.createAgent(site.siteKey, { password });
+    const v = await srv.visitor(site.siteKey);
+    await call(v.socket, "send", { clientId: "c1", text: "commit something" });
+    const bytes = [srv.dbPath, `${srv.dbPath}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f).toString("latin1")).join("");
+    assert.ok(bytes.includes("commit something"), "sanity: the database files were found and read");
+    assert.ok(!bytes.includes(v.token), "the visitor token is stored in clear");
+    assert.ok(!bytes.includes(password), "the agent password is stored in clear");
   });
 
   it("a password change invalidates earlier tokens and the old password", async () => {

@@ -15,13 +15,14 @@ describe("payload size and text length", () => {
   afterEach(() => srv.closeClients());
 
   for (const transport of ["websocket", "polling"]) {
-    it(`a 1 MiB send over ${transport} is refused (too_large or disconnect), stores nothing, and other clients keep working`, async () => {
+    it(`a 1 MiB send over ${transport} is refused (too_large or disconnect), stores nothing, and other clients keep working`, async (t) => {
       const { site, agent } = await srv.siteWithAgent();
       const big = await srv.visitor(site.siteKey, { transports: [transport] });
       const bystander = await srv.visitor(site.siteKey, { transports: [transport] });
       const bigConv = big.session.conversation.id;
 
       const res = await callOrDisconnect(big.socket, "send", { clientId: cid(), text: "x".repeat(MiB) });
+      t.diagnostic(`1 MiB send over ${transport}: ${JSON.stringify(res)}`);
       if ("ack" in res) assertError(res.ack, "too_large", "1 MiB send");
 
       // nothing stored, nothing relayed
@@ -43,6 +44,33 @@ describe("payload size and text length", () => {
       assertMessage(await visitorSay(again.socket, "small"), { seq: 1 });
     });
   }
+
+  it("a 1 MiB agent send is refused (too_large or disconnect), stores nothing, and other agents keep working", async (t) => {
+    const site = await srv.createSite();
+    const acc1 = await srv.createAgent(site.siteKey);
+    const acc2 = await srv.createAgent(site.siteKey);
+    const a1 = (await srv.agent(acc1.token)).socket;
+    const a2 = (await srv.agent(acc2.token)).socket;
+    const v = await srv.visitor(site.siteKey);
+    const conversationId = v.session.conversation.id;
+    const res = await callOrDisconnect(a1, "send", { conversationId, clientId: cid(), text: "y".repeat(MiB) });
+    t.diagnostic(`1 MiB agent send: ${JSON.stringify(res)}`);
+    if ("ack" in res) assertError(res.ack, "too_large", "1 MiB agent send");
+    await expectNoEvent(v.socket, "message", 500);
+    assert.deepEqual(assertOk(await call(a2, "sync", { conversationId, afterSeq: 0 })).messages, []);
+    const m = assertOk(await call(a2, "send", { conversationId, clientId: cid(), text: "a2 works" })).message;
+    assert.deepEqual(await nextEvent(v.socket, "message"), m);
+  });
+
+  it("a 1 MiB profile is refused (too_large, invalid or disconnect) and stores nothing", async (t) => {
+    const site = await srv.createSite();
+    const v = await srv.visitor(site.siteKey);
+    const res = await callOrDisconnect(v.socket, "profile", { name: "n".repeat(MiB) });
+    t.diagnostic(`1 MiB profile: ${JSON.stringify(res)}`);
+    if ("ack" in res) assertError(res.ack, ["too_large", "invalid"], "1 MiB profile");
+    const again = await srv.visitor(site.siteKey, { token: v.token });
+    assert.equal(again.session.visitor.name, null);
+  });
 
   it("a text of exactly 4000 characters is accepted", async () => {
     const site = await srv.createSite();

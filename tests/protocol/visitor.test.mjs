@@ -2,7 +2,7 @@
 import { describe, it, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startServer, call, nextEvent, expectNoEvent, assertOk, assertSession, assertMessage,
+  startServer, SESSION_FIELDS, call, nextEvent, expectNoEvent, assertOk, assertSession, assertMessage,
   assertVisitorObject, assertAscending, visitorSay, agentSay, cid, sleep, drain,
 } from "./support.mjs";
 
@@ -30,6 +30,12 @@ describe("visitor session", () => {
     assert.deepEqual(session.messages, []);
     assert.equal(session.hasMore, false);
     assert.equal(session.agentsOnline, false, "no agent of the site is connected");
+  });
+
+  it("the session has exactly the fields of PROTOCOL.md", async () => {
+    const site = await srv.createSite();
+    const { session } = await srv.visitor(site.siteKey);
+    assert.deepEqual(Object.keys(session).sort(), SESSION_FIELDS, `session fields: ${JSON.stringify(session)}`);
   });
 
   it("reconnecting with the token resumes the same visitor, conversation and messages", async () => {
