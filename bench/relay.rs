@@ -1,0 +1,2 @@
+//! Baseline relay (placeholder, replaced below).
+fn main() {}

@@ -1,0 +1,2 @@
+//! parlor-bench (placeholder).
+fn main() {}
