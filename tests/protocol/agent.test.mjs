@@ -80,11 +80,28 @@ describe("agent conversations", () => {
     const { initial } = await srv.agent(acc.token);
     assert.equal(initial.conversations.length, 100);
     assert.equal(initial.hasMore, true);
-    const rest = assertOk(await call((await srv.agent(acc.token)).socket, "list", { before: initial.conversations[99].updatedAt }));
-    assert.equal(rest.conversations.length, 1);
-    assert.equal(rest.hasMore, false);
-    const ids = new Set([...initial.conversations, ...rest.conversations].map((c) => c.id));
-    assert.equal(ids.size, 101);
+    assert.equal(new Set(initial.conversations.map((c) => c.id)).size, 100);
+  });
+
+  it("paging through list with before visits every conversation exactly once", async () => {
+    // Conversations created in one burst share updatedAt values; a cursor that
+    // is only `before: updatedAt` must still neither skip nor repeat any.
+    const site = await srv.createSite();
+    const acc = await srv.createAgent(site.siteKey);
+    const vs = await Promise.all(Array.from({ length: 40 }, () => srv.visitor(site.siteKey)));
+    const want = new Set(vs.map((v) => v.session.conversation.id));
+    const { socket } = await srv.agent(acc.token);
+    const seen = [];
+    let before;
+    for (let page = 0; page < 50; page++) {
+      const res = assertOk(await call(socket, "list", before === undefined ? { limit: 3 } : { limit: 3, before }));
+      seen.push(...res.conversations.map((c) => c.id));
+      if (!res.hasMore || res.conversations.length === 0) break;
+      before = res.conversations[res.conversations.length - 1].updatedAt;
+    }
+    const missing = [...want].filter((id) => !seen.includes(id));
+    assert.equal(seen.length, new Set(seen).size, "a conversation was listed twice");
+    assert.deepEqual(missing, [], `paging skipped ${missing.length} of 40 conversations`);
   });
 
   it("the agent namespace works over HTTP long-polling", async () => {
