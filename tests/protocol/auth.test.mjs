@@ -162,6 +162,13 @@ describe("visitor handshake", () => {
     assert.ok(["unknown_site", "invalid"].includes(err.message), `connect_error ${err.message}`);
   });
 
+  it("a non-string siteKey is refused with unknown_site", async () => {
+    for (const siteKey of [42, null, { key: "x" }]) {
+      const err = await expectConnectError(srv.socket("/visitor", { auth: { siteKey } }));
+      assert.equal(err.message, "unknown_site", `siteKey ${JSON.stringify(siteKey)}`);
+    }
+  });
+
   const ALLOWED = "https://shop.example";
   for (const transport of ["websocket", "polling"]) {
     it(`a visitor from an allowed Origin connects over ${transport}`, async () => {

@@ -154,6 +154,17 @@ describe("per-visitor rate limits", () => {
     assert.equal(again.session.visitor.name, "Name 3");
   });
 
+  it("a retry of an acked send is answered with the original message even when the rate limit is exhausted", async () => {
+    const site = await srv.createSite();
+    const { socket } = await srv.visitor(site.siteKey);
+    const clientId = cid();
+    const first = await visitorSay(socket, "m1", clientId);
+    for (let i = 2; i <= 5; i++) await visitorSay(socket, `m${i}`);
+    assertError(await call(socket, "send", { clientId: cid(), text: "limited" }), "rate_limited");
+    const retry = await call(socket, "send", { clientId, text: "m1" });
+    assert.deepEqual(retry, { ok: true, message: first }, "a retry stores nothing new, so it acks the original");
+  });
+
   it("a rate-limited visitor's connection stays usable for other requests", async () => {
     const site = await srv.createSite();
     const { socket } = await srv.visitor(site.siteKey);

@@ -91,6 +91,26 @@ describe("visitor presence seen by agents", () => {
     assert.deepEqual(await nextEvent(agent, "presence", (p) => p.conversationId === convId && !p.online), { conversationId: convId, online: false });
   });
 
+  it("after a burst of tabs opening and closing the visitor settles offline", async () => {
+    const { site, agent } = await srv.siteWithAgent();
+    const first = await srv.visitor(site.siteKey);
+    const convId = first.session.conversation.id;
+    await seenOnline(agent, convId);
+    const tabs = [first.socket];
+    for (let round = 0; round < 4; round++) {
+      const opened = await Promise.all([1, 2].map(() => srv.visitor(site.siteKey, { token: first.token })));
+      tabs.push(...opened.map((t) => t.socket));
+      tabs.shift().disconnect();
+      await sleep(round * 40);
+    }
+    tabs.forEach((t) => t.disconnect());
+    await nextEvent(agent, "presence", (p) => p.conversationId === convId && p.online === false, 5000);
+    await sleep(GRACE * 3);
+    const all = received(agent, "presence").filter((p) => p.conversationId === convId);
+    assert.equal(all[all.length - 1].online, false, `the last presence must be offline: ${JSON.stringify(all)}`);
+    assert.equal((await summaryOf(agent, convId)).online, false);
+  });
+
   it("an agent connecting later sees the visitor's current online state in conversations", async () => {
     const site = await srv.createSite();
     const acc = await srv.createAgent(site.siteKey);
@@ -156,6 +176,24 @@ describe("agentsOnline seen by visitors", () => {
     a.socket.disconnect();
     await srv.agent(acc.token);
     await expectNoEvent(v.socket, "presence", GRACE * 4);
+  });
+
+  it("after rapid agent reconnects the visitor ends with agentsOnline true", async () => {
+    const site = await srv.createSite();
+    const acc = await srv.createAgent(site.siteKey);
+    let a = await srv.agent(acc.token);
+    const v = await srv.visitor(site.siteKey);
+    for (let i = 0; i < 5; i++) {
+      a.socket.disconnect();
+      await sleep(i * 30);
+      a = await srv.agent(acc.token);
+    }
+    await sleep(GRACE * 4);
+    const seen = received(v.socket, "presence");
+    if (seen.length > 0) assert.deepEqual(seen[seen.length - 1], { agentsOnline: true }, `presence events: ${JSON.stringify(seen)}`);
+    v.socket.disconnect();
+    const again = await srv.visitor(site.siteKey, { token: v.token });
+    assert.equal(again.session.agentsOnline, true);
   });
 
   it("agentsOnline of one site does not depend on agents of another site", async () => {

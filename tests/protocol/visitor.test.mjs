@@ -79,6 +79,30 @@ describe("visitor session", () => {
     assertMessage(m, { text: "over polling", seq: 1 });
   });
 
+  it("a session with exactly 50 messages has hasMore false", async () => {
+    const { site, v } = await visitorWithMessages(50);
+    v.socket.disconnect();
+    const { session } = await srv.visitor(site.siteKey, { token: v.token });
+    assert.deepEqual(seqs(session.messages), range(1, 50));
+    assert.equal(session.hasMore, false);
+  });
+
+  it("a null token in the handshake (nothing in localStorage yet) creates a new visitor", async () => {
+    const site = await srv.createSite();
+    const { session } = await srv.visitor(site.siteKey, { token: null });
+    assertSession(session);
+    assert.deepEqual(session.messages, []);
+  });
+
+  it("a non-string token in the handshake creates a new visitor", async () => {
+    const site = await srv.createSite();
+    for (const token of [12345, { t: "x" }]) {
+      const { session } = await srv.visitor(site.siteKey, { token });
+      assertSession(session);
+      assert.deepEqual(session.messages, []);
+    }
+  });
+
   it("the session carries the latest 50 messages ascending and hasMore when older ones exist", async () => {
     const { site, v } = await visitorWithMessages(55);
     v.socket.disconnect();
