@@ -45,6 +45,17 @@ describe("http", () => {
     is4xx(res, "2 MiB body");
   });
 
+  it("the polling transport lets a widget on another origin read its responses (CORS)", async () => {
+    // The widget runs on the customer's site; when it falls back to long-polling
+    // the browser only hands it the handshake if the response allows its Origin.
+    const origin = "https://shop.example";
+    const res = await srv.http("GET", "/socket.io/?EIO=4&transport=polling", { headers: { Origin: origin } });
+    assert.equal(res.status, 200);
+    assert.match(res.text, /^0\{"sid":/, "an Engine.IO v4 open packet");
+    const acao = res.headers.get("access-control-allow-origin");
+    assert.ok(acao === "*" || acao === origin, `access-control-allow-origin: ${acao}`);
+  });
+
   it("GET /widget.js serves JavaScript", async () => {
     const res = await srv.http("GET", "/widget.js");
     assert.equal(res.status, 200);
