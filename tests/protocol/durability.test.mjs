@@ -130,6 +130,14 @@ describe("durability across kill -9", () => {
     assert.deepEqual(c.page, { url: "https://shop.example/p/42", title: "Product 42" });
   });
 
+  it("an agent token issued before a restart still opens /agent after it", async () => {
+    const site = await srv.createSite();
+    const acc = await srv.createAgent(site.siteKey);
+    await crashAndRestart();
+    const a = await srv.agent(acc.token);
+    assert.ok(a.socket.connected, "agents should not be logged out by a server restart");
+  });
+
   it("sites and agents created with the CLI survive kill -9", async () => {
     const site = await srv.createSite();
     const acc = await srv.createAgent(site.siteKey);

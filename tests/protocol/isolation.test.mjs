@@ -120,3 +120,31 @@ describe("visitor tokens", () => {
     await expectNoEvent(t.A.agent, "presence", 100);
   });
 });
+
+describe("visitors", () => {
+  it("a visitor naming another conversation in its requests only ever touches its own", async () => {
+    const t = await twoSites();
+    const vb = await srv.visitor(t.B.site.siteKey);
+    const own = vb.session.conversation.id;
+    const send = await call(vb.socket, "send", { clientId: cid(), text: "where does this go?", conversationId: t.convA });
+    if (send.ok) assert.equal(send.message.conversationId, own, "a visitor's message lands in its own conversation");
+    else assertError(send, "invalid");
+    const h = await call(vb.socket, "history", { beforeSeq: 100, conversationId: t.convA });
+    if (h.ok) assert.ok(h.messages.every((m) => m.conversationId === own));
+    const s = await call(vb.socket, "sync", { afterSeq: 0, conversationId: t.convA });
+    if (s.ok) assert.ok(s.messages.every((m) => m.conversationId === own));
+    await expectSiteAUntouched(t);
+  });
+
+  it("a visitor of the same site cannot see another visitor's conversation", async () => {
+    const t = await twoSites();
+    const other = await srv.visitor(t.A.site.siteKey);
+    assert.notEqual(other.session.conversation.id, t.convA);
+    assert.deepEqual(other.session.messages, []);
+    await agentSay(t.A.agent, t.convA, "for the first visitor only");
+    await expectNoEvent(other.socket, "message", 500);
+    const s = assertOk(await call(other.socket, "sync", { afterSeq: 0 }));
+    assert.deepEqual(s.messages, []);
+  });
+});
+

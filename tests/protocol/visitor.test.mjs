@@ -2,7 +2,7 @@
 import { describe, it, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startServer, SESSION_FIELDS, call, nextEvent, expectNoEvent, assertOk, assertSession, assertMessage,
+  startServer, SESSION_FIELDS, call, assertError, nextEvent, expectNoEvent, assertOk, assertSession, assertMessage,
   assertVisitorObject, assertAscending, visitorSay, agentSay, cid, sleep, drain,
 } from "./support.mjs";
 
@@ -225,6 +225,14 @@ describe("visitor profile", () => {
     const ack = assertOk(await call(socket, "profile", { email: "linus@example.com" }));
     assert.equal(ack.visitor.name, "Linus");
     assert.equal(ack.visitor.email, "linus@example.com");
+  });
+
+  it("profile name length counts characters, not bytes", async () => {
+    const site = await srv.createSite();
+    const { socket } = await srv.visitor(site.siteKey);
+    const name = "😀".repeat(100);
+    assert.equal(assertOk(await call(socket, "profile", { name })).visitor.name, name);
+    assertError(await call(socket, "profile", { name: "😀".repeat(101) }), "invalid");
   });
 
   it("a name of exactly 100 characters and a phone of exactly 32 characters are accepted", async () => {
