@@ -103,6 +103,23 @@ describe("visitor session", () => {
     }
   });
 
+  it("a client with the default transports keeps its session across the upgrade from polling to WebSocket", async () => {
+    const { site, agent } = await srv.siteWithAgent();
+    const v = await srv.visitor(site.siteKey, { transports: ["polling", "websocket"] });
+    const engine = v.socket.io.engine;
+    if (engine.transport.name !== "websocket") {
+      await new Promise((res, rej) => {
+        const t = setTimeout(() => rej(new Error("no upgrade to websocket within 5 s")), 5000);
+        engine.once("upgrade", () => { clearTimeout(t); res(); });
+      });
+    }
+    assert.equal(engine.transport.name, "websocket");
+    const mine = await visitorSay(v.socket, "after the upgrade");
+    assert.deepEqual(await nextEvent(agent, "message", (m) => m.id === mine.id), mine);
+    const reply = await agentSay(agent, v.session.conversation.id, "got it");
+    assert.deepEqual(await nextEvent(v.socket, "message"), reply);
+  });
+
   it("the session carries the latest 50 messages ascending and hasMore when older ones exist", async () => {
     const { site, v } = await visitorWithMessages(55);
     v.socket.disconnect();
