@@ -2,6 +2,7 @@
 // sites and agents through its CLI, and drives Debian's Chromium with
 // playwright-core.
 import { spawn, execFileSync } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, mkdirSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -86,7 +87,7 @@ export class Server {
 }
 
 export async function launch() {
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: [
@@ -100,6 +101,13 @@ export async function launch() {
       '--disable-sync',
     ],
   });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (opts) => {
+    const c = await newContext(opts);
+    c.setDefaultTimeout(10000);
+    return c;
+  };
+  return browser;
 }
 
 export function shot(page, name, opts = {}) {
@@ -117,29 +125,57 @@ export function forbidDialogs(page, sink) {
 }
 
 // ---------- the host page: a third-party shop on another origin ----------
-export const SHOP = 'http://shop.example.test';
-
-/** Serves a fake business page on SHOP that embeds the widget from `server`. */
-export async function routeShop(context, server, siteKey) {
-  await context.route(`${SHOP}/**`, (route) => {
-    const u = new URL(route.request().url());
-    route.fulfill({
-      status: 200,
-      contentType: 'text/html; charset=utf-8',
-      body: `<!doctype html><html lang="en"><head><meta charset="utf-8">
+// A tiny HTTP server on localhost (another host and port than parlor's
+// 127.0.0.1) plays the customer's web site: a different origin and site, and
+// still on the loopback network, which Chromium's local-network rules require.
+let shop = null;
+function shopPage(path, api, siteKey) {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Test shop ${u.pathname}</title>
+<title>Juniper &amp; Oak ${path}</title>
 <style>body{font:16px Georgia,serif;margin:0;background:#fbf7f1;color:#2b2118}
 header{padding:22px 40px;border-bottom:1px solid #eadfce;font-size:24px;font-weight:700}
 main{padding:40px}h1{font-weight:500;font-size:40px;margin:0 0 12px}
 /* hostile page CSS that must not leak into the widget */
-button{background:red!important;font-size:40px!important} div{border:3px dotted lime}</style>
+button{background:red!important;font-size:40px!important}</style>
 </head><body><header>Juniper &amp; Oak</header><main><h1>Handmade oak furniture</h1>
-<p>Page ${u.pathname}</p></main>
-<script src="${server.url}/widget.js" data-site="${siteKey}" async></script>
-</body></html>`,
-    });
+<p>Page ${path.replace(/[<>&]/g, '')}</p></main>
+<script src="${api}/widget.js" data-site="${siteKey}" async></script>
+</body></html>`;
+}
+async function startShop() {
+  if (shop) return shop;
+  const srv = http.createServer((req, res) => {
+    const u = new URL(req.url, 'http://localhost');
+    const api = u.searchParams.get('api') || '';
+    const site = u.searchParams.get('site') || '';
+    if (u.pathname === '/favicon.ico') {
+      res.writeHead(404).end();
+      return;
+    }
+    if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(api) || !/^[\w-]*$/.test(site)) {
+      res.writeHead(400).end('bad request');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(shopPage(u.pathname, api, site));
   });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  srv.unref();
+  shop = `http://localhost:${srv.address().port}`;
+  return shop;
+}
+
+const sites = new WeakMap();
+/** Makes the shop pages opened in `context` embed the widget of `siteKey` from `server`. */
+export async function routeShop(context, server, siteKey) {
+  await startShop();
+  sites.set(context, { server, siteKey });
+}
+/** Opens the shop page `path` (see routeShop). */
+export async function gotoShop(page, path = '/') {
+  const { server, siteKey } = sites.get(page.context());
+  const base = await startShop();
+  await page.goto(`${base}${path}?api=${encodeURIComponent(server.url)}&site=${encodeURIComponent(siteKey)}`);
 }
 
 // ---------- widget helpers (locators pierce the open shadow root) ----------

@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Server, launch, shot, routeShop, SHOP, W, openWidget, visitorSend, loginAgent, agentSend,
+  Server, launch, shot, routeShop, gotoShop, W, openWidget, visitorSend, loginAgent, agentSend,
   countExact, eventually, forbidDialogs,
 } from '../lib/harness.mjs';
 
@@ -41,7 +41,7 @@ test('a wrong password gets a clear message; the right one logs in', async () =>
 });
 
 test('the widget on a third-party page shows the pre-chat form, then the first message reaches the agent', async () => {
-  await visitor.goto(`${SHOP}/products/alder-table`);
+  await gotoShop(visitor, '/products/alder-table');
   // the host page's CSS must not style the widget
   const bg = await visitor.locator(W.launcher).evaluate((b) => getComputedStyle(b).backgroundColor);
   assert.notEqual(bg, 'rgb(255, 0, 0)');
@@ -144,14 +144,26 @@ test('a reload keeps the history, each message exactly once', async () => {
 });
 
 test('screenshots: widget on desktop and on a 360 px phone, dashboard list and conversation', async () => {
-  // the demo page embeds the widget the way a customer would
+  // the demo page embeds the widget the way a customer would (another origin, so a new visitor)
   const demo = await vctx.newPage();
   await demo.goto(`${server.url}/demo?site=${site.siteKey}`);
   await openWidget(demo);
-  await eventually(async () => (await demo.locator(W.bubbles).count()) >= 5, { message: 'history on demo page' });
+  await demo.locator('parlor-chat input[name=name]').fill('Grace Hopper');
+  await demo.locator('parlor-chat input[name=email]').fill('grace@example.com');
+  await demo.locator('parlor-chat .prechat button').click();
+  await visitorSend(demo, 'Hi! Is the Wren lounge chair available in walnut?');
+  await visitorSend(demo, 'And roughly how long would delivery to Seattle take?');
+  await agent.locator('.conv').filter({ hasText: 'Grace Hopper' }).click();
+  await agent.locator('.msg.in .bubble').filter({ hasText: 'Seattle' }).waitFor();
+  await agentSend(agent, 'Hi Grace! Yes, walnut is in stock. Delivery to Seattle usually takes 3–5 business days.');
+  await agentSend(agent, 'Here are the details: https://example.com/wren-walnut');
+  await demo.locator('parlor-chat .m.them .bubble a').waitFor();
+  const reply = agent.getByLabel('Reply');
+  await reply.pressSequentially('Anything else', { delay: 10 });
+  await demo.locator(W.typing).waitFor();
   await demo.waitForTimeout(300);
   await shot(demo, 'widget-desktop.png');
-  await demo.locator(W.launcher).waitFor();
+  await reply.fill('');
 
   const phone = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
   const p = await phone.newPage();
@@ -164,12 +176,12 @@ test('screenshots: widget on desktop and on a 360 px phone, dashboard list and c
   const box = await p.locator(W.panel).boundingBox();
   assert.ok(box && box.width <= 360 && box.x >= 0, `panel fits a 360 px screen: ${JSON.stringify(box)}`);
   await shot(p, 'widget-360-prechat.png');
-  await p.locator('parlor-chat input[name=name]').fill('Grace');
+  await p.locator('parlor-chat input[name=name]').fill('Linus');
   await p.locator('parlor-chat .prechat button').click();
-  await visitorSend(p, 'Hi! Is the Wren lounge chair available in walnut?');
+  await visitorSend(p, 'Do you offer assembly for the Alder table?');
   await p.locator('parlor-chat .m.me .meta').filter({ hasText: 'Sent' }).waitFor();
-  await agent.locator('.conv').filter({ hasText: 'Grace' }).click();
-  await agentSend(agent, 'Hi Grace! Yes — walnut is in stock and ships within a week.');
+  await agent.locator('.conv').filter({ hasText: 'Linus' }).click();
+  await agentSend(agent, 'We do! White-glove delivery includes assembly, free over $1,000.');
   await p.locator('parlor-chat .m.them').waitFor();
   await p.waitForTimeout(300);
   await shot(p, 'widget-360.png');
@@ -208,11 +220,11 @@ test('ending the chat shows "chat ended" to the visitor, and the next message re
 test('search filters the loaded conversations by name, e-mail and text', async () => {
   const search = agent.getByLabel('Search conversations');
   await search.fill('walnut');
-  await agent.locator('.conv').filter({ hasText: 'Grace' }).waitFor();
+  await agent.locator('.conv').filter({ hasText: 'Grace Hopper' }).waitFor();
   assert.equal(await agent.locator('.conv').count(), 1);
   await search.fill('ada@example');
   await agent.locator('.conv').filter({ hasText: 'Ada Lovelace' }).waitFor();
   assert.equal(await agent.locator('.conv').count(), 1);
   await search.fill('');
-  assert.equal(await agent.locator('.conv').count(), 2);
+  assert.equal(await agent.locator('.conv').count(), 3);
 });

@@ -1,7 +1,7 @@
 // Sites are isolated: what happens on site A never shows up for site B, in either UI.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launch, routeShop, SHOP, W, openWidget, visitorSend, loginAgent } from '../lib/harness.mjs';
+import { Server, launch, routeShop, gotoShop, W, openWidget, visitorSend, loginAgent } from '../lib/harness.mjs';
 
 let server, browser, a, b;
 
@@ -24,7 +24,7 @@ async function visitorOn(siteKey, name, text) {
   const ctx = await browser.newContext();
   await routeShop(ctx, server, siteKey);
   const page = await ctx.newPage();
-  await page.goto(`${SHOP}/`);
+  await gotoShop(page, '/');
   await openWidget(page);
   await page.locator('parlor-chat input[name=name]').fill(name);
   await page.locator('parlor-chat .prechat button').click();
@@ -66,7 +66,7 @@ test('each agent sees only the conversations of their own site', async () => {
   await routeShop(cross, server, b.siteKey);
   await cross.addInitScript(([k, t]) => localStorage.setItem(`parlor:${k}:token`, t), [b.siteKey, token]);
   const p = await cross.newPage();
-  await p.goto(`${SHOP}/`);
+  await gotoShop(p, '/');
   await openWidget(p);
   await p.locator(W.prechat).waitFor();
   assert.equal(await p.locator(W.bubbles).count(), 0);
@@ -78,7 +78,7 @@ test('an unknown site key shows that chat is unavailable', async () => {
   const ctx = await browser.newContext();
   await routeShop(ctx, server, 'no-such-site');
   const page = await ctx.newPage();
-  await page.goto(`${SHOP}/`);
+  await gotoShop(page, '/');
   await openWidget(page);
   await page.locator('parlor-chat .hello').filter({ hasText: 'not available' }).waitFor();
   await ctx.close();

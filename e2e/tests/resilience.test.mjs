@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Server, launch, routeShop, SHOP, W, openWidget, visitorSend, loginAgent, agentSend, countExact, eventually,
+  Server, launch, routeShop, gotoShop, W, openWidget, visitorSend, loginAgent, agentSend, countExact, eventually,
 } from '../lib/harness.mjs';
 
 let server, browser, site, agentCtx, agent;
@@ -27,7 +27,7 @@ async function newVisitor(name) {
   const ctx = await browser.newContext({ viewport: { width: 1200, height: 800 } });
   await routeShop(ctx, server, site.siteKey);
   const page = await ctx.newPage();
-  await page.goto(`${SHOP}/`);
+  await gotoShop(page, '/');
   await openWidget(page);
   await page.locator(W.prechat).waitFor();
   await page.locator('parlor-chat input[name=name]').fill(name);
@@ -103,7 +103,7 @@ test('the dashboard shows a reconnect banner and catches up with sync, without d
 test('two tabs of one visitor stay consistent', async () => {
   const { ctx, page: tab1 } = await newVisitor('Tara Tabs');
   const tab2 = await ctx.newPage();
-  await tab2.goto(`${SHOP}/second-tab`);
+  await gotoShop(tab2, '/second-tab');
   await openWidget(tab2);
   await tab2.locator(W.input).waitFor();
 
