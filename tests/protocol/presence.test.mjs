@@ -35,9 +35,13 @@ describe("visitor presence seen by agents", () => {
     const { site, agent } = await srv.siteWithAgent();
     const v = await srv.visitor(site.siteKey);
     const convId = v.session.conversation.id;
-    const c = await nextEvent(agent, "conversation", (x) => x.id === convId);
+    await nextEvent(agent, "conversation", (x) => x.id === convId);
+    await nextEventOf(agent, {
+      presence: (p) => p.conversationId === convId && p.online === true,
+      conversation: (c) => c.id === convId && c.online === true,
+    }).catch(() => assert.fail("the agent must learn that the new visitor is online"));
+    await sleep(GRACE);
     const p = received(agent, "presence").filter((x) => x.conversationId === convId);
-    assert.ok(c.online === true || p.some((x) => x.online === true), "the agent must learn the new visitor is online");
     assert.ok(!p.some((x) => x.online === false), `no offline presence for a connected visitor: ${JSON.stringify(p)}`);
     assert.equal((await summaryOf(agent, convId)).online, true);
   });
