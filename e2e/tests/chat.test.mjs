@@ -193,7 +193,12 @@ test('screenshots: widget on desktop and on a 360 px phone, dashboard list and c
   await shot(agent, 'dashboard-conversation.png');
   await agent.locator('.back').evaluate((b) => b.click());
   await agent.getByText('Pick a conversation').waitFor();
+  await visitorSend(demo, 'Perfect, I will order it today. Can I pay on delivery?');
+  await agent.locator('.conv').filter({ hasText: 'Grace Hopper' }).locator('.badge').waitFor();
+  await demo.locator(W.input).pressSequentially('Also', { delay: 10 });
+  await agent.locator('.conv .conv-preview').filter({ hasText: 'typing…' }).waitFor();
   await shot(agent, 'dashboard-list.png');
+  await demo.locator(W.input).fill('');
   await demo.close();
 });
 

@@ -385,7 +385,9 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
   }
   function setTyping(on: boolean) {
     clearTimeout(typingTimer);
+    const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
     typing.hidden = !on;
+    if (atBottom) log.scrollTop = log.scrollHeight;
     typingText.textContent = on ? `${typingName || 'Agent'} is typing…` : '';
     if (on) typingTimer = setTimeout(() => setTyping(false), 5000);
   }
@@ -411,7 +413,7 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
   const els = new Map<string, { li: HTMLLIElement; who: HTMLElement; meta: HTMLElement }>();
   const fmtTime = (iso: string) => {
     const d = new Date(iso);
-    return isNaN(+d) ? '' : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    return isNaN(+d) ? '' : d.toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
   };
 
   function element(k: string, sender: string, text: string) {
@@ -554,9 +556,9 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
       : !ready && !everConnected
         ? 'Connecting…'
         : agentsOnline
-          ? 'We’re online · we usually reply in minutes'
-          : 'We’re away · we’ll reply here soon';
-    hello.textContent = fatal || 'Hi there 👋 Got a question? Send us a message and we’ll help you out.';
+          ? 'Online · we reply in a few minutes'
+          : 'Away · we’ll reply here soon';
+    hello.textContent = fatal || 'Hi there! Got a question? Send us a message and we’ll help you out.';
     const offline = navigator.onLine === false;
     conn.hidden = fatal !== '' || (!offline && (socket.connected || !everConnected));
     conn.textContent = offline
