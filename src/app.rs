@@ -9,8 +9,12 @@ use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use socketioxide::adapter::{Emitter, LocalAdapter};
+
+use crate::cluster::{self, ClusterAdapter, RedisDirectory};
 use crate::config::ServeConfig;
 use crate::domain::auth::{random_token, JwtKeys};
+use crate::domain::cluster::SingleNode;
 use crate::domain::{Chat, ChatConfig};
 use crate::socket::events::SocketEvents;
 use crate::store::{self, Store, StoreError};
@@ -25,6 +29,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("PARLOR_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes")]
     WeakJwtSecret,
+    #[error("redis: {0}")]
+    Redis(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -36,6 +42,8 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     chat: Arc<Chat>,
+    /// Cluster presence, when Redis joins this node to others.
+    directory: Option<Arc<RedisDirectory>>,
 }
 
 impl App {
@@ -43,19 +51,52 @@ impl App {
     pub async fn build(config: &ServeConfig) -> Result<App, StartError> {
         let store = store::open(&config.db.database_url).await?;
         let secret = jwt_secret(store.as_ref(), config.jwt_secret.as_deref()).await?;
-        let events = Arc::new(SocketEvents::default());
-        let chat = Chat::new(
-            store,
-            events.clone(),
-            JwtKeys::new(secret.as_bytes(), config.jwt_ttl_secs),
-            ChatConfig {
-                presence_grace: config.presence_grace(),
-                rate_limits: config.rate_limits(),
-            },
-        );
-        let (socket_layer, io) = socket::layer(chat.clone());
-        events.bind(io);
-        let router = http::router(chat.clone()).layer(socket_layer);
+        let jwt = JwtKeys::new(secret.as_bytes(), config.jwt_ttl_secs);
+        let chat_config = ChatConfig {
+            presence_grace: config.presence_grace(),
+            rate_limits: config.rate_limits(),
+        };
+        let (router, chat, directory) = match &config.redis_url {
+            None => {
+                let events = Arc::new(SocketEvents::<LocalAdapter>::default());
+                let chat = Chat::new(
+                    store,
+                    events.clone(),
+                    Arc::new(SingleNode),
+                    jwt,
+                    chat_config,
+                );
+                let (layer, io, _) = socket::layer::<LocalAdapter>(chat.clone(), ());
+                events.bind(io);
+                (http::router(chat.clone()).layer(layer), chat, None)
+            }
+            Some(url) => {
+                let node_id = random_token(12);
+                let connected = cluster::connect(
+                    url,
+                    &config.redis_prefix,
+                    node_id.clone(),
+                    config.cluster_heartbeat(),
+                )
+                .await
+                .map_err(|e| StartError::Redis(e.to_string()))?;
+                let directory = Arc::new(connected.directory);
+                let events = Arc::new(SocketEvents::<ClusterAdapter<Emitter>>::default());
+                let chat = Chat::new(store, events.clone(), directory.clone(), jwt, chat_config);
+                let (layer, io, inits) =
+                    socket::layer::<ClusterAdapter<Emitter>>(chat.clone(), connected.adapter);
+                for init in inits {
+                    init.await.map_err(|e| StartError::Redis(e.to_string()))?;
+                }
+                events.bind(io);
+                tracing::info!(node_id, "joined the cluster");
+                (
+                    http::router(chat.clone()).layer(layer),
+                    chat,
+                    Some(directory),
+                )
+            }
+        };
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -67,6 +108,7 @@ impl App {
             listener,
             router,
             chat,
+            directory,
         })
     }
 
@@ -91,6 +133,9 @@ impl App {
                 chat.housekeeping();
             }
         });
+        let heartbeat = self
+            .directory
+            .map(|directory| tokio::spawn(directory.run(self.chat.clone())));
         // Without TCP_NODELAY small Socket.IO frames wait for delayed ACKs (40 ms handshakes).
         let listener = self.listener.tap_io(|tcp| {
             if let Err(e) = tcp.set_nodelay(true) {
@@ -105,6 +150,9 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await;
         housekeeping.abort();
+        if let Some(heartbeat) = heartbeat {
+            heartbeat.abort();
+        }
         served
     }
 }

@@ -96,6 +96,12 @@ pub struct ServeConfig {
     /// Redis URL joining several nodes into one cluster (unset: a single node).
     #[arg(long, env = "PARLOR_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel, so several clusters can share one Redis.
+    #[arg(long, env = "PARLOR_REDIS_PREFIX", default_value = "parlor")]
+    pub redis_prefix: String,
+    /// Cluster heartbeat period in milliseconds; a node silent for 3 periods counts as dead.
+    #[arg(long, env = "PARLOR_CLUSTER_HEARTBEAT_MS", default_value_t = 2000)]
+    pub cluster_heartbeat_ms: u64,
     /// HS256 secret for agent tokens, at least 32 bytes; generated and stored when unset.
     #[arg(long, env = "PARLOR_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
@@ -123,6 +129,10 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
+    pub fn cluster_heartbeat(&self) -> Duration {
+        Duration::from_millis(self.cluster_heartbeat_ms.max(100))
+    }
+
     pub fn presence_grace(&self) -> Duration {
         Duration::from_millis(self.presence_grace_ms)
     }
@@ -144,6 +154,8 @@ impl fmt::Debug for ServeConfig {
             .field("listen", &self.listen)
             .field("database_url", &redact_url(&self.db.database_url))
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("redis_prefix", &self.redis_prefix)
+            .field("cluster_heartbeat_ms", &self.cluster_heartbeat_ms)
             .field(
                 "jwt_secret",
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),

@@ -7,12 +7,15 @@
 //!   codes once.
 //! - [`domain`]: the live-chat rules. Knows neither Socket.IO nor SQL.
 //! - [`store`]: one `Store` trait with a SQLite implementation.
+//! - [`cluster`]: the Redis adapter driver and cluster-wide presence (several nodes).
 //! - [`app`] wires them together; [`config`] and [`cli`] serve the binary.
 
 /// Wiring: builds the service and runs it until shutdown.
 pub mod app;
 /// Administrative subcommands and the first-run demo.
 pub mod cli;
+/// Several nodes as one, through Redis.
+pub mod cluster;
 /// Flags and `PARLOR_*` environment variables.
 pub mod config;
 /// Sites, agents, visitors, conversations, messages, presence.

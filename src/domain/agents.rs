@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::auth::{new_id, verify_password};
 use super::chat::Chat;
+use super::cluster::Member;
 use super::error::{DomainError, DomainResult};
 use super::events::{AgentEvent, AgentRead, ConnectionId, ReadUpTo, VisitorEvent, VisitorTyping};
 use super::input::{page_limit, ClientId, MessageText};
@@ -25,6 +26,14 @@ pub struct AgentIdentity {
     pub agent_id: String,
     pub site_id: String,
     pub name: String,
+}
+
+impl AgentIdentity {
+    fn member(&self) -> Member {
+        Member::Agents {
+            site_id: self.site_id.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -100,12 +109,12 @@ impl Chat {
 
     /// Marks the agent online and returns the initial `conversations` list.
     pub async fn open_agent_session(&self, id: &AgentIdentity) -> DomainResult<SummaryPage> {
-        self.agent_came(&id.site_id).await;
+        self.came(id.member()).await;
         self.list(id, None, Some(INITIAL_LIST), None).await
     }
 
     pub fn close_agent_session(self: &Arc<Self>, id: &AgentIdentity) {
-        self.agent_left(&id.site_id);
+        self.left(id.member());
     }
 
     pub async fn list(
@@ -130,7 +139,7 @@ impl Chat {
         let has_more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         Ok(SummaryPage {
-            conversations: rows.into_iter().map(|r| self.summary_from(r)).collect(),
+            conversations: self.summaries(rows).await,
             has_more,
         })
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::auth::JwtKeys;
+use super::cluster::{Cluster, Member};
 use super::error::{DomainError, DomainResult};
 use super::events::{AgentEvent, AgentsPresence, Events, VisitorEvent, VisitorPresence};
 use super::input::{page_limit, seq_cursor, SYNC_LIMIT};
@@ -29,8 +30,9 @@ pub struct Chat {
     pub(super) events: Arc<dyn Events>,
     pub(super) jwt: JwtKeys,
     pub(super) limiters: Limiters,
-    visitors_online: PresenceMap,
-    agents_online: PresenceMap,
+    /// Connections on this node, per presence member.
+    presence: PresenceMap,
+    cluster: Arc<dyn Cluster>,
     presence_grace: Duration,
     /// Held while a message is stored and announced, so each client receives a conversation's
     /// messages in `seq` order.
@@ -41,6 +43,7 @@ impl Chat {
     pub fn new(
         store: Arc<dyn Store>,
         events: Arc<dyn Events>,
+        cluster: Arc<dyn Cluster>,
         jwt: JwtKeys,
         config: ChatConfig,
     ) -> Arc<Self> {
@@ -49,8 +52,8 @@ impl Chat {
             events,
             jwt,
             limiters: Limiters::new(config.rate_limits),
-            visitors_online: PresenceMap::default(),
-            agents_online: PresenceMap::default(),
+            presence: PresenceMap::default(),
+            cluster,
             presence_grace: config.presence_grace,
             conversation_locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
         })
@@ -58,6 +61,10 @@ impl Chat {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    pub fn cluster(&self) -> &Arc<dyn Cluster> {
+        &self.cluster
     }
 
     /// Drops idle rate-limit keys; called periodically.
@@ -72,17 +79,29 @@ impl Chat {
         self.conversation_locks[stripe].lock().await
     }
 
-    pub(super) fn summary_from(&self, row: SummaryRow) -> Summary {
-        Summary {
-            online: self.visitors_online.is_online(&row.conversation.id),
-            id: row.conversation.id,
-            visitor: row.visitor,
-            status: row.conversation.status,
-            page: row.page,
-            last_message: row.last_message,
-            unread: row.unread,
-            updated_at: row.conversation.updated_at,
-        }
+    /// Stored summaries with presence added.
+    pub(super) async fn summaries(&self, rows: Vec<SummaryRow>) -> Vec<Summary> {
+        let members: Vec<Member> = rows
+            .iter()
+            .map(|r| Member::Visitor {
+                site_id: r.conversation.site_id.clone(),
+                conversation_id: r.conversation.id.clone(),
+            })
+            .collect();
+        let online = self.online(&members).await;
+        rows.into_iter()
+            .zip(online)
+            .map(|(row, online)| Summary {
+                online,
+                id: row.conversation.id,
+                visitor: row.visitor,
+                status: row.conversation.status,
+                page: row.page,
+                last_message: row.last_message,
+                unread: row.unread,
+                updated_at: row.conversation.updated_at,
+            })
+            .collect()
     }
 
     /// The conversation's summary, or `NotFound` when it is not this site's.
@@ -96,7 +115,10 @@ impl Chat {
             .summary(site_id, conversation_id)
             .await?
             .ok_or(DomainError::NotFound)?;
-        Ok(self.summary_from(row))
+        self.summaries(vec![row])
+            .await
+            .pop()
+            .ok_or(DomainError::NotFound)
     }
 
     pub(super) async fn announce_summary(
@@ -149,65 +171,91 @@ impl Chat {
         Ok(MessagePage { messages, has_more })
     }
 
-    pub(super) fn agents_online(&self, site_id: &str) -> bool {
-        self.agents_online.is_online(site_id)
+    /// Whether each member is online on this node or any other.
+    pub(super) async fn online(&self, members: &[Member]) -> Vec<bool> {
+        let mut online: Vec<bool> = members
+            .iter()
+            .map(|m| self.presence.is_online(&m.key()))
+            .collect();
+        let elsewhere_asked: Vec<Member> = members
+            .iter()
+            .zip(&online)
+            .filter(|(_, here)| !**here)
+            .map(|(m, _)| m.clone())
+            .collect();
+        if !elsewhere_asked.is_empty() {
+            let mut elsewhere = self.cluster.elsewhere(&elsewhere_asked).await.into_iter();
+            for here in online.iter_mut().filter(|here| !**here) {
+                *here = elsewhere.next().unwrap_or(false);
+            }
+        }
+        online
     }
 
-    pub(super) async fn visitor_came(&self, site_id: &str, conversation_id: &str) {
-        if self.visitors_online.connect(conversation_id) {
-            let event = VisitorPresence {
-                conversation_id: conversation_id.to_owned(),
-                online: true,
-            };
-            self.events
-                .to_agents(site_id, None, AgentEvent::Presence(event))
-                .await;
+    pub(super) async fn is_online(&self, member: Member) -> bool {
+        self.online(&[member])
+            .await
+            .first()
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// A connection of `member` opened on this node.
+    pub(super) async fn came(&self, member: Member) {
+        if !self.presence.connect(&member.key()) {
+            return;
+        }
+        // Ask before announcing: two nodes racing may both say "online", never neither.
+        let elsewhere = self.cluster.elsewhere(std::slice::from_ref(&member)).await;
+        self.cluster.announce(&member, true).await;
+        if !elsewhere.first().copied().unwrap_or(false) {
+            self.announce_presence(&member, true).await;
         }
     }
 
-    pub(super) fn visitor_left(self: &Arc<Self>, site_id: &str, conversation_id: &str) {
-        let Some(generation) = self.visitors_online.disconnect(conversation_id) else {
+    /// A connection of `member` closed on this node; "offline" counts after the grace period.
+    pub(super) fn left(self: &Arc<Self>, member: Member) {
+        let Some(generation) = self.presence.disconnect(&member.key()) else {
             return;
         };
         let chat = Arc::clone(self);
-        let (site_id, conversation_id) = (site_id.to_owned(), conversation_id.to_owned());
         tokio::spawn(async move {
             tokio::time::sleep(chat.presence_grace).await;
-            if chat.visitors_online.expire(&conversation_id, generation) {
+            if chat.presence.expire(&member.key(), generation) {
+                chat.cluster.announce(&member, false).await;
+                chat.presence_lost(member).await;
+            }
+        });
+    }
+
+    /// `member` is gone from some node (or a node died holding it): tell its audience, unless
+    /// it is still online somewhere.
+    pub async fn presence_lost(&self, member: Member) {
+        if !self.is_online(member.clone()).await {
+            self.announce_presence(&member, false).await;
+        }
+    }
+
+    async fn announce_presence(&self, member: &Member, online: bool) {
+        match member {
+            Member::Visitor {
+                site_id,
+                conversation_id,
+            } => {
                 let event = VisitorPresence {
-                    conversation_id,
-                    online: false,
+                    conversation_id: conversation_id.clone(),
+                    online,
                 };
-                chat.events
-                    .to_agents(&site_id, None, AgentEvent::Presence(event))
+                self.events
+                    .to_agents(site_id, None, AgentEvent::Presence(event))
                     .await;
             }
-        });
-    }
-
-    pub(super) async fn agent_came(&self, site_id: &str) {
-        if self.agents_online.connect(site_id) {
-            let event = VisitorEvent::Presence(AgentsPresence {
-                agents_online: true,
-            });
-            self.events.to_site_visitors(site_id, event).await;
-        }
-    }
-
-    pub(super) fn agent_left(self: &Arc<Self>, site_id: &str) {
-        let Some(generation) = self.agents_online.disconnect(site_id) else {
-            return;
-        };
-        let chat = Arc::clone(self);
-        let site_id = site_id.to_owned();
-        tokio::spawn(async move {
-            tokio::time::sleep(chat.presence_grace).await;
-            if chat.agents_online.expire(&site_id, generation) {
+            Member::Agents { site_id } => {
                 let event = VisitorEvent::Presence(AgentsPresence {
-                    agents_online: false,
+                    agents_online: online,
                 });
-                chat.events.to_site_visitors(&site_id, event).await;
+                self.events.to_site_visitors(site_id, event).await;
             }
-        });
+        }
     }
 }

@@ -6,6 +6,7 @@
 pub mod agents;
 pub mod auth;
 pub mod chat;
+pub mod cluster;
 pub mod error;
 pub mod events;
 pub mod input;

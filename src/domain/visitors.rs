@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::auth::{hash_visitor_token, new_id, new_visitor_token};
 use super::chat::Chat;
+use super::cluster::Member;
 use super::error::{DomainError, DomainResult};
 use super::events::{AgentEvent, AgentRead, AgentTyping, ConnectionId, VisitorEvent};
 use super::input::{ClientId, MessageText, PageReport, ProfileUpdate};
@@ -23,6 +24,15 @@ pub struct VisitorIdentity {
     pub site_id: String,
     pub visitor_id: String,
     pub conversation_id: String,
+}
+
+impl VisitorIdentity {
+    fn member(&self) -> Member {
+        Member::Visitor {
+            site_id: self.site_id.clone(),
+            conversation_id: self.conversation_id.clone(),
+        }
+    }
 }
 
 /// The outcome of a visitor handshake.
@@ -146,7 +156,7 @@ impl Chat {
         deliver: impl FnOnce(VisitorSession),
     ) -> DomainResult<()> {
         let id = &admitted.identity;
-        self.visitor_came(&id.site_id, &id.conversation_id).await;
+        self.came(id.member()).await;
         let _order = self.lock_conversation(&id.conversation_id).await;
         let conversation = self
             .store
@@ -169,7 +179,11 @@ impl Chat {
             },
             messages: page.messages,
             has_more: page.has_more,
-            agents_online: self.agents_online(&id.site_id),
+            agents_online: self
+                .is_online(Member::Agents {
+                    site_id: id.site_id.clone(),
+                })
+                .await,
             site: SiteInfo {
                 name: admitted.site.name,
                 prechat_fields: admitted.site.prechat_fields,
@@ -179,7 +193,7 @@ impl Chat {
     }
 
     pub fn close_visitor_session(self: &Arc<Self>, id: &VisitorIdentity) {
-        self.visitor_left(&id.site_id, &id.conversation_id);
+        self.left(id.member());
     }
 
     pub async fn update_profile(

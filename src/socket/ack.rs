@@ -4,13 +4,14 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::AckSender;
 use socketioxide::ParserError;
 
 use crate::domain::{DomainError, DomainResult};
 
 /// Answers a request exactly once. `body` must serialize to an object; `ok: true` is added.
-pub fn reply<T: Serialize>(ack: AckSender, result: DomainResult<T>) {
+pub fn reply<A: Adapter, T: Serialize>(ack: AckSender<A>, result: DomainResult<T>) {
     let envelope = match result.and_then(|body| {
         serde_json::to_value(body).map_err(|e| DomainError::invalid(e.to_string()))
     }) {

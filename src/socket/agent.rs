@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::SocketIo;
+use socketioxide_core::adapter::DefinedAdapter;
 
 use super::ack::{parse, reply};
 use super::connection_id;
@@ -19,8 +21,8 @@ use crate::domain::{Chat, DomainError, DomainResult};
 type Ctx = State<Arc<Chat>>;
 type Me = Extension<AgentIdentity>;
 
-pub fn register(io: &SocketIo) {
-    io.ns(AGENT_NS, on_connect.with(authenticate));
+pub fn register<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> A::InitRes {
+    io.ns(AGENT_NS, on_connect::<A>.with(authenticate::<A>))
 }
 
 #[derive(Deserialize)]
@@ -32,8 +34,8 @@ struct Handshake {
 #[error("unauthorized")]
 struct Unauthorized;
 
-async fn authenticate(
-    s: SocketRef,
+async fn authenticate<A: Adapter>(
+    s: SocketRef<A>,
     TryData(auth): TryData<Handshake>,
     State(chat): Ctx,
 ) -> Result<(), Unauthorized> {
@@ -51,13 +53,13 @@ async fn authenticate(
     }
 }
 
-async fn on_connect(s: SocketRef, State(chat): Ctx, Extension(id): Me) {
-    s.on("list", on_list);
-    s.on("send", on_send);
-    s.on("history", on_history);
-    s.on("sync", on_sync);
-    s.on("read", on_read);
-    s.on("end", on_end);
+async fn on_connect<A: Adapter>(s: SocketRef<A>, State(chat): Ctx, Extension(id): Me) {
+    s.on("list", on_list::<A>);
+    s.on("send", on_send::<A>);
+    s.on("history", on_history::<A>);
+    s.on("sync", on_sync::<A>);
+    s.on("read", on_read::<A>);
+    s.on("end", on_end::<A>);
     s.on("typing", on_typing);
     s.on_disconnect(async |State(chat): Ctx, Extension(id): Me| {
         chat.close_agent_session(&id);
@@ -83,9 +85,9 @@ struct List {
     status: Option<String>,
 }
 
-async fn on_list(
+async fn on_list<A: Adapter>(
     TryData(data): TryData<Value>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(chat): Ctx,
     Extension(id): Me,
 ) {
@@ -118,10 +120,10 @@ struct Send {
     text: String,
 }
 
-async fn on_send(
-    s: SocketRef,
+async fn on_send<A: Adapter>(
+    s: SocketRef<A>,
     TryData(data): TryData<Value>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(chat): Ctx,
     Extension(id): Me,
 ) {
@@ -152,9 +154,9 @@ struct History {
     limit: Option<i64>,
 }
 
-async fn on_history(
+async fn on_history<A: Adapter>(
     TryData(data): TryData<Value>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(chat): Ctx,
     Extension(id): Me,
 ) {
@@ -174,9 +176,9 @@ struct Sync {
     after_seq: i64,
 }
 
-async fn on_sync(
+async fn on_sync<A: Adapter>(
     TryData(data): TryData<Value>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(chat): Ctx,
     Extension(id): Me,
 ) {
@@ -196,10 +198,10 @@ struct Read {
     seq: i64,
 }
 
-async fn on_read(
-    s: SocketRef,
+async fn on_read<A: Adapter>(
+    s: SocketRef<A>,
     TryData(data): TryData<Value>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(chat): Ctx,
     Extension(id): Me,
 ) {
@@ -219,9 +221,9 @@ struct End {
     conversation_id: String,
 }
 
-async fn on_end(
+async fn on_end<A: Adapter>(
     TryData(data): TryData<Value>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(chat): Ctx,
     Extension(id): Me,
 ) {

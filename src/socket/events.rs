@@ -1,10 +1,16 @@
 //! [`Events`] delivered through Socket.IO rooms: `c:<conversation>` and `s:<site>` in
 //! `/visitor`, `s:<site>` in `/agent`.
+//!
+//! With the Redis adapter a broadcast is published to Redis before it is delivered locally, and
+//! a failed publish skips the local delivery too. Same-node delivery must not depend on Redis,
+//! so a broadcast that fails or stalls is repeated for this node's sockets only.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Serialize;
+use socketioxide::adapter::Adapter;
 use socketioxide::operators::BroadcastOperators;
 use socketioxide::socket::Sid;
 use socketioxide::SocketIo;
@@ -13,6 +19,9 @@ use crate::domain::events::{AgentEvent, ConnectionId, Events, VisitorEvent};
 
 pub const VISITOR_NS: &str = "/visitor";
 pub const AGENT_NS: &str = "/agent";
+
+/// How long a cluster-wide broadcast may take before this node delivers locally on its own.
+const BROADCAST_TIMEOUT: Duration = Duration::from_millis(750);
 
 pub fn conversation_room(conversation_id: &str) -> String {
     format!("c:{conversation_id}")
@@ -24,77 +33,107 @@ pub fn site_room(site_id: &str) -> String {
 
 /// Delivers domain events. Created before the `SocketIo` it sends through (the chat service
 /// that owns it is the Socket.IO state), so the handle is set once with [`SocketEvents::bind`].
-#[derive(Default)]
-pub struct SocketEvents {
-    io: OnceLock<SocketIo>,
+pub struct SocketEvents<A: Adapter> {
+    io: OnceLock<SocketIo<A>>,
 }
 
-impl SocketEvents {
-    pub fn bind(&self, io: SocketIo) {
-        let _ = self.io.set(io);
-    }
-
-    /// The room's sockets in namespace `ns`, without the connection `except`.
-    fn audience(
-        &self,
-        ns: &str,
-        room: String,
-        except: Option<&ConnectionId>,
-    ) -> Option<BroadcastOperators> {
-        let nsp = self.io.get()?.of(ns)?;
-        let sender = except
-            .and_then(|c| c.0.parse::<Sid>().ok())
-            .and_then(|sid| nsp.get_socket(sid));
-        Some(match sender {
-            Some(socket) => socket.to(room),
-            None => nsp.to(room),
-        })
-    }
-}
-
-async fn emit<T: Serialize + ?Sized>(to: Option<BroadcastOperators>, event: &str, data: &T) {
-    if let Some(to) = to {
-        if let Err(e) = to.emit(event, data).await {
-            tracing::warn!(event, error = %e, "broadcast failed");
+impl<A: Adapter> Default for SocketEvents<A> {
+    fn default() -> Self {
+        SocketEvents {
+            io: OnceLock::new(),
         }
     }
 }
 
-async fn emit_visitor_event(to: Option<BroadcastOperators>, event: VisitorEvent) {
-    match event {
-        VisitorEvent::Message(m) => emit(to, "message", &m).await,
-        VisitorEvent::Typing(t) => emit(to, "typing", &t).await,
-        VisitorEvent::Presence(p) => emit(to, "presence", &p).await,
-        VisitorEvent::Read(r) => emit(to, "read", &r).await,
-        VisitorEvent::Conversation(c) => emit(to, "conversation", &c).await,
+/// Who an event goes to: a room of a namespace, minus the connection that caused it.
+struct Audience<'a> {
+    ns: &'static str,
+    room: String,
+    except: Option<&'a ConnectionId>,
+}
+
+impl<A: Adapter> SocketEvents<A> {
+    pub fn bind(&self, io: SocketIo<A>) {
+        let _ = self.io.set(io);
+    }
+
+    fn operators(&self, to: &Audience<'_>) -> Option<BroadcastOperators<A>> {
+        let nsp = self.io.get()?.of(to.ns)?;
+        let sender = to
+            .except
+            .and_then(|c| c.0.parse::<Sid>().ok())
+            .and_then(|sid| nsp.get_socket(sid));
+        Some(match sender {
+            Some(socket) => socket.to(to.room.clone()),
+            None => nsp.to(to.room.clone()),
+        })
+    }
+
+    async fn emit<T: Serialize + ?Sized + Sync>(&self, to: Audience<'_>, event: &str, data: &T) {
+        let Some(ops) = self.operators(&to) else {
+            return;
+        };
+        let failure = match tokio::time::timeout(BROADCAST_TIMEOUT, ops.emit(event, data)).await {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "timed out".to_owned(),
+        };
+        tracing::warn!(event, error = %failure, "cluster broadcast failed; delivering on this node only");
+        if let Some(ops) = self.operators(&to) {
+            if let Err(e) = ops.local().emit(event, data).await {
+                tracing::warn!(event, error = %e, "local delivery failed");
+            }
+        }
+    }
+
+    async fn emit_visitor_event(&self, to: Audience<'_>, event: VisitorEvent) {
+        match event {
+            VisitorEvent::Message(m) => self.emit(to, "message", &m).await,
+            VisitorEvent::Typing(t) => self.emit(to, "typing", &t).await,
+            VisitorEvent::Presence(p) => self.emit(to, "presence", &p).await,
+            VisitorEvent::Read(r) => self.emit(to, "read", &r).await,
+            VisitorEvent::Conversation(c) => self.emit(to, "conversation", &c).await,
+        }
     }
 }
 
 #[async_trait]
-impl Events for SocketEvents {
+impl<A: Adapter> Events for SocketEvents<A> {
     async fn to_visitor(
         &self,
         conversation_id: &str,
         except: Option<&ConnectionId>,
         event: VisitorEvent,
     ) {
-        let to = self.audience(VISITOR_NS, conversation_room(conversation_id), except);
-        emit_visitor_event(to, event).await;
+        let to = Audience {
+            ns: VISITOR_NS,
+            room: conversation_room(conversation_id),
+            except,
+        };
+        self.emit_visitor_event(to, event).await;
     }
 
     async fn to_site_visitors(&self, site_id: &str, event: VisitorEvent) {
-        let to = self.audience(VISITOR_NS, site_room(site_id), None);
-        emit_visitor_event(to, event).await;
+        let to = Audience {
+            ns: VISITOR_NS,
+            room: site_room(site_id),
+            except: None,
+        };
+        self.emit_visitor_event(to, event).await;
     }
 
     async fn to_agents(&self, site_id: &str, except: Option<&ConnectionId>, event: AgentEvent) {
-        let to = self.audience(AGENT_NS, site_room(site_id), except);
+        let to = Audience {
+            ns: AGENT_NS,
+            room: site_room(site_id),
+            except,
+        };
         match event {
-            AgentEvent::Conversation(s) => emit(to, "conversation", &s).await,
-            AgentEvent::Message(m) => emit(to, "message", &m).await,
-            AgentEvent::Presence(p) => emit(to, "presence", &p).await,
-            AgentEvent::Typing(t) => emit(to, "typing", &t).await,
-            AgentEvent::Read(r) => emit(to, "read", &r).await,
+            AgentEvent::Conversation(s) => self.emit(to, "conversation", &s).await,
+            AgentEvent::Message(m) => self.emit(to, "message", &m).await,
+            AgentEvent::Presence(p) => self.emit(to, "presence", &p).await,
+            AgentEvent::Typing(t) => self.emit(to, "typing", &t).await,
+            AgentEvent::Read(r) => self.emit(to, "read", &r).await,
         }
     }
 }

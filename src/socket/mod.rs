@@ -12,9 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 use socketioxide::layer::SocketIoLayer;
 use socketioxide::SocketIo;
+use socketioxide_core::adapter::DefinedAdapter;
 
 use crate::domain::events::ConnectionId;
 use crate::domain::Chat;
@@ -23,25 +25,30 @@ use crate::domain::Chat;
 /// at worst, fits; a bigger packet closes the sender's connection before it is parsed.
 pub const MAX_PACKET_BYTES: usize = 64 * 1024;
 
-/// Builds the Socket.IO layer with both namespaces, serving `chat`.
-pub fn layer(chat: Arc<Chat>) -> (SocketIoLayer, SocketIo) {
+/// Builds the Socket.IO layer with both namespaces, serving `chat` through adapter `A`
+/// (local for one node, Redis for a cluster). The namespaces' adapter initialisations are
+/// returned for the caller to await (Redis subscribes) or spawn.
+pub fn layer<A: Adapter + DefinedAdapter>(
+    chat: Arc<Chat>,
+    adapter: A::State,
+) -> (SocketIoLayer<A>, SocketIo<A>, [A::InitRes; 2]) {
     let (layer, io) = SocketIo::builder()
         .max_payload(MAX_PACKET_BYTES as u64)
         .ws_max_message_size(MAX_PACKET_BYTES)
         .ws_max_frame_size(MAX_PACKET_BYTES)
         .ack_timeout(Duration::from_secs(10))
         .with_state(chat)
+        .with_adapter::<A>(adapter)
         .build_layer();
-    visitor::register(&io);
-    agent::register(&io);
-    (layer, io)
+    let inits = [visitor::register(&io), agent::register(&io)];
+    (layer, io, inits)
 }
 
-pub(crate) fn connection_id(s: &SocketRef) -> ConnectionId {
+pub(crate) fn connection_id<A: Adapter>(s: &SocketRef<A>) -> ConnectionId {
     ConnectionId(s.id.to_string())
 }
 
-pub(crate) fn remote_ip(s: &SocketRef) -> String {
+pub(crate) fn remote_ip<A: Adapter>(s: &SocketRef<A>) -> String {
     s.req_parts()
         .extensions
         .get::<ConnectInfo<SocketAddr>>()

@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
+use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::SocketIo;
+use socketioxide_core::adapter::DefinedAdapter;
 
 use super::ack::{parse, reply};
 use super::events::{conversation_room, site_room, VISITOR_NS};
@@ -18,8 +20,8 @@ use crate::domain::Chat;
 type Ctx = State<Arc<Chat>>;
 type Me = Extension<VisitorIdentity>;
 
-pub fn register(io: &SocketIo) {
-    io.ns(VISITOR_NS, on_connect.with(admit));
+pub fn register<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> A::InitRes {
+    io.ns(VISITOR_NS, on_connect::<A>.with(admit::<A>))
 }
 
 #[derive(Deserialize)]
@@ -30,8 +32,8 @@ struct Handshake {
 }
 
 /// Runs before the connection is accepted; a refusal becomes the client's `connect_error`.
-async fn admit(
-    s: SocketRef,
+async fn admit<A: Adapter>(
+    s: SocketRef<A>,
     TryData(auth): TryData<Handshake>,
     State(chat): Ctx,
 ) -> Result<(), Refusal> {
@@ -58,18 +60,18 @@ async fn admit(
     Ok(())
 }
 
-async fn on_connect(s: SocketRef, State(chat): Ctx) {
+async fn on_connect<A: Adapter>(s: SocketRef<A>, State(chat): Ctx) {
     let Some(admitted) = s.extensions.get::<AdmittedVisitor>() else {
         return;
     };
     let id = admitted.identity.clone();
     s.extensions.insert(id.clone());
-    s.on("profile", on_profile);
-    s.on("send", on_send);
-    s.on("history", on_history);
-    s.on("sync", on_sync);
-    s.on("read", on_read);
-    s.on("page", on_page);
+    s.on("profile", on_profile::<A>);
+    s.on("send", on_send::<A>);
+    s.on("history", on_history::<A>);
+    s.on("sync", on_sync::<A>);
+    s.on("read", on_read::<A>);
+    s.on("page", on_page::<A>);
     s.on("typing", on_typing);
     s.on_disconnect(async |State(chat): Ctx, Extension(id): Me| {
         chat.close_visitor_session(&id);
@@ -98,9 +100,9 @@ struct Profile {
     phone: Option<String>,
 }
 
-async fn on_profile(
+async fn on_profile<A: Adapter>(
     TryData(data): TryData<Value>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(chat): Ctx,
     Extension(id): Me,
 ) {
@@ -122,10 +124,10 @@ struct Send {
     text: String,
 }
 
-async fn on_send(
-    s: SocketRef,
+async fn on_send<A: Adapter>(
+    s: SocketRef<A>,
     TryData(data): TryData<Value>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(chat): Ctx,
     Extension(id): Me,
 ) {
@@ -149,9 +151,9 @@ struct History {
     limit: Option<i64>,
 }
 
-async fn on_history(
+async fn on_history<A: Adapter>(
     TryData(data): TryData<Value>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(chat): Ctx,
     Extension(id): Me,
 ) {
@@ -170,9 +172,9 @@ struct Sync {
     after_seq: i64,
 }
 
-async fn on_sync(
+async fn on_sync<A: Adapter>(
     TryData(data): TryData<Value>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(chat): Ctx,
     Extension(id): Me,
 ) {
@@ -190,9 +192,9 @@ struct Read {
     seq: i64,
 }
 
-async fn on_read(
+async fn on_read<A: Adapter>(
     TryData(data): TryData<Value>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(chat): Ctx,
     Extension(id): Me,
 ) {
@@ -211,9 +213,9 @@ struct PagePayload {
     title: Option<String>,
 }
 
-async fn on_page(
+async fn on_page<A: Adapter>(
     TryData(data): TryData<Value>,
-    ack: AckSender,
+    ack: AckSender<A>,
     State(chat): Ctx,
     Extension(id): Me,
 ) {

@@ -1,0 +1,88 @@
+//! What the other nodes of a cluster know about presence. A visitor with one tab on node 1 and
+//! one on node 2 is online until both are gone, so each node announces the presence members it
+//! holds and asks the others before saying "offline".
+
+use async_trait::async_trait;
+
+/// A presence member: a visitor (`v:<site>:<conversation>`) or a site's agent side (`a:<site>`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Member {
+    Visitor {
+        site_id: String,
+        conversation_id: String,
+    },
+    Agents {
+        site_id: String,
+    },
+}
+
+impl Member {
+    pub fn key(&self) -> String {
+        match self {
+            Member::Visitor {
+                site_id,
+                conversation_id,
+            } => format!("v:{site_id}:{conversation_id}"),
+            Member::Agents { site_id } => format!("a:{site_id}"),
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Member> {
+        match key.split(':').collect::<Vec<_>>().as_slice() {
+            ["v", site, conversation] => Some(Member::Visitor {
+                site_id: (*site).to_owned(),
+                conversation_id: (*conversation).to_owned(),
+            }),
+            ["a", site] => Some(Member::Agents {
+                site_id: (*site).to_owned(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+#[async_trait]
+pub trait Cluster: Send + Sync + 'static {
+    /// Records that this node now holds (or no longer holds) connections of `member`.
+    async fn announce(&self, member: &Member, here: bool);
+    /// For each member, whether another live node holds connections of it. When the cluster
+    /// cannot be reached, the answer is "no": presence degrades to this node's knowledge.
+    async fn elsewhere(&self, members: &[Member]) -> Vec<bool>;
+    /// None on a single node; otherwise whether the cluster link answers.
+    async fn healthy(&self) -> Option<bool>;
+}
+
+/// A single node: nobody else to ask.
+pub struct SingleNode;
+
+#[async_trait]
+impl Cluster for SingleNode {
+    async fn announce(&self, _: &Member, _: bool) {}
+
+    async fn elsewhere(&self, members: &[Member]) -> Vec<bool> {
+        vec![false; members.len()]
+    }
+
+    async fn healthy(&self) -> Option<bool> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_keys_round_trip() {
+        let v = Member::Visitor {
+            site_id: "s1".into(),
+            conversation_id: "c1".into(),
+        };
+        assert_eq!(Member::parse(&v.key()), Some(v));
+        let a = Member::Agents {
+            site_id: "s1".into(),
+        };
+        assert_eq!(Member::parse(&a.key()), Some(a));
+        assert_eq!(Member::parse("x:1"), None);
+    }
+}
