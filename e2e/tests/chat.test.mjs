@@ -103,6 +103,24 @@ test('typing indicators appear and disappear, replies arrive both ways with read
   await visitor.locator('parlor-chat .m.me.last .meta').filter({ hasText: 'Read' }).waitFor();
 });
 
+test('a closed widget shows an unread badge for agent messages', async () => {
+  await visitor.locator('parlor-chat .close').click();
+  await visitor.locator(W.panel).waitFor({ state: 'hidden' });
+  await agentSend(agent, 'Let me know if you need anything else.');
+  await visitor.locator(W.badge).filter({ hasText: '1' }).waitFor();
+  assert.match(await visitor.locator(W.launcher).getAttribute('aria-label'), /1 unread/);
+  await visitor.keyboard.press('Tab'); // keyboard operable: the launcher has focus after closing
+  await visitor.locator(W.launcher).focus();
+  await visitor.keyboard.press('Enter');
+  await visitor.locator(W.panel).waitFor();
+  await visitor.locator(W.badge).waitFor({ state: 'hidden' });
+  // focus moves into the panel, Escape closes it again
+  await eventually(() => visitor.locator(W.input).evaluate((el) => el.getRootNode().activeElement === el), { message: 'composer focused' });
+  await visitor.keyboard.press('Escape');
+  await visitor.locator(W.panel).waitFor({ state: 'hidden' });
+  await openWidget(visitor);
+});
+
 test('HTML in messages is shown as literal text in both UIs', async () => {
   await visitorSend(visitor, XSS);
   await agent.locator('.msg.in .bubble').filter({ hasText: XSS }).waitFor();

@@ -125,3 +125,28 @@ test('two tabs of one visitor stay consistent', async () => {
   assert.equal(await countExact(agent.locator('.msg .bubble'), 'Sent from tab one'), 1);
   await ctx.close();
 });
+
+test('history pages in when scrolling up, in the widget and in the dashboard', async () => {
+  const { ctx, page } = await newVisitor('Hank History');
+  const N = 75;
+  for (let i = 1; i <= N; i++) await visitorSend(page, `history message ${i}`);
+  await page.locator(W.bubbles).filter({ hasText: `history message ${N}` }).waitFor();
+  await eventually(async () => (await page.locator('parlor-chat .m.pending').count()) === 0, { timeout: 20000, message: 'all sent' });
+
+  await page.reload();
+  await openWidget(page);
+  await page.locator(W.bubbles).filter({ hasText: `history message ${N}` }).waitFor();
+  assert.equal(await page.locator(W.bubbles).count(), 50, 'the session brings the latest 50');
+  await page.locator('parlor-chat .log').evaluate((el) => (el.scrollTop = 0));
+  await page.locator(W.bubbles).filter({ hasText: /^history message 1$/ }).waitFor();
+  const texts = await page.locator(W.bubbles).allTextContents();
+  assert.deepEqual(texts, Array.from({ length: N }, (_, i) => `history message ${i + 1}`));
+
+  await agent.locator('.conv').filter({ hasText: 'Hank History' }).click();
+  await agent.locator('.msg.in .bubble').filter({ hasText: `history message ${N}` }).waitFor();
+  assert.equal(await agent.locator('.msg .bubble').count(), 50);
+  await agent.locator('.log').evaluate((el) => (el.scrollTop = 0));
+  await agent.locator('.msg .bubble').filter({ hasText: /^history message 1$/ }).waitFor();
+  assert.equal(await agent.locator('.msg .bubble').count(), N);
+  await ctx.close();
+});
