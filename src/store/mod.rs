@@ -3,15 +3,17 @@
 //! Every method is one short transaction. `append_message` allocates the conversation's next
 //! `seq` under the conversation row's write lock, in the transaction that stores the message.
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use std::sync::Arc;
 
 use crate::domain::model::{
-    Agent, Conversation, Message, Millis, Page, Sender, Side, Site, Status, Visitor,
+    Agent, Conversation, Message, Micros, Millis, Page, Sender, Side, Site, Status, Visitor,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +57,8 @@ pub struct NewVisitor<'a> {
     pub site_id: &'a str,
     pub token_hash: &'a str,
     pub now: Millis,
+    /// The conversation's first `updated_at`.
+    pub activity: Micros,
 }
 
 pub struct NewMessage<'a> {
@@ -67,7 +71,10 @@ pub struct NewMessage<'a> {
     pub client_id: Option<&'a str>,
     /// A visitor message reopens an ended conversation.
     pub reopen: bool,
+    /// `created_at` of the message.
     pub now: Millis,
+    /// The conversation's new `updated_at`.
+    pub activity: Micros,
 }
 
 /// What `append_message` did.
@@ -90,7 +97,7 @@ pub struct SummaryRow {
 
 #[derive(Clone, Copy)]
 pub struct ListFilter {
-    pub before: Option<Millis>,
+    pub before: Option<Micros>,
     pub status: Option<Status>,
     /// Rows wanted; implementations return up to `limit + 1` so callers can tell `hasMore`.
     pub limit: i64,
@@ -131,10 +138,17 @@ pub trait Store: Send + Sync + 'static {
         site_id: &str,
         filter: ListFilter,
     ) -> StoreResult<Vec<SummaryRow>>;
-    /// Sets the status; returns false when it already had it.
-    async fn set_status(&self, id: &str, status: Status, now: Millis) -> StoreResult<bool>;
+    /// Sets the status and `updated_at`; returns false when it already had the status.
+    async fn set_status(&self, id: &str, status: Status, activity: Micros) -> StoreResult<bool>;
 
     async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Appended>;
+    /// The message a side already sent with this idempotency key, if any.
+    async fn message_by_client_id(
+        &self,
+        conversation_id: &str,
+        sender: Sender,
+        client_id: &str,
+    ) -> StoreResult<Option<Message>>;
     /// Up to `limit + 1` messages with `seq < before_seq`, ascending.
     async fn messages_before(
         &self,
@@ -153,12 +167,12 @@ pub trait Store: Send + Sync + 'static {
     async fn mark_read(&self, conversation_id: &str, side: Side, seq: i64) -> StoreResult<i64>;
 }
 
-/// Opens the store named by a database URL: `sqlite:` (or a plain path) or `postgres://`.
+/// Opens the store named by a database URL: `postgres://` or `postgresql://` (with an optional
+/// `?pool_size=N`, default 16), else `sqlite:` or a plain path. Each backend applies its own
+/// pending migrations.
 pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(StoreError::UnsupportedUrl(
-            "PostgreSQL support is not built yet".into(),
-        ));
+        return Ok(Arc::new(PostgresStore::open(url).await?));
     }
     Ok(Arc::new(SqliteStore::open(url).await?))
 }

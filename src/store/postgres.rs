@@ -1,0 +1,738 @@
+//! PostgreSQL, for several `parlor serve` nodes sharing one database.
+//!
+//! One connection pool (16 connections unless the URL says `?pool_size=N`). Every connection
+//! runs at READ COMMITTED whatever the server's default is: `append_message` relies on it.
+//!
+//! # Guarantees (the same as SQLite's)
+//! - **Gap-free, in-order `seq`.** `append_message` takes the conversation row's lock with
+//!   `UPDATE conversations SET last_seq = last_seq + 1 ... RETURNING last_seq` and inserts the
+//!   message in the same transaction. A second writer, on this node or another, blocks on that
+//!   row until the first commits, then re-reads the committed row and takes the next number. A
+//!   rolled-back insert rolls the counter back with it. (A SEQUENCE would skip numbers on
+//!   rollback and let a later number commit before an earlier one.)
+//! - **Idempotent send.** The `messages_idempotency` unique constraint on
+//!   `(conversation_id, sender, client_id)`; a retry that races its original past the fast-path
+//!   lookup hits the constraint (the original has committed by then: it held the row lock), the
+//!   transaction is rolled back and the original is returned.
+//! - **Durable acks.** Commits wait for the WAL flush (PostgreSQL's default
+//!   `synchronous_commit = on`), so an acked write survives a crash of the node and of the
+//!   database server.
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{FromRow, Row};
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::{
+    Appended, ListFilter, NewAgent, NewMessage, NewSite, NewVisitor, Store, StoreError,
+    StoreResult, SummaryRow,
+};
+use crate::domain::model::{
+    Agent, Conversation, Message, Micros, Page, Sender, Side, Site, Status, Visitor,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Connections per node when the URL does not say `pool_size`.
+pub const DEFAULT_POOL_SIZE: u32 = 16;
+/// The URL query parameter that sets the pool size (removed before the URL reaches the driver).
+const POOL_SIZE_PARAM: &str = "pool_size";
+/// How long a request waits for a free (or re-established) connection before it fails with an
+/// `internal` error instead of hanging while the database is down.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The unique constraints the store turns into domain outcomes (named in the migration).
+const IDEMPOTENCY_CONSTRAINT: &str = "messages_idempotency";
+const USERNAME_CONSTRAINT: &str = "agents_username_key";
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `postgres://...` (or `postgresql://...`) and applies pending migrations.
+    /// Several nodes may start at once: sqlx serializes their migrations with an advisory lock.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let (url, pool_size) = split_pool_size(url)?;
+        let options = PgConnectOptions::from_str(&url)?
+            .application_name("parlor")
+            // Startup options, so no extra round trip per transaction (the space is escaped as
+            // the server's option splitter wants). NOTICEs such as "relation already exists,
+            // skipping" from the migrator are not worth a log line on every start.
+            .options([
+                ("default_transaction_isolation", r"read\ committed"),
+                ("client_min_messages", "warning"),
+            ]);
+        let pool = PgPoolOptions::new()
+            .max_connections(pool_size)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(PostgresStore { pool })
+    }
+}
+
+/// Takes `pool_size=N` out of the URL's query string.
+fn split_pool_size(url: &str) -> StoreResult<(String, u32)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), DEFAULT_POOL_SIZE));
+    };
+    let mut pool_size = DEFAULT_POOL_SIZE;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some((POOL_SIZE_PARAM, value)) => {
+                pool_size = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        StoreError::UnsupportedUrl(format!(
+                            "{POOL_SIZE_PARAM} must be a positive integer, got {value:?}"
+                        ))
+                    })?;
+            }
+            _ => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, pool_size))
+}
+
+const SITE_COLUMNS: &str = "id, site_key, name, allowed_origins::text AS allowed_origins, \
+     prechat_fields::text AS prechat_fields";
+const AGENT_COLUMNS: &str = "id, site_id, username, name, password_hash, token_version";
+const CONVERSATION_COLUMNS: &str = "c.id, c.site_id, c.visitor_id, c.status, c.last_seq, \
+     c.visitor_read_seq, c.agent_read_seq, c.updated_at";
+const MESSAGE_COLUMNS: &str =
+    "id, conversation_id, seq, sender, agent_name, text, client_id, created_at";
+
+#[derive(FromRow)]
+struct SiteRow {
+    id: String,
+    site_key: String,
+    name: String,
+    allowed_origins: String,
+    prechat_fields: String,
+}
+
+impl SiteRow {
+    fn into_site(self) -> StoreResult<Site> {
+        let list = |s: &str| {
+            serde_json::from_str::<Vec<String>>(s).map_err(|e| StoreError::Corrupt(e.to_string()))
+        };
+        Ok(Site {
+            allowed_origins: list(&self.allowed_origins)?,
+            prechat_fields: list(&self.prechat_fields)?,
+            id: self.id,
+            site_key: self.site_key,
+            name: self.name,
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct AgentRow {
+    id: String,
+    site_id: String,
+    username: String,
+    name: String,
+    password_hash: String,
+    token_version: i64,
+}
+
+impl From<AgentRow> for Agent {
+    fn from(r: AgentRow) -> Agent {
+        Agent {
+            id: r.id,
+            site_id: r.site_id,
+            username: r.username,
+            name: r.name,
+            password_hash: r.password_hash,
+            token_version: r.token_version,
+        }
+    }
+}
+
+#[derive(FromRow)]
+struct MessageRow {
+    id: String,
+    conversation_id: String,
+    seq: i64,
+    sender: String,
+    agent_name: Option<String>,
+    text: String,
+    client_id: Option<String>,
+    created_at: i64,
+}
+
+impl MessageRow {
+    fn into_message(self) -> StoreResult<Message> {
+        Ok(Message {
+            sender: Sender::parse(&self.sender)
+                .ok_or_else(|| StoreError::Corrupt(format!("sender {}", self.sender)))?,
+            id: self.id,
+            conversation_id: self.conversation_id,
+            seq: self.seq,
+            agent_name: self.agent_name,
+            text: self.text,
+            client_id: self.client_id,
+            created_at: self.created_at,
+        })
+    }
+}
+
+fn conversation_from(row: &PgRow) -> StoreResult<Conversation> {
+    let status: String = row.try_get("status")?;
+    Ok(Conversation {
+        id: row.try_get("id")?,
+        site_id: row.try_get("site_id")?,
+        visitor_id: row.try_get("visitor_id")?,
+        status: Status::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
+        last_seq: row.try_get("last_seq")?,
+        visitor_read_seq: row.try_get("visitor_read_seq")?,
+        agent_read_seq: row.try_get("agent_read_seq")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn visitor_from(row: &PgRow) -> StoreResult<Visitor> {
+    Ok(Visitor {
+        id: row.try_get("v_id")?,
+        name: row.try_get("v_name")?,
+        email: row.try_get("v_email")?,
+        phone: row.try_get("v_phone")?,
+    })
+}
+
+fn summary_from(row: &PgRow) -> StoreResult<SummaryRow> {
+    let page_url: Option<String> = row.try_get("page_url")?;
+    let last_message = match row.try_get::<Option<String>, _>("m_id")? {
+        Some(id) => Some(
+            MessageRow {
+                id,
+                conversation_id: row.try_get("id")?,
+                seq: row.try_get("m_seq")?,
+                sender: row.try_get("m_sender")?,
+                agent_name: row.try_get("m_agent_name")?,
+                text: row.try_get("m_text")?,
+                client_id: row.try_get("m_client_id")?,
+                created_at: row.try_get("m_created_at")?,
+            }
+            .into_message()?,
+        ),
+        None => None,
+    };
+    Ok(SummaryRow {
+        conversation: conversation_from(row)?,
+        visitor: visitor_from(row)?,
+        page: match page_url {
+            Some(url) => Some(Page {
+                url,
+                title: row.try_get("page_title")?,
+            }),
+            None => None,
+        },
+        last_message,
+        unread: row.try_get("unread")?,
+    })
+}
+
+fn summary_query(filter: &str) -> String {
+    format!(
+        "SELECT {CONVERSATION_COLUMNS}, c.page_url, c.page_title, \
+           v.id AS v_id, v.name AS v_name, v.email AS v_email, v.phone AS v_phone, \
+           m.id AS m_id, m.seq AS m_seq, m.sender AS m_sender, m.agent_name AS m_agent_name, \
+           m.text AS m_text, m.client_id AS m_client_id, m.created_at AS m_created_at, \
+           (SELECT COUNT(*) FROM messages u WHERE u.conversation_id = c.id \
+              AND u.sender = 'visitor' AND u.seq > c.agent_read_seq) AS unread \
+         FROM conversations c \
+         JOIN visitors v ON v.id = c.visitor_id \
+         LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq \
+         WHERE {filter}"
+    )
+}
+
+/// True when `e` is a unique violation of the named constraint.
+fn violates(e: &sqlx::Error, constraint: &str) -> bool {
+    matches!(e, sqlx::Error::Database(d)
+        if d.is_unique_violation() && d.constraint() == Some(constraint))
+}
+
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
+        // Two nodes starting at once both insert; the loser's row is dropped and both read the
+        // winner's value.
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        let stored = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(stored)
+    }
+
+    async fn create_site(&self, s: NewSite<'_>) -> StoreResult<Site> {
+        sqlx::query(
+            "INSERT INTO sites (id, site_key, name, allowed_origins, prechat_fields, created_at) \
+             VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6)",
+        )
+        .bind(s.id)
+        .bind(s.site_key)
+        .bind(s.name)
+        .bind(json_list(s.allowed_origins))
+        .bind(json_list(s.prechat_fields))
+        .bind(s.now)
+        .execute(&self.pool)
+        .await?;
+        Ok(Site {
+            id: s.id.to_owned(),
+            site_key: s.site_key.to_owned(),
+            name: s.name.to_owned(),
+            allowed_origins: s.allowed_origins.to_vec(),
+            prechat_fields: s.prechat_fields.to_vec(),
+        })
+    }
+
+    async fn site_by_key(&self, site_key: &str) -> StoreResult<Option<Site>> {
+        let sql = format!("SELECT {SITE_COLUMNS} FROM sites WHERE site_key = $1");
+        sqlx::query_as::<_, SiteRow>(&sql)
+            .bind(site_key)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(SiteRow::into_site)
+            .transpose()
+    }
+
+    async fn site_by_id(&self, id: &str) -> StoreResult<Option<Site>> {
+        let sql = format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = $1");
+        sqlx::query_as::<_, SiteRow>(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(SiteRow::into_site)
+            .transpose()
+    }
+
+    async fn count_sites(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sites")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn create_agent(&self, a: NewAgent<'_>) -> StoreResult<Agent> {
+        let inserted = sqlx::query(
+            "INSERT INTO agents (id, site_id, username, name, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(a.id)
+        .bind(a.site_id)
+        .bind(a.username)
+        .bind(a.name)
+        .bind(a.password_hash)
+        .bind(a.now)
+        .execute(&self.pool)
+        .await;
+        match inserted {
+            Err(e) if violates(&e, USERNAME_CONSTRAINT) => {
+                Err(StoreError::Conflict(format!("username {}", a.username)))
+            }
+            Err(e) => Err(e.into()),
+            Ok(_) => Ok(Agent {
+                id: a.id.to_owned(),
+                site_id: a.site_id.to_owned(),
+                username: a.username.to_owned(),
+                name: a.name.to_owned(),
+                password_hash: a.password_hash.to_owned(),
+                token_version: 0,
+            }),
+        }
+    }
+
+    async fn agent_by_username(&self, username: &str) -> StoreResult<Option<Agent>> {
+        let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE username = $1");
+        Ok(sqlx::query_as::<_, AgentRow>(&sql)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(Agent::from))
+    }
+
+    async fn agent_by_id(&self, id: &str) -> StoreResult<Option<Agent>> {
+        let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1");
+        Ok(sqlx::query_as::<_, AgentRow>(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(Agent::from))
+    }
+
+    async fn set_agent_password(&self, username: &str, password_hash: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE agents SET password_hash = $1, token_version = token_version + 1 \
+             WHERE username = $2",
+        )
+        .bind(password_hash)
+        .bind(username)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn create_visitor(&self, v: NewVisitor<'_>) -> StoreResult<(Visitor, Conversation)> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO visitors (id, site_id, token_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(v.visitor_id)
+        .bind(v.site_id)
+        .bind(v.token_hash)
+        .bind(v.now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO conversations (id, site_id, visitor_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(v.conversation_id)
+        .bind(v.site_id)
+        .bind(v.visitor_id)
+        .bind(v.now)
+        .bind(v.activity)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((
+            Visitor {
+                id: v.visitor_id.to_owned(),
+                name: None,
+                email: None,
+                phone: None,
+            },
+            Conversation {
+                id: v.conversation_id.to_owned(),
+                site_id: v.site_id.to_owned(),
+                visitor_id: v.visitor_id.to_owned(),
+                status: Status::Open,
+                last_seq: 0,
+                visitor_read_seq: 0,
+                agent_read_seq: 0,
+                updated_at: v.activity,
+            },
+        ))
+    }
+
+    async fn visitor_by_token(
+        &self,
+        site_id: &str,
+        token_hash: &str,
+    ) -> StoreResult<Option<(Visitor, Conversation)>> {
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS}, v.id AS v_id, v.name AS v_name, v.email AS v_email, \
+               v.phone AS v_phone \
+             FROM visitors v JOIN conversations c ON c.visitor_id = v.id \
+             WHERE v.site_id = $1 AND v.token_hash = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(site_id)
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((visitor_from(&r)?, conversation_from(&r)?)))
+            .transpose()
+    }
+
+    async fn update_visitor(&self, v: &Visitor) -> StoreResult<()> {
+        sqlx::query("UPDATE visitors SET name = $1, email = $2, phone = $3 WHERE id = $4")
+            .bind(&v.name)
+            .bind(&v.email)
+            .bind(&v.phone)
+            .bind(&v.id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_page(&self, conversation_id: &str, page: &Page) -> StoreResult<()> {
+        sqlx::query("UPDATE conversations SET page_url = $1, page_title = $2 WHERE id = $3")
+            .bind(&page.url)
+            .bind(&page.title)
+            .bind(conversation_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn conversation(&self, site_id: &str, id: &str) -> StoreResult<Option<Conversation>> {
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.site_id = $1 AND c.id = $2"
+        );
+        sqlx::query(&sql)
+            .bind(site_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| conversation_from(&r))
+            .transpose()
+    }
+
+    async fn summary(&self, site_id: &str, id: &str) -> StoreResult<Option<SummaryRow>> {
+        sqlx::query(&summary_query("c.site_id = $1 AND c.id = $2"))
+            .bind(site_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| summary_from(&r))
+            .transpose()
+    }
+
+    async fn list_summaries(
+        &self,
+        site_id: &str,
+        filter: ListFilter,
+    ) -> StoreResult<Vec<SummaryRow>> {
+        let sql = summary_query(
+            "c.site_id = $1 \
+               AND ($2::bigint IS NULL OR c.updated_at < $2) \
+               AND ($3::text IS NULL OR c.status = $3) \
+             ORDER BY c.updated_at DESC, c.id DESC LIMIT $4",
+        );
+        sqlx::query(&sql)
+            .bind(site_id)
+            .bind(filter.before)
+            .bind(filter.status.map(Status::as_str))
+            .bind(filter.limit + 1)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(summary_from)
+            .collect()
+    }
+
+    async fn set_status(&self, id: &str, status: Status, activity: Micros) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE conversations SET status = $1, updated_at = $2 WHERE id = $3 AND status <> $1",
+        )
+        .bind(status.as_str())
+        .bind(activity)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Appended> {
+        // Fast path for a retry of a committed send: no transaction, no row lock.
+        if let Some(existing) = self.existing(&m).await? {
+            return Ok(Appended {
+                message: existing,
+                created: false,
+                reopened: false,
+            });
+        }
+        let mut tx = self.pool.begin().await?;
+        // Locks the conversation row until commit; concurrent writers (any node) queue here and
+        // then see the committed last_seq. `status` is not changed by this statement, so
+        // RETURNING gives the status as it was before this message.
+        let (seq, was_status): (i64, String) = sqlx::query_as(
+            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $1 \
+             WHERE id = $2 \
+             RETURNING last_seq, status",
+        )
+        .bind(m.activity)
+        .bind(m.conversation_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let reopened = m.reopen && was_status == Status::Ended.as_str();
+        if reopened {
+            sqlx::query("UPDATE conversations SET status = 'open' WHERE id = $1")
+                .bind(m.conversation_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO messages \
+               (id, conversation_id, seq, sender, agent_id, agent_name, text, client_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(m.id)
+        .bind(m.conversation_id)
+        .bind(seq)
+        .bind(m.sender.as_str())
+        .bind(m.agent_id)
+        .bind(m.agent_name)
+        .bind(m.text)
+        .bind(m.client_id)
+        .bind(m.now)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Err(e) if violates(&e, IDEMPOTENCY_CONSTRAINT) => {
+                // The original committed while we waited for the row lock. Rolling back also
+                // gives back the seq we took.
+                tx.rollback().await?;
+                let existing = self.existing(&m).await?.ok_or_else(|| {
+                    StoreError::Corrupt("idempotency conflict without a message".into())
+                })?;
+                Ok(Appended {
+                    message: existing,
+                    created: false,
+                    reopened: false,
+                })
+            }
+            Err(e) => Err(e.into()),
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(Appended {
+                    message: Message {
+                        id: m.id.to_owned(),
+                        conversation_id: m.conversation_id.to_owned(),
+                        seq,
+                        sender: m.sender,
+                        agent_name: m.agent_name.map(str::to_owned),
+                        text: m.text.to_owned(),
+                        client_id: m.client_id.map(str::to_owned),
+                        created_at: m.now,
+                    },
+                    created: true,
+                    reopened,
+                })
+            }
+        }
+    }
+
+    async fn message_by_client_id(
+        &self,
+        conversation_id: &str,
+        sender: Sender,
+        client_id: &str,
+    ) -> StoreResult<Option<Message>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages \
+             WHERE conversation_id = $1 AND sender = $2 AND client_id = $3"
+        );
+        sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(conversation_id)
+            .bind(sender.as_str())
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(MessageRow::into_message)
+            .transpose()
+    }
+
+    async fn messages_before(
+        &self,
+        conversation_id: &str,
+        before_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Message>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq < $2 \
+             ORDER BY seq DESC LIMIT $3"
+        );
+        let mut rows = sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(conversation_id)
+            .bind(before_seq)
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.reverse();
+        rows.into_iter().map(MessageRow::into_message).collect()
+    }
+
+    async fn messages_after(
+        &self,
+        conversation_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Message>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2 \
+             ORDER BY seq ASC LIMIT $3"
+        );
+        sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(conversation_id)
+            .bind(after_seq)
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(MessageRow::into_message)
+            .collect()
+    }
+
+    async fn mark_read(&self, conversation_id: &str, side: Side, seq: i64) -> StoreResult<i64> {
+        let column = match side {
+            Side::Visitor => "visitor_read_seq",
+            Side::Agent => "agent_read_seq",
+        };
+        let sql = format!(
+            "UPDATE conversations SET {column} = GREATEST({column}, $1) WHERE id = $2 \
+             RETURNING {column}"
+        );
+        Ok(sqlx::query_scalar(&sql)
+            .bind(seq)
+            .bind(conversation_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}
+
+impl PostgresStore {
+    async fn existing(&self, m: &NewMessage<'_>) -> StoreResult<Option<Message>> {
+        match m.client_id {
+            Some(client_id) => {
+                self.message_by_client_id(m.conversation_id, m.sender, client_id)
+                    .await
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_size_comes_out_of_the_url() {
+        let (url, n) = split_pool_size("postgres://u@h/db").expect("plain url");
+        assert_eq!((url.as_str(), n), ("postgres://u@h/db", DEFAULT_POOL_SIZE));
+
+        let (url, n) = split_pool_size("postgres://u@h/db?pool_size=4").expect("only pool_size");
+        assert_eq!((url.as_str(), n), ("postgres://u@h/db", 4));
+
+        let (url, n) = split_pool_size("postgres://u@h/db?sslmode=disable&pool_size=32&a=b")
+            .expect("mixed query");
+        assert_eq!(
+            (url.as_str(), n),
+            ("postgres://u@h/db?sslmode=disable&a=b", 32)
+        );
+
+        assert!(split_pool_size("postgres://u@h/db?pool_size=0").is_err());
+        assert!(split_pool_size("postgres://u@h/db?pool_size=lots").is_err());
+    }
+}
