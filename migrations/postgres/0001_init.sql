@@ -1,7 +1,7 @@
 -- Parlor schema, PostgreSQL. Mirrors migrations/sqlite/0001_init.sql column for column, so both
 -- backends behave the same. Timestamps are BIGINT milliseconds since the Unix epoch (UTC), like
--- in SQLite, rather than TIMESTAMPTZ: the domain works in milliseconds and both stores stay
--- interchangeable row for row.
+-- in SQLite, rather than TIMESTAMPTZ: the domain works in integers and both stores stay
+-- interchangeable row for row. The one exception is conversations.updated_at (microseconds).
 
 -- Server-wide values generated once, e.g. the JWT secret when none is configured. Every node of
 -- a cluster reads the same row, so they all accept each other's agent tokens.
@@ -61,6 +61,7 @@ CREATE TABLE conversations (
     page_url         TEXT,
     page_title       TEXT,
     created_at       BIGINT NOT NULL,
+    -- Last activity in MICROseconds, unique per node, so it can serve as a paging cursor.
     updated_at       BIGINT NOT NULL
 );
 -- The agent list: a site's conversations, newest activity first, keyset-paged on updated_at.
