@@ -5,9 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::Method;
 use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
+use tower_http::cors::{Any, CorsLayer};
 
 use socketioxide::adapter::{Emitter, LocalAdapter};
 
@@ -97,6 +99,14 @@ impl App {
                 )
             }
         };
+        // The widget runs on customers' pages: its long-polling requests are cross-origin.
+        // Which origins may open a visitor connection is checked per site at the handshake.
+        let router = router.layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers(Any),
+        );
         let listener =
             TcpListener::bind(config.listen)
                 .await

@@ -53,6 +53,7 @@ CREATE TABLE conversations (
     page_url         TEXT,
     page_title       TEXT,
     created_at       INTEGER NOT NULL,
+    -- Last activity in MICROseconds, unique per node, so it can serve as a paging cursor.
     updated_at       INTEGER NOT NULL
 );
 CREATE INDEX conversations_by_activity ON conversations (site_id, updated_at DESC, id DESC);

@@ -11,8 +11,8 @@ use super::error::{DomainError, DomainResult};
 use super::events::{AgentEvent, AgentRead, ConnectionId, ReadUpTo, VisitorEvent, VisitorTyping};
 use super::input::{page_limit, ClientId, MessageText};
 use super::model::{
-    now_millis, Conversation, Message, MessagePage, Millis, Sender, Side, Status, Summary,
-    SummaryPage,
+    activity_now, now_millis, Conversation, Message, MessagePage, Micros, Sender, Side, Status,
+    Summary, SummaryPage,
 };
 use super::visitors::{check_read_seq, VisitorIdentity};
 use crate::store::{ListFilter, NewMessage};
@@ -120,7 +120,7 @@ impl Chat {
     pub async fn list(
         &self,
         id: &AgentIdentity,
-        before: Option<Millis>,
+        before: Option<Micros>,
         limit: Option<i64>,
         status: Option<Status>,
     ) -> DomainResult<SummaryPage> {
@@ -178,6 +178,7 @@ impl Chat {
                 client_id: Some(client_id.as_str()),
                 reopen: false,
                 now: now_millis(),
+                activity: activity_now(),
             })
             .await?;
         let message = appended.message;
@@ -258,7 +259,7 @@ impl Chat {
         let _order = self.lock_conversation(&conversation.id).await;
         if self
             .store
-            .set_status(&conversation.id, Status::Ended, now_millis())
+            .set_status(&conversation.id, Status::Ended, activity_now())
             .await?
         {
             let visitor = VisitorIdentity {

@@ -1,13 +1,34 @@
 //! The product's nouns as the protocol shows them. Serialized field names are the wire names.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use serde::Serialize;
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
-/// Milliseconds since the Unix epoch: how every timestamp is stored.
+/// Milliseconds since the Unix epoch: how message and creation times are stored.
 pub type Millis = i64;
+
+/// Microseconds since the Unix epoch: a conversation's last activity.
+pub type Micros = i64;
 
 pub fn now_millis() -> Millis {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as Millis
+}
+
+/// The time of an activity (new message, status change), strictly increasing within this
+/// process. Distinct values let `list { before: updatedAt }` page through a burst of activity
+/// without skipping conversations that would otherwise share a timestamp.
+pub fn activity_now() -> Micros {
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000) as Micros;
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange_weak(last, next, Ordering::SeqCst, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(actual) => last = actual,
+        }
+    }
 }
 
 /// RFC 3339 UTC with exactly three fractional digits, e.g. `2026-11-25T17:10:00.123Z`.
@@ -29,10 +50,16 @@ pub fn format_millis(ms: Millis) -> String {
     }
 }
 
+/// RFC 3339 UTC with six fractional digits, e.g. `2026-11-25T17:10:00.123456Z`.
+pub fn format_micros(us: Micros) -> String {
+    let ms = format_millis(us.div_euclid(1000));
+    format!("{}{:03}Z", &ms[..ms.len() - 1], us.rem_euclid(1000))
+}
+
 /// Parses any RFC 3339 timestamp (clients echo `updatedAt` back as a paging cursor).
-pub fn parse_millis(s: &str) -> Option<Millis> {
+pub fn parse_micros(s: &str) -> Option<Micros> {
     let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;
-    Some((t.unix_timestamp_nanos() / 1_000_000) as Millis)
+    Some((t.unix_timestamp_nanos() / 1_000) as Micros)
 }
 
 #[derive(Debug, Clone)]
@@ -133,7 +160,7 @@ pub struct Conversation {
     pub last_seq: i64,
     pub visitor_read_seq: i64,
     pub agent_read_seq: i64,
-    pub updated_at: Millis,
+    pub updated_at: Micros,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -173,8 +200,12 @@ pub struct Summary {
     pub page: Option<Page>,
     pub last_message: Option<Message>,
     pub unread: i64,
-    #[serde(serialize_with = "serialize_millis")]
-    pub updated_at: Millis,
+    #[serde(serialize_with = "serialize_micros")]
+    pub updated_at: Micros,
+}
+
+fn serialize_micros<S: serde::Serializer>(us: &Micros, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_micros(*us))
 }
 
 fn serialize_millis<S: serde::Serializer>(ms: &Millis, s: S) -> Result<S::Ok, S::Error> {
@@ -207,9 +238,16 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_round_trip() {
-        let ms = 1_764_090_600_123;
-        assert_eq!(parse_millis(&format_millis(ms)), Some(ms));
-        assert_eq!(parse_millis("yesterday"), None);
+    fn activity_times_round_trip_with_microseconds() {
+        let us = 1_764_090_600_123_456;
+        assert_eq!(format_micros(us), "2025-11-25T17:10:00.123456Z");
+        assert_eq!(parse_micros(&format_micros(us)), Some(us));
+        assert_eq!(parse_micros("yesterday"), None);
+    }
+
+    #[test]
+    fn activity_times_never_repeat() {
+        let times: Vec<Micros> = (0..10_000).map(|_| activity_now()).collect();
+        assert!(times.windows(2).all(|w| w[0] < w[1]));
     }
 }

@@ -11,7 +11,8 @@ use super::error::{DomainError, DomainResult};
 use super::events::{AgentEvent, AgentRead, AgentTyping, ConnectionId, VisitorEvent};
 use super::input::{ClientId, MessageText, PageReport, ProfileUpdate};
 use super::model::{
-    now_millis, ConversationRef, Message, MessagePage, Page, Sender, Side, Site, Status, Visitor,
+    activity_now, now_millis, ConversationRef, Message, MessagePage, Page, Sender, Side, Site,
+    Status, Visitor,
 };
 use crate::store::{NewMessage, NewVisitor};
 
@@ -43,6 +44,8 @@ pub struct AdmittedVisitor {
     pub visitor: Visitor,
     /// The token to keep: the one presented, or a new one.
     pub token: String,
+    /// Created by this handshake: agents have not heard of the conversation yet.
+    pub is_new: bool,
 }
 
 /// The `session` event.
@@ -111,6 +114,7 @@ impl Chat {
                     site,
                     visitor,
                     token: token.to_owned(),
+                    is_new: false,
                 });
             }
         }
@@ -126,24 +130,19 @@ impl Chat {
                 site_id: &site.id,
                 token_hash: &hash_visitor_token(&token),
                 now: now_millis(),
+                activity: activity_now(),
             })
             .await?;
-        let identity = VisitorIdentity {
-            site_id: site.id.clone(),
-            visitor_id: visitor.id.clone(),
-            conversation_id: conversation.id,
-        };
-        if let Err(e) = self
-            .announce_summary(&identity.site_id, &identity.conversation_id)
-            .await
-        {
-            tracing::warn!(error = %e, "could not announce a new visitor");
-        }
         Ok(AdmittedVisitor {
-            identity,
+            identity: VisitorIdentity {
+                site_id: site.id.clone(),
+                visitor_id: visitor.id.clone(),
+                conversation_id: conversation.id,
+            },
             site,
             visitor,
             token,
+            is_new: true,
         })
     }
 
@@ -157,6 +156,11 @@ impl Chat {
     ) -> DomainResult<()> {
         let id = &admitted.identity;
         self.came(id.member()).await;
+        if admitted.is_new {
+            // After `came`, so the agents' first Summary already shows the visitor online.
+            self.announce_summary(&id.site_id, &id.conversation_id)
+                .await?;
+        }
         let _order = self.lock_conversation(&id.conversation_id).await;
         let conversation = self
             .store
@@ -235,7 +239,12 @@ impl Chat {
         text: MessageText,
     ) -> DomainResult<Message> {
         if !self.limiters.message(&id.visitor_id) {
-            return Err(DomainError::RateLimited);
+            // A retry of a stored message is answered even when over the limit.
+            return self
+                .store
+                .message_by_client_id(&id.conversation_id, Sender::Visitor, client_id.as_str())
+                .await?
+                .ok_or(DomainError::RateLimited);
         }
         let _order = self.lock_conversation(&id.conversation_id).await;
         let appended = self
@@ -250,6 +259,7 @@ impl Chat {
                 client_id: Some(client_id.as_str()),
                 reopen: true,
                 now: now_millis(),
+                activity: activity_now(),
             })
             .await?;
         let message = appended.message;

@@ -15,7 +15,7 @@ use super::connection_id;
 use super::events::{site_room, AGENT_NS};
 use crate::domain::agents::AgentIdentity;
 use crate::domain::input::{ClientId, MessageText};
-use crate::domain::model::{parse_millis, Status};
+use crate::domain::model::{parse_micros, Status};
 use crate::domain::{Chat, DomainError, DomainResult};
 
 type Ctx = State<Arc<Chat>>;
@@ -96,7 +96,7 @@ async fn on_list<A: Adapter>(
         let before = req
             .before
             .map(|b| {
-                parse_millis(&b).ok_or_else(|| DomainError::invalid("before must be an updatedAt"))
+                parse_micros(&b).ok_or_else(|| DomainError::invalid("before must be an updatedAt"))
             })
             .transpose()?;
         let status = req

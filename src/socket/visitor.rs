@@ -28,7 +28,8 @@ pub fn register<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> A::InitRes {
 #[serde(rename_all = "camelCase")]
 struct Handshake {
     site_key: String,
-    token: Option<String>,
+    /// Anything but a string counts as no token: the visitor starts afresh.
+    token: Option<Value>,
 }
 
 /// Runs before the connection is accepted; a refusal becomes the client's `connect_error`.
@@ -46,7 +47,7 @@ async fn admit<A: Adapter>(
     let admitted = chat
         .admit_visitor(
             &auth.site_key,
-            auth.token.as_deref(),
+            auth.token.as_ref().and_then(Value::as_str),
             origin,
             &remote_ip(&s),
         )

@@ -17,7 +17,7 @@ use super::{
     StoreResult, SummaryRow,
 };
 use crate::domain::model::{
-    Agent, Conversation, Message, Millis, Page, Sender, Side, Site, Status, Visitor,
+    Agent, Conversation, Message, Micros, Page, Sender, Side, Site, Status, Visitor,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -361,7 +361,7 @@ impl Store for SqliteStore {
         .bind(v.site_id)
         .bind(v.visitor_id)
         .bind(v.now)
-        .bind(v.now)
+        .bind(v.activity)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -380,7 +380,7 @@ impl Store for SqliteStore {
                 last_seq: 0,
                 visitor_read_seq: 0,
                 agent_read_seq: 0,
-                updated_at: v.now,
+                updated_at: v.activity,
             },
         ))
     }
@@ -470,12 +470,12 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn set_status(&self, id: &str, status: Status, now: Millis) -> StoreResult<bool> {
+    async fn set_status(&self, id: &str, status: Status, activity: Micros) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE conversations SET status = ?, updated_at = ? WHERE id = ? AND status <> ?",
         )
         .bind(status.as_str())
-        .bind(now)
+        .bind(activity)
         .bind(id)
         .bind(status.as_str())
         .execute(&self.writer)
@@ -484,7 +484,7 @@ impl Store for SqliteStore {
     }
 
     async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Appended> {
-        if let Some(existing) = self.message_by_client_id(&m).await? {
+        if let Some(existing) = self.existing(&m).await? {
             return Ok(Appended {
                 message: existing,
                 created: false,
@@ -499,7 +499,7 @@ impl Store for SqliteStore {
              WHERE id = ?2 \
              RETURNING last_seq, status",
         )
-        .bind(m.now)
+        .bind(m.activity)
         .bind(m.conversation_id)
         .fetch_one(&mut *tx)
         .await?;
@@ -529,7 +529,7 @@ impl Store for SqliteStore {
         match inserted {
             Err(e) if is_unique_violation(&e) => {
                 tx.rollback().await?;
-                let existing = self.message_by_client_id(&m).await?.ok_or_else(|| {
+                let existing = self.existing(&m).await?.ok_or_else(|| {
                     StoreError::Corrupt("idempotency conflict without a message".into())
                 })?;
                 Ok(Appended {
@@ -557,6 +557,27 @@ impl Store for SqliteStore {
                 })
             }
         }
+    }
+
+    async fn message_by_client_id(
+        &self,
+        conversation_id: &str,
+        sender: Sender,
+        client_id: &str,
+    ) -> StoreResult<Option<Message>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages \
+             WHERE conversation_id = ? AND sender = ? AND client_id = ?"
+        );
+        // Read through the writer so a just-committed original is always visible.
+        sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(conversation_id)
+            .bind(sender.as_str())
+            .bind(client_id)
+            .fetch_optional(&self.writer)
+            .await?
+            .map(MessageRow::into_message)
+            .transpose()
     }
 
     async fn messages_before(
@@ -617,22 +638,13 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
-    async fn message_by_client_id(&self, m: &NewMessage<'_>) -> StoreResult<Option<Message>> {
-        let Some(client_id) = m.client_id else {
-            return Ok(None);
-        };
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages \
-             WHERE conversation_id = ? AND sender = ? AND client_id = ?"
-        );
-        // Read through the writer so a just-committed original is always visible.
-        sqlx::query_as::<_, MessageRow>(&sql)
-            .bind(m.conversation_id)
-            .bind(m.sender.as_str())
-            .bind(client_id)
-            .fetch_optional(&self.writer)
-            .await?
-            .map(MessageRow::into_message)
-            .transpose()
+    async fn existing(&self, m: &NewMessage<'_>) -> StoreResult<Option<Message>> {
+        match m.client_id {
+            Some(client_id) => {
+                self.message_by_client_id(m.conversation_id, m.sender, client_id)
+                    .await
+            }
+            None => Ok(None),
+        }
     }
 }

@@ -32,10 +32,15 @@ describe("visitor session", () => {
     assert.equal(session.agentsOnline, false, "no agent of the site is connected");
   });
 
-  it("the session has exactly the fields of PROTOCOL.md", async () => {
-    const site = await srv.createSite();
+  it("the session has the fields of PROTOCOL.md plus the documented site extension", async () => {
+    const site = await srv.createSite("Acme");
     const { session } = await srv.visitor(site.siteKey);
-    assert.deepEqual(Object.keys(session).sort(), SESSION_FIELDS, `session fields: ${JSON.stringify(session)}`);
+    assert.deepEqual(
+      Object.keys(session).sort(),
+      [...SESSION_FIELDS, "site"].sort(),
+      `session fields: ${JSON.stringify(session)}`,
+    );
+    assert.deepEqual(session.site, { name: "Acme", prechatFields: ["name", "email"] });
   });
 
   it("reconnecting with the token resumes the same visitor, conversation and messages", async () => {
