@@ -7,16 +7,32 @@ use serde_json::{json, Value};
 
 use crate::domain::Chat;
 
-/// `GET /healthz`: 200 while the database answers, 503 otherwise.
+/// `GET /healthz`: 200 while the database (and Redis, when clustered) answer, 503 otherwise.
 pub async fn healthz(State(chat): State<Arc<Chat>>) -> (StatusCode, Json<Value>) {
-    match chat.store().ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "database": "ok" }))),
+    let database = match chat.store().ping().await {
+        Ok(()) => true,
         Err(e) => {
             tracing::warn!(error = %e, "health check: database down");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "database": "down" })),
-            )
+            false
         }
+    };
+    let redis = chat.cluster().healthy().await;
+    let mut body = json!({ "database": up_or_down(database) });
+    if let Some(redis) = redis {
+        body["redis"] = json!(up_or_down(redis));
+    }
+    let status = if database && redis.unwrap_or(true) {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body))
+}
+
+fn up_or_down(up: bool) -> &'static str {
+    if up {
+        "ok"
+    } else {
+        "down"
     }
 }
