@@ -1,13 +1,17 @@
 // Plumbing for the black-box protocol tests: spawn the real `parlor` binary on a
-// fresh SQLite file, drive its CLI, and talk to it with the official
+// fresh database, drive its CLI, and talk to it with the official
 // socket.io-client. Tests read like the protocol; this file hides the rest.
+//
+// The database is a fresh SQLite file, or with PARLOR_TEST_BACKEND=postgres a
+// fresh PostgreSQL database (CREATE DATABASE parlor_test_..., dropped again on
+// dispose) on the server named by PARLOR_TEST_PG_URL.
 //
 // Every socket created through these helpers records all the events it receives
 // (from before the connection completes), so `nextEvent` never misses an event
 // that arrived before the test started waiting for it.
 
-import { spawn, execFile } from "node:child_process";
-import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { spawn, execFile, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +24,61 @@ export const REPO = resolve(here, "..", "..");
 export const PARLOR_BIN = process.env.PARLOR_BIN || join(REPO, "target", "release", "parlor");
 
 export const DEFAULT_TIMEOUT = 5000;
+
+/** "sqlite" (default) or "postgres": the storage every startServer() gets. */
+export const BACKEND = process.env.PARLOR_TEST_BACKEND || "sqlite";
+if (!["sqlite", "postgres"].includes(BACKEND)) {
+  throw new Error(`PARLOR_TEST_BACKEND must be "sqlite" or "postgres", got ${JSON.stringify(BACKEND)}`);
+}
+/** A PostgreSQL URL whose user may CREATE and DROP databases. */
+export const PG_URL = process.env.PARLOR_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/postgres";
+
+// ---------------------------------------------------------------------------
+// PostgreSQL databases, one per server
+
+/** Run SQL through psql against the server of PG_URL (its own database unless `url` says). */
+export function psql(sql, url = PG_URL) {
+  return execFileSync("psql", [url, "-X", "-v", "ON_ERROR_STOP=1", "-qAtc", sql], {
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 30000,
+  }).toString();
+}
+
+/** PG_URL with its database name replaced. */
+export function pgDatabaseUrl(name) {
+  const u = new URL(PG_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+const liveDatabases = new Set();
+
+/** CREATE DATABASE parlor_test_<random>; resolves with { name, url, drop() }. */
+export function createPgDatabase(prefix = "parlor_test") {
+  const name = `${prefix}_${process.pid}_${randomBytes(4).toString("hex")}`;
+  psql(`CREATE DATABASE ${name}`);
+  liveDatabases.add(name);
+  return {
+    name,
+    url: pgDatabaseUrl(name),
+    drop() {
+      if (!liveDatabases.delete(name)) return;
+      if (process.env.PARLOR_KEEP_DB) return;
+      // FORCE: a kill -9'ed server may leave sessions behind for a moment.
+      psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}
+
+// A test file that fails before its after() hook still drops its databases.
+process.on("exit", () => {
+  if (process.env.PARLOR_KEEP_DB) return;
+  for (const name of liveDatabases) {
+    try {
+      psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    } catch {}
+  }
+});
 
 /** RFC 3339 UTC with exactly three fractional digits, as PROTOCOL.md requires. */
 export const CREATED_AT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -37,19 +96,22 @@ export function unique(prefix = "u") {
 const HIGH = "100000";
 
 /**
- * Start `parlor serve` on 127.0.0.1:0 with a fresh temp database.
- * opts.env overrides environment variables (e.g. PARLOR_RATE_MESSAGES: "3").
+ * Start `parlor serve` on 127.0.0.1:0 with a fresh temp database (see BACKEND).
+ * opts.env overrides environment variables (e.g. PARLOR_RATE_MESSAGES: "3"); a
+ * PARLOR_DATABASE_URL given there is used as is and never dropped, which is how
+ * several servers share one database.
  */
 export async function startServer(opts = {}) {
   if (!existsSync(PARLOR_BIN)) {
     throw new Error(`parlor binary not found at ${PARLOR_BIN}; run \`cargo build --release\` or set PARLOR_BIN`);
   }
   const dir = mkdtempSync(join(tmpdir(), "parlor-proto-"));
-  const dbPath = join(dir, "test.db");
+  const sqlitePath = join(dir, "test.db");
+  const pgDatabase = BACKEND === "postgres" && !opts.env?.PARLOR_DATABASE_URL ? createPgDatabase() : null;
   const env = {
     ...process.env,
     PARLOR_LISTEN: "127.0.0.1:0",
-    PARLOR_DATABASE_URL: `sqlite://${dbPath}`,
+    PARLOR_DATABASE_URL: pgDatabase ? pgDatabase.url : `sqlite://${sqlitePath}`,
     PARLOR_DEMO: "false",
     PARLOR_PRESENCE_GRACE_MS: "300",
     PARLOR_RATE_NEW_VISITORS: HIGH,
@@ -64,7 +126,20 @@ export async function startServer(opts = {}) {
   const sockets = new Set();
   const server = {
     url: null,
-    dbPath,
+    /** "sqlite" or "postgres". */
+    backend: env.PARLOR_DATABASE_URL.startsWith("postgres") ? "postgres" : "sqlite",
+    databaseUrl: env.PARLOR_DATABASE_URL,
+    /**
+     * A file holding what the database stores: the SQLite file itself, or on
+     * PostgreSQL a fresh `pg_dump` of the database made on every read, so a test
+     * that looks at the bytes at rest works on both backends.
+     */
+    get dbPath() {
+      if (server.backend === "sqlite") return sqlitePath;
+      const dump = join(dir, "dump.sql");
+      writeFileSync(dump, execFileSync("pg_dump", ["--data-only", server.databaseUrl], { timeout: 30000 }));
+      return dump;
+    },
     dir,
     env,
     proc: null,
@@ -192,10 +267,11 @@ export async function startServer(opts = {}) {
       await launch();
     },
 
-    /** stop() and remove the temp dir. */
+    /** stop(), remove the temp dir and drop the PostgreSQL database this server created. */
     async dispose() {
       await server.stop();
       if (!process.env.PARLOR_KEEP_DB) rmSync(dir, { recursive: true, force: true });
+      pgDatabase?.drop();
     },
   };
 
