@@ -31,7 +31,16 @@ export class Server {
   }
 
   cli(args, extraEnv = {}) {
-    const out = execFileSync(BIN, args, { env: { ...this.env, ...extraEnv }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    let out;
+    try {
+      out = execFileSync(BIN, args, {
+        env: { ...this.env, RUST_BACKTRACE: '0', ...extraEnv },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (e) {
+      throw new Error(`parlor ${args.join(' ')} failed: ${String(e.stderr || e.message).split('\n')[0]}`);
+    }
     const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
     return JSON.parse(line);
   }
@@ -209,7 +218,7 @@ export async function loginAgent(page, server, username, password) {
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('.topbar').waitFor();
-  await page.locator('.conn-pill.ok').waitFor();
+  await page.locator('.conn-pill.ok').waitFor({ state: 'attached' });
 }
 
 export async function agentSend(page, text) {

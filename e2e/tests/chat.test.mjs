@@ -183,7 +183,9 @@ test('screenshots: widget on desktop and on a 360 px phone, dashboard list and c
   await shot(demo, 'widget-desktop.png');
   await reply.fill('');
 
-  const phone = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  const phone = await browser.newContext({
+    viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, reducedMotion: 'reduce',
+  });
   const p = await phone.newPage();
   await p.goto(`${server.url}/demo?site=${site.siteKey}`);
   await p.locator(W.launcher).waitFor();
@@ -193,6 +195,7 @@ test('screenshots: widget on desktop and on a 360 px phone, dashboard list and c
   await p.locator(W.prechat).waitFor();
   const box = await p.locator(W.panel).boundingBox();
   assert.ok(box && box.width <= 360 && box.x >= 0, `panel fits a 360 px screen: ${JSON.stringify(box)}`);
+  assert.equal(await p.locator(W.panel).evaluate((el) => getComputedStyle(el).animationName), 'none', 'prefers-reduced-motion');
   await shot(p, 'widget-360-prechat.png');
   await p.locator('parlor-chat input[name=name]').fill('Linus');
   await p.locator('parlor-chat .prechat button').click();
@@ -213,6 +216,7 @@ test('screenshots: widget on desktop and on a 360 px phone, dashboard list and c
   await agent.getByText('Pick a conversation').waitFor();
   await visitorSend(demo, 'Perfect, I will order it today. Can I pay on delivery?');
   await agent.locator('.conv').filter({ hasText: 'Grace Hopper' }).locator('.badge').waitFor();
+  assert.match(await agent.locator('.conv').first().innerText(), /Grace Hopper/, 'live reordering: newest activity first');
   await demo.locator(W.input).pressSequentially('Also', { delay: 10 });
   await agent.locator('.conv .conv-preview').filter({ hasText: 'typing…' }).waitFor();
   await shot(agent, 'dashboard-list.png');

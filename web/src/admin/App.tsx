@@ -92,13 +92,14 @@ function Inbox() {
         <div class="grow" />
         <span class={`conn-pill ${s.connected ? 'ok' : 'bad'}`}>{s.connected ? 'Connected' : 'Offline'}</span>
         <button
-          class="btn ghost"
+          class={`btn ghost icon${s.notify ? '' : ' off'}`}
           type="button"
           aria-pressed={s.notify}
-          title="Sound and desktop notifications for new messages while this tab is in the background"
+          aria-label="Sound and desktop notifications"
+          title={`Notifications ${s.notify ? 'on' : 'off'}: a sound and a desktop notification for new messages while this tab is in the background`}
           onClick={() => s.setNotify(!s.notify)}
         >
-          {s.notify ? 'Notifications on' : 'Notifications off'}
+          <BellIcon off={!s.notify} />
         </button>
         <span class="me" title="Signed in">
           <Avatar seed={s.agent?.id || ''} name={s.agent?.name || '?'} />
@@ -514,6 +515,15 @@ function Avatar({ seed, name, online, big }: { seed: string; name: string; onlin
       {initials}
       {online !== undefined && <span class={`dot${online ? ' on' : ''}`} />}
     </span>
+  );
+}
+
+function BellIcon({ off }: { off: boolean }) {
+  return (
+    <svg viewBox="0 0 24 24" aria-hidden="true">
+      <path d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1z" />
+      {off && <path d="M3.3 2.3 2 3.6l18.4 18.4 1.3-1.3z" />}
+    </svg>
   );
 }
 

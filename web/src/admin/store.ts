@@ -103,6 +103,9 @@ export class Store {
     this.notice = '';
     sessionStorage.setItem(SESSION_KEY, JSON.stringify({ token: this.token, agent: this.agent }));
     this.unlockAudio();
+    if (this.notify && 'Notification' in window && Notification.permission === 'default') {
+      void Notification.requestPermission().catch(() => {});
+    }
     this.connect();
     this.changed();
     return null;
