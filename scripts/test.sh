@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "== services (PostgreSQL, Redis)"
+bash scripts/services.sh
+
 echo "== build"
 cargo build --release --bins
 
@@ -12,3 +15,6 @@ cargo test --release
 
 echo "== protocol tests (SQLite)"
 (cd tests/protocol && npm ci --no-audit --no-fund --loglevel=error && npm test)
+
+echo "== protocol tests (PostgreSQL)"
+(cd tests/protocol && PARLOR_TEST_BACKEND=postgres npm test)
