@@ -117,8 +117,8 @@ pub struct ServeConfig {
     /// Messages per minute per visitor.
     #[arg(long, env = "PARLOR_RATE_MESSAGES", default_value_t = 60)]
     pub rate_messages: u32,
-    /// Profile updates per minute per visitor.
-    #[arg(long, env = "PARLOR_RATE_PROFILE", default_value_t = 10)]
+    /// Profile updates and page reports per minute per visitor.
+    #[arg(long, env = "PARLOR_RATE_PROFILE", default_value_t = 30)]
     pub rate_profile: u32,
     /// Login attempts per minute, per IP address and per username.
     #[arg(long, env = "PARLOR_RATE_LOGIN", default_value_t = 10)]

@@ -6,7 +6,7 @@
 //!   Socket.IO namespaces). They parse input, call the domain, and map its errors to protocol
 //!   codes once.
 //! - [`domain`]: the live-chat rules. Knows neither Socket.IO nor SQL.
-//! - [`store`]: one `Store` trait with a SQLite implementation.
+//! - [`store`]: one `Store` trait with a SQLite and a PostgreSQL implementation.
 //! - [`cluster`]: the Redis adapter driver and cluster-wide presence (several nodes).
 //! - [`app`] wires them together; [`config`] and [`cli`] serve the binary.
 

@@ -109,11 +109,15 @@ impl RedisDirectory {
             .query_async(&mut conn)
             .await?;
         let others: Vec<String> = nodes.into_iter().filter(|n| *n != self.node_id).collect();
-        let mut exists = redis::pipe();
-        for node in &others {
-            exists.exists(self.alive_key(node));
-        }
-        let alive: Vec<bool> = exists.query_async(&mut conn).await?;
+        let alive: Vec<bool> = if others.is_empty() {
+            Vec::new()
+        } else {
+            let mut exists = redis::pipe();
+            for node in &others {
+                exists.exists(self.alive_key(node));
+            }
+            exists.query_async(&mut conn).await?
+        };
         let (live, dead): (Vec<_>, Vec<_>) = others.into_iter().zip(alive).partition(|(_, a)| *a);
         *self.peers.write().unwrap_or_else(|p| p.into_inner()) =
             live.into_iter().map(|(n, _)| n).collect();

@@ -14,6 +14,9 @@ use redis::{AsyncCommands, FromRedisValue, PushInfo, PushKind};
 use socketioxide_redis::drivers::{ChanItem, Driver, MessageStream};
 use tokio::sync::mpsc;
 
+/// How often an idle subscriber checks that its connection is alive.
+const KEEPALIVE: Duration = Duration::from_secs(1);
+
 type Handlers = Arc<RwLock<HashMap<String, mpsc::Sender<ChanItem>>>>;
 
 #[derive(Clone)]
@@ -37,6 +40,16 @@ impl ManagedDriver {
         tokio::spawn(async move {
             while let Some(push) = push_rx.recv().await {
                 route(push, &routes);
+            }
+        });
+        // The manager reconnects (and resubscribes) only when a command fails; a node that
+        // only listens would never notice a Redis restart, so keep a command flowing.
+        let mut keepalive = conn.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(KEEPALIVE);
+            loop {
+                tick.tick().await;
+                let _ = redis::cmd("PING").query_async::<()>(&mut keepalive).await;
             }
         });
         Ok(ManagedDriver { handlers, conn })

@@ -20,7 +20,7 @@ pub fn random_token(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// An unguessable id (128 random bits).
+/// An unguessable id (a UUID v4: 122 random bits).
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }

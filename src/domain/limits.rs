@@ -8,6 +8,7 @@ use std::num::NonZeroU32;
 pub struct RateLimits {
     pub new_visitors_per_ip: u32,
     pub messages_per_visitor: u32,
+    /// Profile and page reports together: each one writes and notifies every agent.
     pub profile_updates_per_visitor: u32,
     pub logins: u32,
 }

@@ -343,6 +343,9 @@ impl Chat {
     }
 
     pub async fn visitor_page(&self, id: &VisitorIdentity, report: PageReport) -> DomainResult<()> {
+        if !self.limiters.profile_update(&id.visitor_id) {
+            return Err(DomainError::RateLimited);
+        }
         let page = Page {
             url: report.url,
             title: report.title,

@@ -30,16 +30,22 @@ struct Handshake {
     token: String,
 }
 
+/// Why an agent handshake was refused; the text is the `connect_error` message.
 #[derive(Debug, thiserror::Error)]
-#[error("unauthorized")]
-struct Unauthorized;
+enum Refusal {
+    #[error("unauthorized")]
+    Unauthorized,
+    /// The token could not be checked (the database did not answer): not the agent's fault.
+    #[error("internal")]
+    Internal,
+}
 
 async fn authenticate<A: Adapter>(
     s: SocketRef<A>,
     TryData(auth): TryData<Handshake>,
     State(chat): Ctx,
-) -> Result<(), Unauthorized> {
-    let auth = auth.map_err(|_| Unauthorized)?;
+) -> Result<(), Refusal> {
+    let auth = auth.map_err(|_| Refusal::Unauthorized)?;
     match chat.authenticate_agent(&auth.token).await {
         Ok(identity) => {
             s.extensions.insert(identity);
@@ -47,9 +53,9 @@ async fn authenticate<A: Adapter>(
         }
         Err(DomainError::Internal(cause)) => {
             tracing::error!(error = %cause, "agent handshake failed");
-            Err(Unauthorized)
+            Err(Refusal::Internal)
         }
-        Err(_) => Err(Unauthorized),
+        Err(_) => Err(Refusal::Unauthorized),
     }
 }
 

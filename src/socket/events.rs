@@ -13,6 +13,7 @@ use serde::Serialize;
 use socketioxide::adapter::Adapter;
 use socketioxide::operators::BroadcastOperators;
 use socketioxide::socket::Sid;
+use socketioxide::BroadcastError;
 use socketioxide::SocketIo;
 
 use crate::domain::events::{AgentEvent, ConnectionId, Events, VisitorEvent};
@@ -75,7 +76,13 @@ impl<A: Adapter> SocketEvents<A> {
         };
         let failure = match tokio::time::timeout(BROADCAST_TIMEOUT, ops.emit(event, data)).await {
             Ok(Ok(())) => return,
-            Ok(Err(e)) => e.to_string(),
+            // Only a failed publish skipped the local delivery; a socket that could not take
+            // the event (closing, buffer full) must not make the others receive it twice.
+            Ok(Err(BroadcastError::Adapter(e))) => e.to_string(),
+            Ok(Err(e)) => {
+                tracing::debug!(event, error = %e, "some sockets missed an event");
+                return;
+            }
             Err(_) => "timed out".to_owned(),
         };
         tracing::warn!(event, error = %failure, "cluster broadcast failed; delivering on this node only");

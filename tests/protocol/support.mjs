@@ -121,7 +121,8 @@ export async function startServer(opts = {}) {
     RUST_LOG: process.env.RUST_LOG || "warn",
     ...(opts.env || {}),
   };
-  delete env.PARLOR_REDIS_URL;
+  // A single node unless the test asks for a cluster.
+  if (!opts.env?.PARLOR_REDIS_URL) delete env.PARLOR_REDIS_URL;
 
   const sockets = new Set();
   const server = {

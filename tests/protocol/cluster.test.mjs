@@ -1,0 +1,275 @@
+// Three real `parlor serve` nodes sharing one PostgreSQL database and one Redis: a broadcast
+// on one node reaches every node, presence is cluster-wide, a dead node's visitors go offline,
+// and a Redis restart heals by itself.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, execSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import {
+  startServer,
+  nextEvent,
+  expectNoEvent,
+  call,
+  assertOk,
+  visitorSay,
+  agentSay,
+  waitFor,
+  sleep,
+  cid,
+} from "./support.mjs";
+
+const PG_ADMIN_URL = process.env.PARLOR_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/postgres";
+const REDIS_URL = process.env.PARLOR_TEST_REDIS_URL || "redis://127.0.0.1:6379";
+const GRACE_MS = 300;
+const HEARTBEAT_MS = 300;
+/** How long a dead node's visitors may stay online: grace + 4 heartbeats, plus slack. */
+const DEAD_NODE_BOUND_MS = GRACE_MS + 4 * HEARTBEAT_MS + 2000;
+
+function psql(sql) {
+  execFileSync("psql", [PG_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql], { stdio: "pipe" });
+}
+
+function redisUp() {
+  try {
+    return execSync("redis-cli -p 6379 ping", { stdio: "pipe" }).toString().trim() === "PONG";
+  } catch {
+    return false;
+  }
+}
+
+/** A cluster of `n` nodes on a fresh database and a fresh Redis prefix. */
+async function startCluster(n) {
+  const db = `parlor_cluster_${randomBytes(6).toString("hex")}`;
+  psql(`CREATE DATABASE ${db}`);
+  const databaseUrl = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${db}`);
+  const env = {
+    PARLOR_DATABASE_URL: databaseUrl,
+    PARLOR_REDIS_URL: REDIS_URL,
+    PARLOR_REDIS_PREFIX: `test-${db}`,
+    PARLOR_CLUSTER_HEARTBEAT_MS: String(HEARTBEAT_MS),
+    PARLOR_PRESENCE_GRACE_MS: String(GRACE_MS),
+    PARLOR_JWT_SECRET: randomBytes(32).toString("hex"),
+  };
+  const nodes = [];
+  for (let i = 0; i < n; i++) nodes.push(await startServer({ env }));
+  // Every node has heard every other node's heartbeat.
+  await sleep(3 * HEARTBEAT_MS);
+  return {
+    nodes,
+    async dispose() {
+      await Promise.all(nodes.map((node) => node.dispose().catch(() => {})));
+      psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    },
+  };
+}
+
+describe("a cluster of three nodes", () => {
+  let cluster, A, B, C;
+  before(async () => {
+    cluster = await startCluster(3);
+    [A, B, C] = cluster.nodes;
+  });
+  after(() => cluster?.dispose());
+
+  async function siteWithAgentsOnBAndC() {
+    const site = await A.createSite();
+    const b = await B.agent((await A.createAgent(site.siteKey)).token);
+    const c = await C.agent((await A.createAgent(site.siteKey)).token);
+    return { site, agentB: b.socket, agentC: c.socket };
+  }
+
+  it("a visitor message on node A reaches agents on nodes B and C", async () => {
+    const { site, agentB, agentC } = await siteWithAgentsOnBAndC();
+    const { socket: visitor } = await A.visitor(site.siteKey);
+    const sent = await visitorSay(visitor, "hello from A");
+    assert.deepEqual(await nextEvent(agentB, "message", (m) => m.id === sent.id), sent);
+    assert.deepEqual(await nextEvent(agentC, "message", (m) => m.id === sent.id), sent);
+  });
+
+  it("an agent reply on node B reaches the visitor on A and the other agent on C", async () => {
+    const { site, agentB, agentC } = await siteWithAgentsOnBAndC();
+    const { socket: visitor, session } = await A.visitor(site.siteKey);
+    const reply = await agentSay(agentB, session.conversation.id, "hi from B");
+    assert.deepEqual(await nextEvent(visitor, "message", (m) => m.id === reply.id), reply);
+    assert.deepEqual(await nextEvent(agentC, "message", (m) => m.id === reply.id), reply);
+  });
+
+  it("typing, read markers and end chat cross nodes", async () => {
+    const { site, agentB, agentC } = await siteWithAgentsOnBAndC();
+    const { socket: visitor, session } = await A.visitor(site.siteKey);
+    const conversationId = session.conversation.id;
+    const sent = await visitorSay(visitor, "are you there?");
+
+    visitor.emit("typing", { typing: true });
+    assert.deepEqual(await nextEvent(agentC, "typing", (t) => t.conversationId === conversationId), {
+      conversationId,
+      typing: true,
+    });
+    agentB.emit("typing", { conversationId, typing: true });
+    assert.equal((await nextEvent(visitor, "typing")).typing, true);
+
+    assertOk(await call(agentB, "read", { conversationId, seq: sent.seq }));
+    assert.deepEqual(await nextEvent(visitor, "read"), { seq: sent.seq });
+    assert.deepEqual(await nextEvent(agentC, "read", (r) => r.conversationId === conversationId), {
+      conversationId,
+      by: "agent",
+      seq: sent.seq,
+    });
+
+    assertOk(await call(agentC, "end", { conversationId }));
+    assert.deepEqual(await nextEvent(visitor, "conversation"), { id: conversationId, status: "ended" });
+    const summary = await nextEvent(agentB, "conversation", (c) => c.id === conversationId && c.status === "ended");
+    assert.equal(summary.status, "ended");
+  });
+
+  it("a visitor with tabs on two nodes stays online until both are gone", async () => {
+    const { site, agentB } = await siteWithAgentsOnBAndC();
+    const first = await A.visitor(site.siteKey);
+    const conversationId = first.session.conversation.id;
+    await nextEvent(agentB, "presence", (p) => p.conversationId === conversationId && p.online);
+    const second = await C.visitor(site.siteKey, { token: first.token });
+
+    first.socket.disconnect();
+    await expectNoEvent(agentB, "presence", GRACE_MS + 4 * HEARTBEAT_MS, (p) => p.conversationId === conversationId);
+    const listed = assertOk(await call(agentB, "list", {})).conversations.find((c) => c.id === conversationId);
+    assert.equal(listed.online, true, "online while the tab on node C is open");
+
+    second.socket.disconnect();
+    const offline = await nextEvent(agentB, "presence", (p) => p.conversationId === conversationId, 5000);
+    assert.equal(offline.online, false);
+  });
+
+  it("agents online is true while any agent of the site is connected to any node", async () => {
+    const site = await A.createSite();
+    const { socket: visitor, session } = await A.visitor(site.siteKey);
+    assert.equal(session.agentsOnline, false);
+    const agentOnB = await B.agent((await A.createAgent(site.siteKey)).token);
+    assert.deepEqual(await nextEvent(visitor, "presence"), { agentsOnline: true });
+    const agentOnC = await C.agent((await A.createAgent(site.siteKey)).token);
+    agentOnB.socket.disconnect();
+    await expectNoEvent(visitor, "presence", GRACE_MS + 4 * HEARTBEAT_MS);
+    agentOnC.socket.disconnect();
+    assert.deepEqual(await nextEvent(visitor, "presence", () => true, 5000), { agentsOnline: false });
+  });
+
+  it("a visitor reconnecting to another node gets its history and syncs with nothing lost or doubled", async () => {
+    const { site, agentB } = await siteWithAgentsOnBAndC();
+    const first = await A.visitor(site.siteKey);
+    const conversationId = first.session.conversation.id;
+    const mine = await visitorSay(first.socket, "one");
+    const theirs = await agentSay(agentB, conversationId, "two");
+    await nextEvent(first.socket, "message", (m) => m.id === theirs.id);
+    first.socket.disconnect();
+    const missed = await agentSay(agentB, conversationId, "three, while away");
+
+    const again = await C.visitor(site.siteKey, { token: first.token });
+    assert.equal(again.session.conversation.id, conversationId);
+    assert.deepEqual(again.session.messages.map((m) => m.id), [mine.id, theirs.id, missed.id]);
+    const synced = assertOk(await call(again.socket, "sync", { afterSeq: theirs.seq }));
+    assert.deepEqual(synced.messages, [missed]);
+  });
+
+  it("seq stays gap-free when visitor and agent write from different nodes at once", async () => {
+    const { site, agentB } = await siteWithAgentsOnBAndC();
+    const { socket: visitor, session } = await A.visitor(site.siteKey);
+    const conversationId = session.conversation.id;
+    const sends = [];
+    for (let i = 0; i < 30; i++) {
+      sends.push(visitorSay(visitor, `v${i}`));
+      sends.push(agentSay(agentB, conversationId, `a${i}`));
+    }
+    const acked = await Promise.all(sends);
+    const all = assertOk(await call(visitor, "sync", { afterSeq: 0 })).messages;
+    assert.deepEqual(all.map((m) => m.seq), Array.from({ length: 60 }, (_, i) => i + 1));
+    assert.deepEqual(new Set(all.map((m) => m.id)), new Set(acked.map((m) => m.id)));
+  });
+});
+
+describe("a node that dies without saying goodbye", () => {
+  let cluster, A, B;
+  before(async () => {
+    cluster = await startCluster(2);
+    [A, B] = cluster.nodes;
+  });
+  after(() => cluster?.dispose());
+
+  it(`takes its visitors offline for agents on other nodes within grace + 4 heartbeats (${DEAD_NODE_BOUND_MS} ms)`, async () => {
+    const site = await B.createSite();
+    const agent = await B.agent((await B.createAgent(site.siteKey)).token);
+    const { session } = await A.visitor(site.siteKey);
+    const conversationId = session.conversation.id;
+    await nextEvent(agent.socket, "presence", (p) => p.conversationId === conversationId && p.online);
+
+    await A.kill9();
+    const offline = await nextEvent(
+      agent.socket,
+      "presence",
+      (p) => p.conversationId === conversationId && !p.online,
+      DEAD_NODE_BOUND_MS,
+    );
+    assert.equal(offline.online, false);
+  });
+});
+
+describe("a Redis restart during traffic", () => {
+  let cluster, A, B;
+  before(async () => {
+    cluster = await startCluster(2);
+    [A, B] = cluster.nodes;
+  });
+  after(async () => {
+    if (!redisUp()) startRedis();
+    await cluster?.dispose();
+  });
+
+  function startRedis() {
+    execSync(
+      'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no ' +
+        "--dir /var/lib/redis --logfile /var/log/redis/ci.log",
+      { stdio: "pipe" },
+    );
+  }
+
+  it("keeps same-node delivery, resumes cross-node delivery, and loses nothing acked", async () => {
+    const site = await A.createSite();
+    const agentOnA = (await A.agent((await A.createAgent(site.siteKey)).token)).socket;
+    const agentOnB = (await B.agent((await A.createAgent(site.siteKey)).token)).socket;
+    const { socket: visitor, session } = await A.visitor(site.siteKey);
+    const conversationId = session.conversation.id;
+    const before = await visitorSay(visitor, "before the outage");
+    await nextEvent(agentOnB, "message", (m) => m.id === before.id);
+
+    execSync("redis-cli -p 6379 shutdown nosave", { stdio: "pipe" });
+    await waitFor(() => !redisUp(), 5000, "redis to stop");
+    const health = await waitFor(
+      async () => {
+        const h = await A.http("GET", "/healthz");
+        return h.status === 503 && h;
+      },
+      5000,
+      "healthz to report Redis down",
+    );
+    assert.equal(health.body.redis, "down");
+
+    const during = await visitorSay(visitor, "during the outage");
+    assert.deepEqual(await nextEvent(agentOnA, "message", (m) => m.id === during.id), during, "same node still served");
+
+    startRedis();
+    await waitFor(redisUp, 5000, "redis to start");
+    const after = await waitFor(
+      async () => {
+        const m = await visitorSay(visitor, `after the outage ${cid()}`);
+        return nextEvent(agentOnB, "message", (e) => e.id === m.id, 1000).catch(() => null);
+      },
+      30000,
+      "cross-node delivery to resume",
+    );
+    assert.equal(after.conversationId, conversationId);
+    await waitFor(async () => (await A.http("GET", "/healthz")).status === 200, 10000, "healthz to recover");
+
+    const synced = assertOk(await call(agentOnB, "sync", { conversationId, afterSeq: 0 })).messages;
+    const ids = synced.map((m) => m.id);
+    assert.ok(ids.includes(before.id) && ids.includes(during.id) && ids.includes(after.id));
+    assert.deepEqual(synced.map((m) => m.seq), Array.from({ length: synced.length }, (_, i) => i + 1));
+  });
+});
