@@ -260,6 +260,13 @@ fn summary_query(filter: &str) -> String {
     )
 }
 
+/// False for a string PostgreSQL cannot hold: TEXT never contains U+0000 (SQLite's does), and
+/// binding one is an error. Lookups by such a key answer "no such row", as on SQLite, instead
+/// of failing; writes of one still fail (the domain should refuse U+0000 in client input).
+fn storable(key: &str) -> bool {
+    !key.contains('\0')
+}
+
 /// True when `e` is a unique violation of the named constraint.
 fn violates(e: &sqlx::Error, constraint: &str) -> bool {
     matches!(e, sqlx::Error::Database(d)
@@ -317,6 +324,9 @@ impl Store for PostgresStore {
     }
 
     async fn site_by_key(&self, site_key: &str) -> StoreResult<Option<Site>> {
+        if !storable(site_key) {
+            return Ok(None);
+        }
         let sql = format!("SELECT {SITE_COLUMNS} FROM sites WHERE site_key = $1");
         sqlx::query_as::<_, SiteRow>(&sql)
             .bind(site_key)
@@ -327,6 +337,9 @@ impl Store for PostgresStore {
     }
 
     async fn site_by_id(&self, id: &str) -> StoreResult<Option<Site>> {
+        if !storable(id) {
+            return Ok(None);
+        }
         let sql = format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = $1");
         sqlx::query_as::<_, SiteRow>(&sql)
             .bind(id)
@@ -372,6 +385,9 @@ impl Store for PostgresStore {
     }
 
     async fn agent_by_username(&self, username: &str) -> StoreResult<Option<Agent>> {
+        if !storable(username) {
+            return Ok(None);
+        }
         let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE username = $1");
         Ok(sqlx::query_as::<_, AgentRow>(&sql)
             .bind(username)
@@ -381,6 +397,9 @@ impl Store for PostgresStore {
     }
 
     async fn agent_by_id(&self, id: &str) -> StoreResult<Option<Agent>> {
+        if !storable(id) {
+            return Ok(None);
+        }
         let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1");
         Ok(sqlx::query_as::<_, AgentRow>(&sql)
             .bind(id)
@@ -449,6 +468,9 @@ impl Store for PostgresStore {
         site_id: &str,
         token_hash: &str,
     ) -> StoreResult<Option<(Visitor, Conversation)>> {
+        if !storable(site_id) || !storable(token_hash) {
+            return Ok(None);
+        }
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS}, v.id AS v_id, v.name AS v_name, v.email AS v_email, \
                v.phone AS v_phone \
@@ -486,6 +508,9 @@ impl Store for PostgresStore {
     }
 
     async fn conversation(&self, site_id: &str, id: &str) -> StoreResult<Option<Conversation>> {
+        if !storable(site_id) || !storable(id) {
+            return Ok(None);
+        }
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.site_id = $1 AND c.id = $2"
         );
@@ -499,6 +524,9 @@ impl Store for PostgresStore {
     }
 
     async fn summary(&self, site_id: &str, id: &str) -> StoreResult<Option<SummaryRow>> {
+        if !storable(site_id) || !storable(id) {
+            return Ok(None);
+        }
         sqlx::query(&summary_query("c.site_id = $1 AND c.id = $2"))
             .bind(site_id)
             .bind(id)
@@ -629,6 +657,9 @@ impl Store for PostgresStore {
         sender: Sender,
         client_id: &str,
     ) -> StoreResult<Option<Message>> {
+        if !storable(conversation_id) || !storable(client_id) {
+            return Ok(None);
+        }
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages \
              WHERE conversation_id = $1 AND sender = $2 AND client_id = $3"
@@ -649,6 +680,9 @@ impl Store for PostgresStore {
         before_seq: i64,
         limit: i64,
     ) -> StoreResult<Vec<Message>> {
+        if !storable(conversation_id) {
+            return Ok(Vec::new());
+        }
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq < $2 \
              ORDER BY seq DESC LIMIT $3"
@@ -669,6 +703,9 @@ impl Store for PostgresStore {
         after_seq: i64,
         limit: i64,
     ) -> StoreResult<Vec<Message>> {
+        if !storable(conversation_id) {
+            return Ok(Vec::new());
+        }
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2 \
              ORDER BY seq ASC LIMIT $3"
