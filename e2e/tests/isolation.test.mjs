@@ -28,6 +28,9 @@ async function visitorOn(siteKey, name, text) {
   await openWidget(page);
   await page.locator('parlor-chat input[name=name]').fill(name);
   await page.locator('parlor-chat .prechat button').click();
+  // no agent is online yet: the widget says so and still takes the message
+  await page.locator('parlor-chat .status').filter({ hasText: 'Away' }).waitFor();
+  await page.locator('parlor-chat .away').filter({ hasText: 'leave a message' }).waitFor();
   await visitorSend(page, text);
   await page.locator('parlor-chat .m.me .meta').filter({ hasText: 'Sent' }).waitFor();
   return { ctx, page };
@@ -37,14 +40,19 @@ test('each agent sees only the conversations of their own site', async () => {
   const va = await visitorOn(a.siteKey, 'Visitor Of Alpha', 'alpha secret: order #A-1');
   const vb = await visitorOn(b.siteKey, 'Visitor Of Bravo', 'bravo question: order #B-2');
 
-  const actx = await browser.newContext();
-  const alice = await actx.newPage();
-  await loginAgent(alice, server, 'alice', 'alpha-pass-1');
   const bctx = await browser.newContext();
   const bruno = await bctx.newPage();
   await loginAgent(bruno, server, 'bruno', 'bravo-pass-1');
+  await vb.page.locator('parlor-chat .status').filter({ hasText: 'Online' }).waitFor();
+  // an agent of B online does not make site A look online
+  await va.page.waitForTimeout(500);
+  assert.match(await va.page.locator('parlor-chat .status').innerText(), /Away/);
+  const actx = await browser.newContext();
+  const alice = await actx.newPage();
+  await loginAgent(alice, server, 'alice', 'alpha-pass-1');
 
   await alice.locator('.conv').filter({ hasText: 'Visitor Of Alpha' }).waitFor();
+  await va.page.locator('parlor-chat .status').filter({ hasText: 'Online' }).waitFor();
   await bruno.locator('.conv').filter({ hasText: 'Visitor Of Bravo' }).waitFor();
 
   // live traffic after login is isolated too
