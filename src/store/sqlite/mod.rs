@@ -1,8 +1,14 @@
 //! SQLite in WAL mode: one writer connection (SQLite allows one writer at a time anyway, and a
-//! single connection makes `seq` allocation trivially serial) and a pool of readers.
+//! single connection makes `seq` allocation trivially serial) and a pool of readers. Messages
+//! are written by the group-committing [`appender`].
 //!
-//! `synchronous = FULL`: a commit is fsynced before `append_message` returns, so an acked
-//! message survives `kill -9` and power loss alike.
+//! Durability: `synchronous = NORMAL` by default. In WAL mode a commit is then in the WAL file
+//! before `append_message` returns, so an acked message survives `kill -9` of the server; the
+//! last commits before an operating-system crash or power loss may be lost. Add
+//! `?synchronous=full` to the database URL to fsync every commit (power-loss safe, slower:
+//! one fsync per batch of messages).
+
+mod appender;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{
@@ -25,6 +31,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
+    appender: appender::Appender,
 }
 
 impl SqliteStore {
@@ -35,10 +42,11 @@ impl SqliteStore {
         } else {
             format!("sqlite://{url}")
         };
+        let (url, synchronous) = take_synchronous(&url)?;
         let options = SqliteConnectOptions::from_str(&url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(synchronous)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let writer = SqlitePoolOptions::new()
@@ -51,8 +59,39 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { writer, readers })
+        Ok(SqliteStore {
+            appender: appender::Appender::start(writer.clone()),
+            writer,
+            readers,
+        })
     }
+}
+
+/// Removes our own `synchronous=normal|full` parameter from the URL (sqlx does not know it).
+fn take_synchronous(url: &str) -> StoreResult<(String, SqliteSynchronous)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), SqliteSynchronous::Normal));
+    };
+    let mut synchronous = SqliteSynchronous::Normal;
+    let mut rest = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("synchronous", "full")) => synchronous = SqliteSynchronous::Full,
+            Some(("synchronous", "normal")) => synchronous = SqliteSynchronous::Normal,
+            Some(("synchronous", other)) => {
+                return Err(StoreError::UnsupportedUrl(format!(
+                    "synchronous={other}: use normal or full"
+                )))
+            }
+            _ => rest.push(pair),
+        }
+    }
+    let url = if rest.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    Ok((url, synchronous))
 }
 
 const CONVERSATION_COLUMNS: &str = "c.id, c.site_id, c.visitor_id, c.status, c.last_seq, \
@@ -484,79 +523,7 @@ impl Store for SqliteStore {
     }
 
     async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Appended> {
-        if let Some(existing) = self.existing(&m).await? {
-            return Ok(Appended {
-                message: existing,
-                created: false,
-                reopened: false,
-            });
-        }
-        let mut tx = self.writer.begin().await?;
-        // The UPDATE takes SQLite's write lock before anything is read, so seq allocation and
-        // the reopen decision are serial with every other writer.
-        let (seq, was_status): (i64, String) = sqlx::query_as(
-            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?1 \
-             WHERE id = ?2 \
-             RETURNING last_seq, status",
-        )
-        .bind(m.activity)
-        .bind(m.conversation_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let reopened = m.reopen && was_status == Status::Ended.as_str();
-        if reopened {
-            sqlx::query("UPDATE conversations SET status = 'open' WHERE id = ?")
-                .bind(m.conversation_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let inserted = sqlx::query(
-            "INSERT INTO messages \
-               (id, conversation_id, seq, sender, agent_id, agent_name, text, client_id, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(m.id)
-        .bind(m.conversation_id)
-        .bind(seq)
-        .bind(m.sender.as_str())
-        .bind(m.agent_id)
-        .bind(m.agent_name)
-        .bind(m.text)
-        .bind(m.client_id)
-        .bind(m.now)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => {
-                tx.rollback().await?;
-                let existing = self.existing(&m).await?.ok_or_else(|| {
-                    StoreError::Corrupt("idempotency conflict without a message".into())
-                })?;
-                Ok(Appended {
-                    message: existing,
-                    created: false,
-                    reopened: false,
-                })
-            }
-            Err(e) => Err(e.into()),
-            Ok(_) => {
-                tx.commit().await?;
-                Ok(Appended {
-                    message: Message {
-                        id: m.id.to_owned(),
-                        conversation_id: m.conversation_id.to_owned(),
-                        seq,
-                        sender: m.sender,
-                        agent_name: m.agent_name.map(str::to_owned),
-                        text: m.text.to_owned(),
-                        client_id: m.client_id.map(str::to_owned),
-                        created_at: m.now,
-                    },
-                    created: true,
-                    reopened,
-                })
-            }
-        }
+        self.appender.append(m).await
     }
 
     async fn message_by_client_id(
@@ -637,14 +604,18 @@ impl Store for SqliteStore {
     }
 }
 
-impl SqliteStore {
-    async fn existing(&self, m: &NewMessage<'_>) -> StoreResult<Option<Message>> {
-        match m.client_id {
-            Some(client_id) => {
-                self.message_by_client_id(m.conversation_id, m.sender, client_id)
-                    .await
-            }
-            None => Ok(None),
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synchronous_is_taken_from_the_url() {
+        let (url, sync) = take_synchronous("sqlite:///tmp/p.db?synchronous=full&mode=rwc").unwrap();
+        assert_eq!(url, "sqlite:///tmp/p.db?mode=rwc");
+        assert!(matches!(sync, SqliteSynchronous::Full));
+        let (url, sync) = take_synchronous("sqlite:///tmp/p.db").unwrap();
+        assert_eq!(url, "sqlite:///tmp/p.db");
+        assert!(matches!(sync, SqliteSynchronous::Normal));
+        assert!(take_synchronous("sqlite:///tmp/p.db?synchronous=off").is_err());
     }
 }
