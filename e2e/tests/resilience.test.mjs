@@ -150,3 +150,20 @@ test('history pages in when scrolling up, in the widget and in the dashboard', a
   assert.equal(await agent.locator('.msg .bubble').count(), N);
   await ctx.close();
 });
+
+test('Parlor.identify() fills the profile and skips the pre-chat form', async () => {
+  const ctx = await browser.newContext();
+  await routeShop(ctx, server, site.siteKey);
+  const page = await ctx.newPage();
+  await gotoShop(page, '/account');
+  await page.waitForFunction(() => window.Parlor && window.Parlor.identify);
+  await page.evaluate(() => window.Parlor.identify({ name: 'Ivy Identified', email: 'ivy@example.com', phone: '+1 503 555 0100' }));
+  await page.evaluate(() => window.Parlor.open());
+  await page.locator(W.input).waitFor();
+  assert.equal(await page.locator(W.prechat).isVisible(), false);
+  await visitorSend(page, 'I am logged in to your shop');
+  const item = agent.locator('.conv').filter({ hasText: 'Ivy Identified' });
+  await item.click();
+  await agent.locator('.profile').filter({ hasText: 'ivy@example.com' }).filter({ hasText: '+1 503 555 0100' }).waitFor();
+  await ctx.close();
+});
