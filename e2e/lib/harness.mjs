@@ -131,6 +131,9 @@ export function forbidDialogs(page, sink) {
     await d.dismiss().catch(() => {});
   });
   page.on('pageerror', (e) => sink.push('pageerror: ' + e.message));
+  page.on('console', (m) => {
+    if (/Content.Security.Policy/i.test(m.text())) sink.push('csp: ' + m.text());
+  });
 }
 
 // ---------- the host page: a third-party shop on another origin ----------

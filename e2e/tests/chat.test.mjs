@@ -164,6 +164,7 @@ test('a reload keeps the history, each message exactly once', async () => {
 test('screenshots: widget on desktop and on a 360 px phone, dashboard list and conversation', async () => {
   // the demo page embeds the widget the way a customer would (another origin, so a new visitor)
   const demo = await vctx.newPage();
+  forbidDialogs(demo, problems); // the demo page has a CSP too: the widget must work under it
   await demo.goto(`${server.url}/demo?site=${site.siteKey}`);
   await openWidget(demo);
   await demo.locator('parlor-chat input[name=name]').fill('Grace Hopper');
@@ -242,6 +243,10 @@ test('ending the chat shows "chat ended" to the visitor, and the next message re
   await agent.getByRole('tab', { name: 'All' }).click();
   await agent.getByRole('button', { name: 'End chat' }).waitFor();
   await agent.locator('.msg.in .bubble').filter({ hasText: 'pick it up in Portland' }).waitFor();
+});
+
+test('no dialogs, page errors or CSP violations happened in either UI', () => {
+  assert.deepEqual(problems, []);
 });
 
 test('search filters the loaded conversations by name, e-mail and text', async () => {
