@@ -12,5 +12,5 @@ fi
 echo "e2e: installing Debian's chromium" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
+apt-get install -y -qq chromium fonts-liberation >/dev/null
 /usr/bin/chromium --version >&2
