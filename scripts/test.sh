@@ -18,3 +18,6 @@ echo "== protocol tests (SQLite)"
 
 echo "== protocol tests (PostgreSQL)"
 (cd tests/protocol && PARLOR_TEST_BACKEND=postgres npm test)
+
+echo "== browser tests (Debian Chromium)"
+(cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)

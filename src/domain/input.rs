@@ -23,6 +23,7 @@ impl MessageText {
         if text.is_empty() {
             return Err(DomainError::invalid("text is empty"));
         }
+        reject_nul(text, "text")?;
         if text.chars().count() > MAX_TEXT_CHARS {
             return Err(DomainError::invalid("text is longer than 4000 characters"));
         }
@@ -44,6 +45,7 @@ impl ClientId {
         if n == 0 || n > MAX_CLIENT_ID_CHARS {
             return Err(DomainError::invalid("clientId must be 1..64 characters"));
         }
+        reject_nul(raw, "clientId")?;
         Ok(ClientId(raw.to_owned()))
     }
 
@@ -71,6 +73,15 @@ impl ProfileUpdate {
             email: email.map(parse_email).transpose()?,
             phone: phone.map(parse_phone).transpose()?,
         })
+    }
+}
+
+/// U+0000 is no text anyone types, and PostgreSQL cannot store it: refuse it everywhere.
+fn reject_nul(s: &str, field: &str) -> DomainResult<()> {
+    if s.contains('\0') {
+        Err(DomainError::invalid(format!("{field} contains U+0000")))
+    } else {
+        Ok(())
     }
 }
 
@@ -147,6 +158,10 @@ impl PageReport {
         if url.is_empty() || url.chars().count() > MAX_URL_CHARS {
             return Err(DomainError::invalid("url must be 1..2048 characters"));
         }
+        reject_nul(url, "url")?;
+        if let Some(title) = title {
+            reject_nul(title, "title")?;
+        }
         let title = title.and_then(non_empty);
         if title
             .as_ref()
@@ -189,6 +204,13 @@ mod tests {
         assert!(MessageText::parse("   ").is_err());
         assert!(MessageText::parse(&"é".repeat(4000)).is_ok());
         assert!(MessageText::parse(&"é".repeat(4001)).is_err());
+    }
+
+    #[test]
+    fn nul_characters_are_invalid() {
+        assert!(MessageText::parse("a\0b").is_err());
+        assert!(ClientId::parse("a\0").is_err());
+        assert!(PageReport::parse("https://x/\0", None).is_err());
     }
 
     #[test]
