@@ -62,7 +62,8 @@ async fn admit<A: Adapter>(
 }
 
 async fn on_connect<A: Adapter>(s: SocketRef<A>, State(chat): Ctx) {
-    let Some(admitted) = s.extensions.get::<AdmittedVisitor>() else {
+    // Only the identity stays with the socket for its lifetime; the rest was for the session.
+    let Some(admitted) = s.extensions.remove::<AdmittedVisitor>() else {
         return;
     };
     let id = admitted.identity.clone();
