@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Latency-vs-rate chart from parlor-bench's JSON lines.
 
-    python3 bench/plot.py bench/out/results.jsonl docs/latency-vs-rate.png
+    python3 bench/plot.py bench/out/results.jsonl docs/benchmarks-latency-vs-rate.png
 
 Takes the last `ramp` line of each label (parlor, relay) and plots send->delivery p50, p99
 and p99.9 against the offered rate, with the 10 ms bound. Needs matplotlib (PyPI).
@@ -56,4 +56,4 @@ def main(results, out):
 
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else "bench/out/results.jsonl",
-         sys.argv[2] if len(sys.argv) > 2 else "docs/latency-vs-rate.png")
+         sys.argv[2] if len(sys.argv) > 2 else "docs/benchmarks-latency-vs-rate.png")

@@ -11,6 +11,8 @@
 //!   `message` to the visitor (its conversation id is its socket id) and acks.
 //!
 //! Environment: `PARLOR_LISTEN` (default `127.0.0.1:8090`). Prints `listening on http://ADDR`.
+//! For experiments on the framework's knobs (unset: socketioxide's defaults, as in Parlor):
+//! `RELAY_WS_READ_BUFFER` (bytes), `RELAY_MAX_BUFFER` (packets queued per socket).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -166,7 +168,19 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or_else(|_| "127.0.0.1:8090".into())
         .parse()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    let (layer, io) = SocketIo::builder()
+    let knob = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let mut builder = SocketIo::builder();
+    if let Some(n) = knob("RELAY_WS_READ_BUFFER") {
+        builder = builder.ws_read_buffer_size(n);
+    }
+    if let Some(n) = knob("RELAY_MAX_BUFFER") {
+        builder = builder.max_buffer_size(n);
+    }
+    let (layer, io) = builder
         .max_payload(MAX_PACKET_BYTES as u64)
         .ws_max_message_size(MAX_PACKET_BYTES)
         .ws_max_frame_size(MAX_PACKET_BYTES)

@@ -19,7 +19,7 @@ AGENTS=${AGENTS:-2}
 VISITORS=${VISITORS:-1000}
 CHAT_RATE=${CHAT_RATE:-2000}
 CHAT_SECS=${CHAT_SECS:-20}
-RATES=${RATES:-1000,2000,4000,6000,8000,10000,12000,15000,20000,25000,30000,40000}
+RATES=${RATES:-250,500,1000,2000,4000,8000,12000,16000,20000,25000,30000}
 STEP_SECS=${STEP_SECS:-10}
 STAGES=${STAGES:-startup connect chat ramp}
 # Other work on the machine competes for the 2 cores; NICE=-10 gives server and generator
@@ -78,7 +78,7 @@ for stage in $STAGES; do
       chat)
         start "$name" "$port"
         bench chat "${common[@]}" --setup "$OUT/setup-$name.json" --pid "$SERVER_PID" \
-          --visitors "$VISITORS" --rate "$CHAT_RATE" --duration "$CHAT_SECS"
+          --visitors "$VISITORS" --rate "$CHAT_RATE" --duration "$CHAT_SECS" --drain 30
         stop ;;
       ramp)
         start "$name" "$port"
@@ -88,4 +88,5 @@ for stage in $STAGES; do
     esac
   done
 done
-python3 bench/plot.py "$RESULTS" docs/latency-vs-rate.png || echo "plot skipped (pip install matplotlib)"
+mkdir -p docs
+python3 bench/plot.py "$RESULTS" docs/benchmarks-latency-vs-rate.png || echo "plot skipped (pip install matplotlib)"

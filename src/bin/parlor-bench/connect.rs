@@ -56,6 +56,8 @@ pub async fn run(a: ConnectArgs) -> anyhow::Result<()> {
     let meter = CpuMeter::start(c.pid);
     let rss = || c.pid.and_then(stats::rss_kib);
     let idle = rss();
+    let fds = || c.pid.and_then(stats::fd_count);
+    let idle_fds = fds();
     let shared = Arc::new(Shared {
         handshakes: Mutex::new(stats::histogram()),
         unexpected_disconnects: AtomicU64::new(0),
@@ -154,6 +156,7 @@ pub async fn run(a: ConnectArgs) -> anyhow::Result<()> {
     }
     tokio::time::sleep(Duration::from_secs(a.drain)).await;
     let after_close = rss();
+    let after_close_fds = fds();
     let h = shared.handshakes.lock().expect("lock").clone();
     println!("{}: handshake latency {}", c.label, stats::human(&h));
     println!(
@@ -167,6 +170,10 @@ pub async fn run(a: ConnectArgs) -> anyhow::Result<()> {
         pct(after_close, idle).map_or("?".into(), |v| v.to_string()),
     );
     let cpu = meter.stop();
+    println!(
+        "{}: server file descriptors idle {:?}, after closing {:?}",
+        c.label, idle_fds, after_close_fds
+    );
     println!("{}: cpu {}", c.label, cpu);
     let line = json!({
         "kind": "connect",
@@ -184,6 +191,8 @@ pub async fn run(a: ConnectArgs) -> anyhow::Result<()> {
         "afterHoldRssKiB": after_hold,
         "afterCloseRssKiB": after_close,
         "afterClosePctOfIdle": pct(after_close, idle),
+        "idleFds": idle_fds,
+        "afterCloseFds": after_close_fds,
         "unexpectedDisconnects": dropped,
         "pingsAnswered": shared.pings.load(Ordering::Relaxed),
         "cpu": cpu,

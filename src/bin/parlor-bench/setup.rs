@@ -182,7 +182,7 @@ async fn post_json(server: SocketAddr, path: &str, body: &Value) -> anyhow::Resu
     let (_, body) = resp
         .split_once("\r\n\r\n")
         .context("malformed HTTP response")?;
-    Ok(serde_json::from_str(body.trim()).with_context(|| format!("response: {resp}"))?)
+    serde_json::from_str(body.trim()).with_context(|| format!("response: {resp}"))
 }
 
 #[derive(Args)]

@@ -123,3 +123,8 @@ pub fn loadavg() -> Option<f64> {
         .parse()
         .ok()
 }
+
+/// Open file descriptors of `pid` (sockets still held by the server show up here).
+pub fn fd_count(pid: u32) -> Option<usize> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
