@@ -36,6 +36,12 @@ pub fn layer<A: Adapter + DefinedAdapter>(
         .max_payload(MAX_PACKET_BYTES as u64)
         .ws_max_message_size(MAX_PACKET_BYTES)
         .ws_max_frame_size(MAX_PACKET_BYTES)
+        // Chat packets are small; engineioxide's default 4 KiB read buffer per socket was
+        // measured at 3 KiB more RSS per idle socket (docs/benchmarks.md).
+        .ws_read_buffer_size(1024)
+        // Packets queued per socket before a broadcast to it fails; the default of 128 lost
+        // live events for an agent that stalled briefly. The queue allocates lazily.
+        .max_buffer_size(1024)
         .ack_timeout(Duration::from_secs(10))
         .with_state(chat)
         .with_adapter::<A>(adapter)
