@@ -7,11 +7,6 @@ use parlor::cli;
 use parlor::config::{AgentCommand, Cli, Command, ServeConfig, SiteCommand};
 use parlor::store;
 
-/// mimalloc returns freed memory to the system, where glibc kept the peak after a burst of
-/// connections or argon2 hashes (docs/benchmarks.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
