@@ -194,7 +194,13 @@ export class Store {
 
   private onMessage(m: Message) {
     const t = this.threads.get(m.conversationId);
-    if (t && t.loaded) this.addMessages(t, [m]);
+    if (t && t.loaded) {
+      let top = 0;
+      t.msgs.forEach((_, k) => (top = Math.max(top, k)));
+      this.addMessages(t, [m]);
+      // A skipped seq means a live event was lost (e.g. across cluster nodes): catch up.
+      if (top > 0 && m.seq > top + 1) this.sync(m.conversationId, top);
+    }
     const c = this.convs.get(m.conversationId);
     if (!c) {
       this.fetchConvs();
@@ -346,15 +352,17 @@ export class Store {
     this.changed();
     return true;
   }
-  private sync(id: string) {
+  /** Fetches the messages after `from` (default: the highest seq held), page by page. */
+  private sync(id: string, from?: number) {
     const t = this.thread(id);
     let after = 0;
-    t.msgs.forEach((_, k) => (after = Math.max(after, k)));
+    if (from === undefined) t.msgs.forEach((_, k) => (after = Math.max(after, k)));
+    else after = from;
     this.socket?.emit('sync', { conversationId: id, afterSeq: after }, (r: any) => {
       if (!r || !r.ok) return;
       this.addMessages(t, r.messages);
       this.changed();
-      if (r.hasMore && r.messages.length) this.sync(id);
+      if (r.hasMore && r.messages.length) this.sync(id, r.messages[r.messages.length - 1].seq);
       else this.flush(id);
     });
   }

@@ -231,7 +231,10 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
   });
 
   socket.on('message', (m: Message) => {
+    const top = maxSeq();
     add([m]);
+    // A skipped seq means a live event was lost (e.g. across cluster nodes): catch up.
+    if (ready && top > 0 && m.seq > top + 1) sync(top);
     if (m.sender !== 'visitor') setTyping(false);
     render();
   });
