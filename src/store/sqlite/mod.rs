@@ -1,6 +1,6 @@
 //! SQLite in WAL mode: one writer connection (SQLite allows one writer at a time anyway, and a
 //! single connection makes `seq` allocation trivially serial) and a pool of readers. Messages
-//! are written by the group-committing [`appender`].
+//! are written by the group-committing [`appender`] on its own connection.
 //!
 //! Durability: `synchronous = NORMAL` by default. In WAL mode a commit is then in the WAL file
 //! before `append_message` returns, so an acked message survives `kill -9` of the server; the
@@ -55,12 +55,14 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&writer).await?;
+        let full = matches!(synchronous, SqliteSynchronous::Full);
+        let appender = appender::Appender::start(options.get_filename(), full)?;
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
         Ok(SqliteStore {
-            appender: appender::Appender::start(writer.clone()),
+            appender,
             writer,
             readers,
         })
