@@ -5,6 +5,9 @@
 //! The thread talks to SQLite directly through rusqlite with cached prepared statements: the
 //! profile showed sqlx's hand-off of every statement to its worker thread (a channel round trip
 //! and a wake-up each) dominating the cost of a message. It shares sqlx's SQLite library.
+//!
+//! The appender never checkpoints the WAL itself (a checkpoint inside a commit stalled every
+//! message queued behind it); the store checkpoints from another connection in the background.
 
 use std::path::Path;
 use std::time::Duration;
@@ -45,7 +48,8 @@ impl Appender {
         conn.busy_timeout(Duration::from_secs(5)).map_err(corrupt)?;
         let synchronous = if synchronous_full { "FULL" } else { "NORMAL" };
         conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; \
+             PRAGMA wal_autocheckpoint = 0;"
         ))
         .map_err(corrupt)?;
         let (jobs, rx) = mpsc::channel(MAX_BATCH * 8);

@@ -26,6 +26,9 @@ use crate::domain::model::{
     Agent, Conversation, Message, Micros, Page, Sender, Side, Site, Status, Visitor,
 };
 
+/// How often the WAL is checkpointed in the background.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 pub struct SqliteStore {
@@ -57,6 +60,7 @@ impl SqliteStore {
         MIGRATOR.run(&writer).await?;
         let full = matches!(synchronous, SqliteSynchronous::Full);
         let appender = appender::Appender::start(options.get_filename(), full)?;
+        tokio::spawn(checkpoint_periodically(writer.clone()));
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
@@ -66,6 +70,21 @@ impl SqliteStore {
             writer,
             readers,
         })
+    }
+}
+
+/// Copies the WAL back into the database file without blocking writers (PASSIVE), so the
+/// message appender never pays for a checkpoint inside a commit.
+async fn checkpoint_periodically(writer: SqlitePool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    loop {
+        tick.tick().await;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&writer)
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
     }
 }
 
