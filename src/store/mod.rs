@@ -4,6 +4,7 @@
 //! `seq` under the conversation row's write lock, in the transaction that stores the message.
 
 mod postgres;
+mod rows;
 mod sqlite;
 
 pub use postgres::PostgresStore;

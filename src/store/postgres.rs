@@ -19,11 +19,14 @@
 //!   database server.
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{FromRow, Row};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
 
+use super::rows::{
+    conversation_from, summary_from, summary_query, visitor_from, AgentRow, MessageRow, SiteRow,
+    CONVERSATION_COLUMNS, MESSAGE_COLUMNS,
+};
 use super::{
     Appended, ListFilter, NewAgent, NewMessage, NewSite, NewVisitor, Store, StoreError,
     StoreResult, SummaryRow,
@@ -108,157 +111,6 @@ fn split_pool_size(url: &str) -> StoreResult<(String, u32)> {
 const SITE_COLUMNS: &str = "id, site_key, name, allowed_origins::text AS allowed_origins, \
      prechat_fields::text AS prechat_fields";
 const AGENT_COLUMNS: &str = "id, site_id, username, name, password_hash, token_version";
-const CONVERSATION_COLUMNS: &str = "c.id, c.site_id, c.visitor_id, c.status, c.last_seq, \
-     c.visitor_read_seq, c.agent_read_seq, c.updated_at";
-const MESSAGE_COLUMNS: &str =
-    "id, conversation_id, seq, sender, agent_name, text, client_id, created_at";
-
-#[derive(FromRow)]
-struct SiteRow {
-    id: String,
-    site_key: String,
-    name: String,
-    allowed_origins: String,
-    prechat_fields: String,
-}
-
-impl SiteRow {
-    fn into_site(self) -> StoreResult<Site> {
-        let list = |s: &str| {
-            serde_json::from_str::<Vec<String>>(s).map_err(|e| StoreError::Corrupt(e.to_string()))
-        };
-        Ok(Site {
-            allowed_origins: list(&self.allowed_origins)?,
-            prechat_fields: list(&self.prechat_fields)?,
-            id: self.id,
-            site_key: self.site_key,
-            name: self.name,
-        })
-    }
-}
-
-#[derive(FromRow)]
-struct AgentRow {
-    id: String,
-    site_id: String,
-    username: String,
-    name: String,
-    password_hash: String,
-    token_version: i64,
-}
-
-impl From<AgentRow> for Agent {
-    fn from(r: AgentRow) -> Agent {
-        Agent {
-            id: r.id,
-            site_id: r.site_id,
-            username: r.username,
-            name: r.name,
-            password_hash: r.password_hash,
-            token_version: r.token_version,
-        }
-    }
-}
-
-#[derive(FromRow)]
-struct MessageRow {
-    id: String,
-    conversation_id: String,
-    seq: i64,
-    sender: String,
-    agent_name: Option<String>,
-    text: String,
-    client_id: Option<String>,
-    created_at: i64,
-}
-
-impl MessageRow {
-    fn into_message(self) -> StoreResult<Message> {
-        Ok(Message {
-            sender: Sender::parse(&self.sender)
-                .ok_or_else(|| StoreError::Corrupt(format!("sender {}", self.sender)))?,
-            id: self.id,
-            conversation_id: self.conversation_id,
-            seq: self.seq,
-            agent_name: self.agent_name,
-            text: self.text,
-            client_id: self.client_id,
-            created_at: self.created_at,
-        })
-    }
-}
-
-fn conversation_from(row: &PgRow) -> StoreResult<Conversation> {
-    let status: String = row.try_get("status")?;
-    Ok(Conversation {
-        id: row.try_get("id")?,
-        site_id: row.try_get("site_id")?,
-        visitor_id: row.try_get("visitor_id")?,
-        status: Status::parse(&status)
-            .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
-        last_seq: row.try_get("last_seq")?,
-        visitor_read_seq: row.try_get("visitor_read_seq")?,
-        agent_read_seq: row.try_get("agent_read_seq")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
-fn visitor_from(row: &PgRow) -> StoreResult<Visitor> {
-    Ok(Visitor {
-        id: row.try_get("v_id")?,
-        name: row.try_get("v_name")?,
-        email: row.try_get("v_email")?,
-        phone: row.try_get("v_phone")?,
-    })
-}
-
-fn summary_from(row: &PgRow) -> StoreResult<SummaryRow> {
-    let page_url: Option<String> = row.try_get("page_url")?;
-    let last_message = match row.try_get::<Option<String>, _>("m_id")? {
-        Some(id) => Some(
-            MessageRow {
-                id,
-                conversation_id: row.try_get("id")?,
-                seq: row.try_get("m_seq")?,
-                sender: row.try_get("m_sender")?,
-                agent_name: row.try_get("m_agent_name")?,
-                text: row.try_get("m_text")?,
-                client_id: row.try_get("m_client_id")?,
-                created_at: row.try_get("m_created_at")?,
-            }
-            .into_message()?,
-        ),
-        None => None,
-    };
-    Ok(SummaryRow {
-        conversation: conversation_from(row)?,
-        visitor: visitor_from(row)?,
-        page: match page_url {
-            Some(url) => Some(Page {
-                url,
-                title: row.try_get("page_title")?,
-            }),
-            None => None,
-        },
-        last_message,
-        unread: row.try_get("unread")?,
-    })
-}
-
-fn summary_query(filter: &str) -> String {
-    format!(
-        "SELECT {CONVERSATION_COLUMNS}, c.page_url, c.page_title, \
-           v.id AS v_id, v.name AS v_name, v.email AS v_email, v.phone AS v_phone, \
-           m.id AS m_id, m.seq AS m_seq, m.sender AS m_sender, m.agent_name AS m_agent_name, \
-           m.text AS m_text, m.client_id AS m_client_id, m.created_at AS m_created_at, \
-           (SELECT COUNT(*) FROM messages u WHERE u.conversation_id = c.id \
-              AND u.sender = 'visitor' AND u.seq > c.agent_read_seq) AS unread \
-         FROM conversations c \
-         JOIN visitors v ON v.id = c.visitor_id \
-         LEFT JOIN messages m ON m.conversation_id = c.id AND m.seq = c.last_seq \
-         WHERE {filter}"
-    )
-}
 
 /// False for a string PostgreSQL cannot hold: TEXT never contains U+0000 (SQLite's does), and
 /// binding one is an error. Lookups by such a key answer "no such row", as on SQLite, instead
