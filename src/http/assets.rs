@@ -132,15 +132,17 @@ fn serve(path: &str, cache: &'static str, req: &HeaderMap) -> Response {
             _ => mime.to_string(),
         };
         let mut r = file.data.into_owned().into_response();
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_str(&ct).expect("content type"),
-        );
+        // Built from a MIME type: always a valid header value, but never worth a panic.
+        if let Ok(ct) = HeaderValue::from_str(&ct) {
+            r.headers_mut().insert(header::CONTENT_TYPE, ct);
+        }
         r
     };
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("etag"));
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, etag);
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

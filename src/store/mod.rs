@@ -78,6 +78,71 @@ pub struct NewMessage<'a> {
     pub activity: Micros,
 }
 
+// What a backend returns after storing a new row: derived from the input, the same for both.
+
+impl NewSite<'_> {
+    pub fn site(&self) -> Site {
+        Site {
+            id: self.id.to_owned(),
+            site_key: self.site_key.to_owned(),
+            name: self.name.to_owned(),
+            allowed_origins: self.allowed_origins.to_vec(),
+            prechat_fields: self.prechat_fields.to_vec(),
+        }
+    }
+}
+
+impl NewAgent<'_> {
+    pub fn agent(&self) -> Agent {
+        Agent {
+            id: self.id.to_owned(),
+            site_id: self.site_id.to_owned(),
+            username: self.username.to_owned(),
+            name: self.name.to_owned(),
+            password_hash: self.password_hash.to_owned(),
+            token_version: 0,
+        }
+    }
+}
+
+impl NewVisitor<'_> {
+    pub fn created(&self) -> (Visitor, Conversation) {
+        (
+            Visitor {
+                id: self.visitor_id.to_owned(),
+                name: None,
+                email: None,
+                phone: None,
+            },
+            Conversation {
+                id: self.conversation_id.to_owned(),
+                site_id: self.site_id.to_owned(),
+                visitor_id: self.visitor_id.to_owned(),
+                status: Status::Open,
+                last_seq: 0,
+                visitor_read_seq: 0,
+                agent_read_seq: 0,
+                updated_at: self.activity,
+            },
+        )
+    }
+}
+
+impl NewMessage<'_> {
+    pub fn stored(&self, seq: i64) -> Message {
+        Message {
+            id: self.id.to_owned(),
+            conversation_id: self.conversation_id.to_owned(),
+            seq,
+            sender: self.sender,
+            agent_name: self.agent_name.map(str::to_owned),
+            text: self.text.to_owned(),
+            client_id: self.client_id.map(str::to_owned),
+            created_at: self.now,
+        }
+    }
+}
+
 /// What `append_message` did.
 pub struct Appended {
     pub message: Message,

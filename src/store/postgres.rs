@@ -166,13 +166,7 @@ impl Store for PostgresStore {
         .bind(s.now)
         .execute(&self.pool)
         .await?;
-        Ok(Site {
-            id: s.id.to_owned(),
-            site_key: s.site_key.to_owned(),
-            name: s.name.to_owned(),
-            allowed_origins: s.allowed_origins.to_vec(),
-            prechat_fields: s.prechat_fields.to_vec(),
-        })
+        Ok(s.site())
     }
 
     async fn site_by_key(&self, site_key: &str) -> StoreResult<Option<Site>> {
@@ -225,14 +219,7 @@ impl Store for PostgresStore {
                 Err(StoreError::Conflict(format!("username {}", a.username)))
             }
             Err(e) => Err(e.into()),
-            Ok(_) => Ok(Agent {
-                id: a.id.to_owned(),
-                site_id: a.site_id.to_owned(),
-                username: a.username.to_owned(),
-                name: a.name.to_owned(),
-                password_hash: a.password_hash.to_owned(),
-                token_version: 0,
-            }),
+            Ok(_) => Ok(a.agent()),
         }
     }
 
@@ -295,24 +282,7 @@ impl Store for PostgresStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok((
-            Visitor {
-                id: v.visitor_id.to_owned(),
-                name: None,
-                email: None,
-                phone: None,
-            },
-            Conversation {
-                id: v.conversation_id.to_owned(),
-                site_id: v.site_id.to_owned(),
-                visitor_id: v.visitor_id.to_owned(),
-                status: Status::Open,
-                last_seq: 0,
-                visitor_read_seq: 0,
-                agent_read_seq: 0,
-                updated_at: v.activity,
-            },
-        ))
+        Ok(v.created())
     }
 
     async fn visitor_by_token(
@@ -486,16 +456,7 @@ impl Store for PostgresStore {
             Ok(_) => {
                 tx.commit().await?;
                 Ok(Appended {
-                    message: Message {
-                        id: m.id.to_owned(),
-                        conversation_id: m.conversation_id.to_owned(),
-                        seq,
-                        sender: m.sender,
-                        agent_name: m.agent_name.map(str::to_owned),
-                        text: m.text.to_owned(),
-                        client_id: m.client_id.map(str::to_owned),
-                        created_at: m.now,
-                    },
+                    message: m.stored(seq),
                     created: true,
                     reopened,
                 })

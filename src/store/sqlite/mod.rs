@@ -159,13 +159,7 @@ impl Store for SqliteStore {
         .bind(s.now)
         .execute(&self.writer)
         .await?;
-        Ok(Site {
-            id: s.id.to_owned(),
-            site_key: s.site_key.to_owned(),
-            name: s.name.to_owned(),
-            allowed_origins: s.allowed_origins.to_vec(),
-            prechat_fields: s.prechat_fields.to_vec(),
-        })
+        Ok(s.site())
     }
 
     async fn site_by_key(&self, site_key: &str) -> StoreResult<Option<Site>> {
@@ -210,14 +204,7 @@ impl Store for SqliteStore {
                 Err(StoreError::Conflict(format!("username {}", a.username)))
             }
             Err(e) => Err(e.into()),
-            Ok(_) => Ok(Agent {
-                id: a.id.to_owned(),
-                site_id: a.site_id.to_owned(),
-                username: a.username.to_owned(),
-                name: a.name.to_owned(),
-                password_hash: a.password_hash.to_owned(),
-                token_version: 0,
-            }),
+            Ok(_) => Ok(a.agent()),
         }
     }
 
@@ -276,24 +263,7 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok((
-            Visitor {
-                id: v.visitor_id.to_owned(),
-                name: None,
-                email: None,
-                phone: None,
-            },
-            Conversation {
-                id: v.conversation_id.to_owned(),
-                site_id: v.site_id.to_owned(),
-                visitor_id: v.visitor_id.to_owned(),
-                status: Status::Open,
-                last_seq: 0,
-                visitor_read_seq: 0,
-                agent_read_seq: 0,
-                updated_at: v.activity,
-            },
-        ))
+        Ok(v.created())
     }
 
     async fn visitor_by_token(
