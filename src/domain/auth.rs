@@ -20,9 +20,11 @@ pub fn random_token(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// An unguessable id (a UUID v4: 122 random bits).
+/// A new id: a UUID v7, time-ordered with 74 random bits. Time order makes new rows land on
+/// the last page of each id index instead of a random one (one page written per insert, not
+/// two). No id is ever the only access check.
 pub fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    uuid::Uuid::now_v7().simple().to_string()
 }
 
 /// A new visitor token: 256 random bits. Only its hash is stored.

@@ -6,10 +6,13 @@
 //! profile showed sqlx's hand-off of every statement to its worker thread (a channel round trip
 //! and a wake-up each) dominating the cost of a message. It shares sqlx's SQLite library.
 //!
-//! The appender never checkpoints the WAL itself (a checkpoint inside a commit stalled every
-//! message queued behind it); the store checkpoints from another connection in the background.
+//! The store checkpoints the WAL from another connection in the background (a whole checkpoint
+//! between two commits stalled every message queued behind it). Only the last few pages of a
+//! checkpoint are copied here, when the background asks, so that SQLite can start the WAL over.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -39,6 +42,7 @@ struct Job {
 #[derive(Clone)]
 pub struct Appender {
     jobs: mpsc::Sender<Job>,
+    rewind_due: Arc<AtomicBool>,
 }
 
 impl Appender {
@@ -53,11 +57,19 @@ impl Appender {
         ))
         .map_err(corrupt)?;
         let (jobs, rx) = mpsc::channel(MAX_BATCH * 8);
+        let rewind_due = Arc::new(AtomicBool::new(false));
+        let writer_rewind_due = Arc::clone(&rewind_due);
         std::thread::Builder::new()
             .name("parlor-appender".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || run(conn, rx, &writer_rewind_due))
             .map_err(|e| StoreError::Corrupt(format!("cannot start the message writer: {e}")))?;
-        Ok(Appender { jobs })
+        Ok(Appender { jobs, rewind_due })
+    }
+
+    /// Asks the writer to checkpoint after its current batch. With no commit in between, the
+    /// checkpoint copies every frame, and SQLite starts the WAL over at the next commit.
+    pub fn rewind_wal(&self) {
+        self.rewind_due.store(true, Ordering::Relaxed);
     }
 
     pub async fn append(&self, m: NewMessage<'_>) -> StoreResult<Appended> {
@@ -88,7 +100,7 @@ fn stopped() -> StoreError {
     StoreError::Corrupt("the message writer has stopped".into())
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, rewind_due: &AtomicBool) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -111,6 +123,15 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
                         .reply
                         .send(Err(StoreError::Corrupt(format!("batch failed: {e}"))));
                 }
+            }
+        }
+        if rewind_due.swap(false, Ordering::Relaxed) {
+            let checkpoint = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            });
+            match checkpoint {
+                Ok((frames, copied)) => tracing::debug!(frames, copied, "WAL checkpointed"),
+                Err(e) => tracing::warn!(error = %e, "WAL checkpoint by the message writer failed"),
             }
         }
     }

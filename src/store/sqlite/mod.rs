@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -31,6 +32,15 @@ use crate::domain::model::{
 
 /// How often the WAL is checkpointed in the background.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// WAL length (in pages) past which the WAL is started over.
+const WAL_REWIND_FRAMES: i64 = 16384;
+
+/// Pages left for the appender to copy when it finishes a checkpoint: a pause of a few ms.
+const REWIND_TAIL_FRAMES: i64 = 256;
+
+/// Background passes that chase the appender before it is asked to finish anyway.
+const MAX_CATCH_UP_PASSES: usize = 4;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -63,7 +73,11 @@ impl SqliteStore {
         MIGRATOR.run(&writer).await?;
         let full = matches!(synchronous, SqliteSynchronous::Full);
         let appender = appender::Appender::start(options.get_filename(), full)?;
-        tokio::spawn(checkpoint_periodically(writer.clone()));
+        tokio::spawn(checkpoint_periodically(
+            writer.clone(),
+            options.get_filename().to_owned(),
+            appender.clone(),
+        ));
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
@@ -77,16 +91,60 @@ impl SqliteStore {
 }
 
 /// Copies the WAL back into the database file without blocking writers (PASSIVE), so the
-/// message appender never pays for a checkpoint inside a commit.
-async fn checkpoint_periodically(writer: SqlitePool) {
+/// message appender never pays for the bulk of a checkpoint inside a commit.
+///
+/// Under steady load a background checkpoint never catches up with the writer, and SQLite
+/// only rewinds the WAL once every frame is copied: the file would grow without end, and every
+/// commit would pay for extending it. Once it is past [`WAL_REWIND_FRAMES`], more passes copy
+/// what arrived during the previous one, and the appender, which cannot fall behind itself,
+/// copies the small rest between two batches.
+async fn checkpoint_periodically(writer: SqlitePool, path: PathBuf, appender: appender::Appender) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     loop {
         tick.tick().await;
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&writer)
-            .await
-        {
+        let Some((frames, mut copied)) = checkpoint(&writer).await else {
+            continue;
+        };
+        if frames <= WAL_REWIND_FRAMES {
+            continue;
+        }
+        let mut arrived = i64::MAX;
+        for _ in 0..MAX_CATCH_UP_PASSES {
+            let Some((frames, now_copied)) = checkpoint(&writer).await else {
+                break;
+            };
+            arrived = frames - copied;
+            copied = now_copied;
+            if arrived <= REWIND_TAIL_FRAMES {
+                break;
+            }
+        }
+        if arrived == 0 {
+            // Nothing was committed meanwhile: SQLite starts the WAL over at the next commit.
+            continue;
+        }
+        // SQLite syncs the database file only after a checkpoint that caught up, which only the
+        // appender's will. Syncing here first leaves that one just the tail to flush.
+        let file = path.clone();
+        let synced =
+            tokio::task::spawn_blocking(move || std::fs::File::open(file)?.sync_data()).await;
+        if let Ok(Err(e)) = synced {
+            tracing::warn!(error = %e, "could not sync the database file");
+        }
+        appender.rewind_wal();
+    }
+}
+
+/// One PASSIVE checkpoint: the WAL's length and how much of it is now in the database file.
+async fn checkpoint(writer: &SqlitePool) -> Option<(i64, i64)> {
+    match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(writer)
+        .await
+    {
+        Ok((_, frames, copied)) => Some((frames, copied)),
+        Err(e) => {
             tracing::warn!(error = %e, "WAL checkpoint failed");
+            None
         }
     }
 }
