@@ -101,12 +101,14 @@ impl App {
         };
         // The widget runs on customers' pages: its long-polling requests are cross-origin.
         // Which origins may open a visitor connection is checked per site at the handshake.
-        let router = router.layer(
-            CorsLayer::new()
-                .allow_origin(Any)
-                .allow_methods([Method::GET, Method::POST])
-                .allow_headers(Any),
-        );
+        let router = router
+            .layer(axum::middleware::map_request(socket::detach_request_head))
+            .layer(
+                CorsLayer::new()
+                    .allow_origin(Any)
+                    .allow_methods([Method::GET, Method::POST])
+                    .allow_headers(Any),
+            );
         let listener =
             TcpListener::bind(config.listen)
                 .await

@@ -11,7 +11,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, OriginalUri, Request};
+use http::{HeaderValue, Uri};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 use socketioxide::layer::SocketIoLayer;
@@ -48,6 +49,28 @@ pub fn layer<A: Adapter + DefinedAdapter>(
         .build_layer();
     let inits = [visitor::register(&io), agent::register(&io)];
     (layer, io, inits)
+}
+
+/// engineioxide keeps each socket's request head for the socket's lifetime, and the header
+/// values and URIs (axum's `OriginalUri` too) that hyper parses are slices of the connection's
+/// 8-16 KiB read buffer, which they keep alive: measured at 16 KiB of an idle socket's 29 (docs/benchmarks.md). Copies of
+/// their own let that buffer go once the handshake is read.
+pub async fn detach_request_head(mut req: Request) -> Request {
+    for value in req.headers_mut().values_mut() {
+        if let Ok(mut own) = HeaderValue::from_bytes(value.as_bytes()) {
+            own.set_sensitive(value.is_sensitive());
+            *value = own;
+        }
+    }
+    if let Ok(uri) = Uri::try_from(req.uri().to_string()) {
+        *req.uri_mut() = uri;
+    }
+    if let Some(OriginalUri(original)) = req.extensions_mut().get_mut::<OriginalUri>() {
+        if let Ok(uri) = Uri::try_from(original.to_string()) {
+            *original = uri;
+        }
+    }
+    req
 }
 
 pub(crate) fn connection_id<A: Adapter>(s: &SocketRef<A>) -> ConnectionId {
