@@ -7,6 +7,16 @@ use parlor::cli;
 use parlor::config::{AgentCommand, Cli, Command, ServeConfig, SiteCommand};
 use parlor::store;
 
+/// jemalloc instead of glibc's malloc: glibc kept every freed page (RSS stayed at its peak after
+/// sockets closed) and kept argon2's 19 MiB buffers on the heap (idle RSS 68 MiB after 20 logins,
+/// 14 MiB with jemalloc). See docs/benchmarks.md.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// Freed pages go back to the OS about a second after they are freed, from a background thread.
+#[export_name = "_rjem_malloc_conf"]
+static JEMALLOC_CONF: &[u8; 60] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
