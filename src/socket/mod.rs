@@ -84,3 +84,32 @@ pub(crate) fn remote_ip<A: Adapter>(s: &SocketRef<A>) -> String {
         .map(|ConnectInfo(addr)| addr.ip().to_string())
         .unwrap_or_else(|| "unknown".to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use bytes::Bytes;
+
+    #[tokio::test]
+    async fn a_detached_request_head_no_longer_holds_the_read_buffer() {
+        let path = "/socket.io/?EIO=4&transport=websocket";
+        let read_buffer = Bytes::from(format!("GET {path} HTTP/1.1").into_bytes());
+        let uri = Uri::from_maybe_shared(read_buffer.slice(4..4 + path.len())).unwrap();
+        let origin = HeaderValue::from_maybe_shared(read_buffer.slice(0..3)).unwrap();
+        let mut req = Request::builder()
+            .uri(uri.clone())
+            .header("origin", origin)
+            .body(Body::empty())
+            .unwrap();
+        req.extensions_mut().insert(OriginalUri(uri));
+
+        let req = detach_request_head(req).await;
+
+        assert!(read_buffer.is_unique());
+        assert_eq!(req.uri(), path);
+        assert_eq!(req.headers()["origin"], "GET");
+        let OriginalUri(original) = req.extensions().get::<OriginalUri>().unwrap();
+        assert_eq!(original, path);
+    }
+}
