@@ -21,6 +21,10 @@ use tokio::sync::{mpsc, oneshot};
 use crate::domain::model::{Message, Micros, Millis, Sender, Status};
 use crate::store::{Appended, NewMessage, StoreError, StoreResult};
 
+/// Size the WAL file is cut back to when SQLite starts it over after a burst. Steady load
+/// stays well below it (the WAL is started over once past 64 MiB), so the file is reused.
+const WAL_FILE_LIMIT_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Most appends committed together; bounds the time a transaction holds the write lock.
 const MAX_BATCH: usize = 512;
 
@@ -53,7 +57,7 @@ impl Appender {
         let synchronous = if synchronous_full { "FULL" } else { "NORMAL" };
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; \
-             PRAGMA wal_autocheckpoint = 0;"
+             PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_FILE_LIMIT_BYTES};"
         ))
         .map_err(corrupt)?;
         let (jobs, rx) = mpsc::channel(MAX_BATCH * 8);
