@@ -9,12 +9,12 @@
 //! one fsync per batch of messages).
 
 mod appender;
+mod checkpointer;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -30,24 +30,13 @@ use crate::domain::model::{
     Agent, Conversation, Message, Micros, Page, Sender, Side, Site, Status, Visitor,
 };
 
-/// How often the WAL is checkpointed in the background.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
-
-/// WAL length (in pages) past which the WAL is started over.
-const WAL_REWIND_FRAMES: i64 = 16384;
-
-/// Pages left for the appender to copy when it finishes a checkpoint: a pause of a few ms.
-const REWIND_TAIL_FRAMES: i64 = 256;
-
-/// Background passes that chase the appender before it is asked to finish anyway.
-const MAX_CATCH_UP_PASSES: usize = 4;
-
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
     appender: appender::Appender,
+    _checkpointer: checkpointer::Checkpointer,
 }
 
 impl SqliteStore {
@@ -64,6 +53,8 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(synchronous)
             .foreign_keys(true)
+            // Only the checkpointer checkpoints; SQLite's default would run one inside a commit.
+            .pragma("wal_autocheckpoint", "0")
             .busy_timeout(Duration::from_secs(5));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -73,79 +64,18 @@ impl SqliteStore {
         MIGRATOR.run(&writer).await?;
         let full = matches!(synchronous, SqliteSynchronous::Full);
         let appender = appender::Appender::start(options.get_filename(), full)?;
-        tokio::spawn(checkpoint_periodically(
-            writer.clone(),
-            options.get_filename().to_owned(),
-            appender.clone(),
-        ));
+        let checkpointer =
+            checkpointer::Checkpointer::start(options.get_filename(), full, appender.clone())?;
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
         Ok(SqliteStore {
             appender,
+            _checkpointer: checkpointer,
             writer,
             readers,
         })
-    }
-}
-
-/// Copies the WAL back into the database file without blocking writers (PASSIVE), so the
-/// message appender never pays for the bulk of a checkpoint inside a commit.
-///
-/// Under steady load a background checkpoint never catches up with the writer, and SQLite
-/// only rewinds the WAL once every frame is copied: the file would grow without end, and every
-/// commit would pay for extending it. Once it is past [`WAL_REWIND_FRAMES`], more passes copy
-/// what arrived during the previous one, and the appender, which cannot fall behind itself,
-/// copies the small rest between two batches.
-async fn checkpoint_periodically(writer: SqlitePool, path: PathBuf, appender: appender::Appender) {
-    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-    loop {
-        tick.tick().await;
-        let Some((frames, mut copied)) = checkpoint(&writer).await else {
-            continue;
-        };
-        if frames <= WAL_REWIND_FRAMES {
-            continue;
-        }
-        let mut arrived = i64::MAX;
-        for _ in 0..MAX_CATCH_UP_PASSES {
-            let Some((frames, now_copied)) = checkpoint(&writer).await else {
-                break;
-            };
-            arrived = frames - copied;
-            copied = now_copied;
-            if arrived <= REWIND_TAIL_FRAMES {
-                break;
-            }
-        }
-        if arrived == 0 {
-            // Nothing was committed meanwhile: SQLite starts the WAL over at the next commit.
-            continue;
-        }
-        // SQLite syncs the database file only after a checkpoint that caught up, which only the
-        // appender's will. Syncing here first leaves that one just the tail to flush.
-        let file = path.clone();
-        let synced =
-            tokio::task::spawn_blocking(move || std::fs::File::open(file)?.sync_data()).await;
-        if let Ok(Err(e)) = synced {
-            tracing::warn!(error = %e, "could not sync the database file");
-        }
-        appender.rewind_wal();
-    }
-}
-
-/// One PASSIVE checkpoint: the WAL's length and how much of it is now in the database file.
-async fn checkpoint(writer: &SqlitePool) -> Option<(i64, i64)> {
-    match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
-        .fetch_one(writer)
-        .await
-    {
-        Ok((_, frames, copied)) => Some((frames, copied)),
-        Err(e) => {
-            tracing::warn!(error = %e, "WAL checkpoint failed");
-            None
-        }
     }
 }
 
@@ -506,9 +436,11 @@ impl Store for SqliteStore {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::Arc;
 
+    use super::checkpointer::WAL_REWIND_FRAMES;
     use super::*;
     use crate::domain::auth::new_id;
     use crate::domain::model::{activity_now, now_millis};
@@ -608,6 +540,89 @@ mod tests {
         let bound = 4 * WAL_REWIND_FRAMES as u64 * WAL_PAGE_BYTES;
         assert!(largest < bound, "the WAL grew to {largest} bytes");
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[tokio::test]
+    async fn only_the_checkpointer_checkpoints() {
+        let (store, path, _) = store_with_conversations(0).await;
+        for pool in [&store.writer, &store.readers] {
+            let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(pages, 0);
+        }
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[tokio::test]
+    async fn messages_stored_before_the_clustering_migration_are_kept() {
+        let dir = std::env::temp_dir().join(format!("parlor-test-{}", new_id()));
+        std::fs::create_dir_all(dir.join("migrations")).unwrap();
+        std::fs::copy(
+            "migrations/sqlite/0001_init.sql",
+            dir.join("migrations/0001_init.sql"),
+        )
+        .unwrap();
+        let path = dir.join("parlor.db");
+        let url = format!("sqlite://{}", path.display());
+        {
+            let options = SqliteConnectOptions::from_str(&url)
+                .unwrap()
+                .create_if_missing(true);
+            let pool = SqlitePool::connect_with(options).await.unwrap();
+            let first = sqlx::migrate::Migrator::new(dir.join("migrations"))
+                .await
+                .unwrap();
+            first.run(&pool).await.unwrap();
+            sqlx::raw_sql(
+                "INSERT INTO sites (id, site_key, name, created_at) VALUES ('s', 'k', 'Site', 0);
+                 INSERT INTO visitors (id, site_id, token_hash, created_at) VALUES ('v', 's', 'h', 0);
+                 INSERT INTO conversations (id, site_id, visitor_id, last_seq, created_at, updated_at)
+                   VALUES ('c', 's', 'v', 2, 0, 0);
+                 INSERT INTO messages (id, conversation_id, seq, sender, text, client_id, created_at)
+                   VALUES ('m2', 'c', 2, 'visitor', 'second', 'b', 2),
+                          ('m1', 'c', 1, 'visitor', 'first', 'a', 1);",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }
+
+        let store = SqliteStore::open(&url).await.unwrap();
+
+        let texts: Vec<String> = store
+            .messages_after("c", 0, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.text)
+            .collect();
+        assert_eq!(texts, ["first", "second"]);
+        // Clustered by conversation: a WITHOUT ROWID table has no rowid to select.
+        assert!(sqlx::query("SELECT rowid FROM messages")
+            .fetch_all(&store.readers)
+            .await
+            .is_err());
+        let retry = store
+            .append_message(NewMessage {
+                id: &new_id(),
+                conversation_id: "c",
+                sender: Sender::Visitor,
+                agent_id: None,
+                agent_name: None,
+                text: "first again",
+                client_id: Some("a"),
+                reopen: true,
+                now: now_millis(),
+                activity: activity_now(),
+            })
+            .await
+            .unwrap();
+        assert!(!retry.created);
+        assert_eq!((retry.message.id.as_str(), retry.message.seq), ("m1", 1));
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
