@@ -68,7 +68,8 @@ impl App {
                     jwt,
                     chat_config,
                 );
-                let (layer, io, _) = socket::layer::<LocalAdapter>(chat.clone(), ());
+                let (layer, io, _) =
+                    socket::layer::<LocalAdapter>(chat.clone(), (), config.heartbeat());
                 events.bind(io);
                 (http::router(chat.clone()).layer(layer), chat, None)
             }
@@ -85,8 +86,11 @@ impl App {
                 let directory = Arc::new(connected.directory);
                 let events = Arc::new(SocketEvents::<ClusterAdapter<Emitter>>::default());
                 let chat = Chat::new(store, events.clone(), directory.clone(), jwt, chat_config);
-                let (layer, io, inits) =
-                    socket::layer::<ClusterAdapter<Emitter>>(chat.clone(), connected.adapter);
+                let (layer, io, inits) = socket::layer::<ClusterAdapter<Emitter>>(
+                    chat.clone(),
+                    connected.adapter,
+                    config.heartbeat(),
+                );
                 for init in inits {
                     init.await.map_err(|e| StartError::Redis(e.to_string()))?;
                 }

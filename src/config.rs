@@ -108,6 +108,12 @@ pub struct ServeConfig {
     /// Lifetime of an agent token, in seconds.
     #[arg(long, env = "PARLOR_JWT_TTL_SECS", default_value_t = 12 * 3600)]
     pub jwt_ttl_secs: i64,
+    /// How often the server pings each Socket.IO connection, in milliseconds.
+    #[arg(long, env = "PARLOR_PING_INTERVAL_MS", default_value_t = 25_000)]
+    pub ping_interval_ms: u64,
+    /// How long a ping may go unanswered before the connection is closed, in milliseconds.
+    #[arg(long, env = "PARLOR_PING_TIMEOUT_MS", default_value_t = 20_000)]
+    pub ping_timeout_ms: u64,
     /// How long a closed connection still counts as online, in milliseconds.
     #[arg(long, env = "PARLOR_PRESENCE_GRACE_MS", default_value_t = 5000)]
     pub presence_grace_ms: u64,
@@ -131,6 +137,14 @@ pub struct ServeConfig {
 impl ServeConfig {
     pub fn cluster_heartbeat(&self) -> Duration {
         Duration::from_millis(self.cluster_heartbeat_ms.max(100))
+    }
+
+    /// Socket.IO's ping interval and timeout (its defaults unless configured).
+    pub fn heartbeat(&self) -> (Duration, Duration) {
+        (
+            Duration::from_millis(self.ping_interval_ms.max(10)),
+            Duration::from_millis(self.ping_timeout_ms.max(10)),
+        )
     }
 
     pub fn presence_grace(&self) -> Duration {
@@ -161,6 +175,8 @@ impl fmt::Debug for ServeConfig {
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("jwt_ttl_secs", &self.jwt_ttl_secs)
+            .field("ping_interval_ms", &self.ping_interval_ms)
+            .field("ping_timeout_ms", &self.ping_timeout_ms)
             .field("presence_grace_ms", &self.presence_grace_ms)
             .field("rate_limits", &self.rate_limits())
             .field("demo", &self.demo)

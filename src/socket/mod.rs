@@ -27,13 +27,17 @@ use crate::domain::Chat;
 pub const MAX_PACKET_BYTES: usize = 64 * 1024;
 
 /// Builds the Socket.IO layer with both namespaces, serving `chat` through adapter `A`
-/// (local for one node, Redis for a cluster). The namespaces' adapter initialisations are
-/// returned for the caller to await (Redis subscribes) or spawn.
+/// (local for one node, Redis for a cluster), pinging every connection at `heartbeat`'s
+/// (interval, timeout). The namespaces' adapter initialisations are returned for the caller to
+/// await (Redis subscribes) or spawn.
 pub fn layer<A: Adapter + DefinedAdapter>(
     chat: Arc<Chat>,
     adapter: A::State,
+    (ping_interval, ping_timeout): (Duration, Duration),
 ) -> (SocketIoLayer<A>, SocketIo<A>, [A::InitRes; 2]) {
     let (layer, io) = SocketIo::builder()
+        .ping_interval(ping_interval)
+        .ping_timeout(ping_timeout)
         .max_payload(MAX_PACKET_BYTES as u64)
         .ws_max_message_size(MAX_PACKET_BYTES)
         .ws_max_frame_size(MAX_PACKET_BYTES)
