@@ -9,8 +9,10 @@
 //! The store checkpoints the WAL from another connection in the background (a whole checkpoint
 //! between two commits stalled every message queued behind it). Only the last few pages of a
 //! checkpoint are copied here, when the background asks, so that SQLite can start the WAL over.
+//! Should the background fall behind (a slow disk), the writer copies everything itself once
+//! the WAL is past [`WAL_FILE_LIMIT_BYTES`]: messages wait, but the WAL stays bounded.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,9 +23,10 @@ use tokio::sync::{mpsc, oneshot};
 use crate::domain::model::{Message, Micros, Millis, Sender, Status};
 use crate::store::{Appended, NewMessage, StoreError, StoreResult};
 
-/// Size the WAL file is cut back to when SQLite starts it over after a burst. Steady load
-/// stays well below it (the WAL is started over once past 64 MiB), so the file is reused.
-const WAL_FILE_LIMIT_BYTES: u64 = 256 * 1024 * 1024;
+/// Size the WAL file is cut back to when SQLite starts it over, and past which the writer
+/// checkpoints it itself. Steady load stays well below it (the background starts the WAL over
+/// once past 64 MiB), so the file is reused.
+pub const WAL_FILE_LIMIT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Most appends committed together; bounds the time a transaction holds the write lock.
 const MAX_BATCH: usize = 512;
@@ -63,9 +66,10 @@ impl Appender {
         let (jobs, rx) = mpsc::channel(MAX_BATCH * 8);
         let rewind_due = Arc::new(AtomicBool::new(false));
         let writer_rewind_due = Arc::clone(&rewind_due);
+        let wal = wal_path(path);
         std::thread::Builder::new()
             .name("parlor-appender".into())
-            .spawn(move || run(conn, rx, &writer_rewind_due))
+            .spawn(move || run(conn, rx, &wal, &writer_rewind_due))
             .map_err(|e| StoreError::Corrupt(format!("cannot start the message writer: {e}")))?;
         Ok(Appender { jobs, rewind_due })
     }
@@ -104,7 +108,14 @@ fn stopped() -> StoreError {
     StoreError::Corrupt("the message writer has stopped".into())
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, rewind_due: &AtomicBool) {
+/// SQLite's name for a database's WAL file.
+fn wal_path(database: &Path) -> PathBuf {
+    let mut wal = database.as_os_str().to_owned();
+    wal.push("-wal");
+    wal.into()
+}
+
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, wal: &Path, rewind_due: &AtomicBool) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -130,14 +141,21 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, rewind_due: &AtomicBoo
             }
         }
         if rewind_due.swap(false, Ordering::Relaxed) {
-            let checkpoint = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-            });
-            match checkpoint {
-                Ok((frames, copied)) => tracing::debug!(frames, copied, "WAL checkpointed"),
-                Err(e) => tracing::warn!(error = %e, "WAL checkpoint by the message writer failed"),
-            }
+            checkpoint(&conn, "PASSIVE");
+        } else if std::fs::metadata(wal).is_ok_and(|m| m.len() > WAL_FILE_LIMIT_BYTES) {
+            // FULL waits for a background pass to end instead of giving up on it.
+            checkpoint(&conn, "FULL");
         }
+    }
+}
+
+fn checkpoint(conn: &Connection, mode: &str) {
+    let checkpoint = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+        Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+    });
+    match checkpoint {
+        Ok((frames, copied)) => tracing::debug!(mode, frames, copied, "WAL checkpointed"),
+        Err(e) => tracing::warn!(mode, error = %e, "WAL checkpoint by the message writer failed"),
     }
 }
 

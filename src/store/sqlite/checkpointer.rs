@@ -21,7 +21,7 @@ use crate::store::{StoreError, StoreResult};
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 /// WAL length (in pages) past which the WAL is started over.
-pub const WAL_REWIND_FRAMES: i64 = 16384;
+const WAL_REWIND_FRAMES: i64 = 16384;
 
 /// Pages left for the appender to copy when it finishes a checkpoint: a pause of a few ms.
 const REWIND_TAIL_FRAMES: i64 = 256;
