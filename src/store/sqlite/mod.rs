@@ -55,6 +55,10 @@ impl SqliteStore {
             .foreign_keys(true)
             // Only the checkpointer checkpoints; SQLite's default would run one inside a commit.
             .pragma("wal_autocheckpoint", "0")
+            // A connection's page cache is dropped whenever another one has committed, which the
+            // appender does all the time; past one statement's pages, a bigger cache only kept
+            // memory (2 MiB in all after 5,000 new visitors).
+            .pragma("cache_size", "-256")
             .pragma(
                 "journal_size_limit",
                 appender::WAL_FILE_LIMIT_BYTES.to_string(),
