@@ -8,7 +8,9 @@
 //!
 //! The store checkpoints the WAL from another connection in the background (a whole checkpoint
 //! between two commits stalled every message queued behind it). Only the last few pages of a
-//! checkpoint are copied here, when the background asks, so that SQLite can start the WAL over.
+//! checkpoint are copied here, when the background asks, so that SQLite can start the WAL over:
+//! a RESTART checkpoint, which holds sqlx's writes back too, and gives up after
+//! [`REWIND_PATIENCE`] rather than keep messages waiting for a long read.
 //! Should the background fall behind (a slow disk), the writer copies everything itself once
 //! the WAL is past [`WAL_FILE_LIMIT_BYTES`]: messages wait, but the WAL stays bounded.
 
@@ -28,6 +30,13 @@ use crate::store::{Appended, NewMessage, StoreError, StoreResult};
 /// once past 64 MiB), so the file is reused.
 pub const WAL_FILE_LIMIT_BYTES: u64 = 256 * 1024 * 1024;
 
+/// How long the RESTART checkpoint waits for a commit or a read to end before trying again at
+/// the background's next request.
+const REWIND_PATIENCE: Duration = Duration::from_millis(50);
+
+/// How long a commit waits for another connection's write or checkpoint.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Most appends committed together; bounds the time a transaction holds the write lock.
 const MAX_BATCH: usize = 512;
 
@@ -46,9 +55,16 @@ struct Job {
     reply: oneshot::Sender<StoreResult<Appended>>,
 }
 
+/// What the writer is asked to do. A rewind request also travels as a flag, which an appender
+/// busy with a full queue sees after its batch.
+enum Work {
+    Append(Job),
+    RewindWal,
+}
+
 #[derive(Clone)]
 pub struct Appender {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Work>,
     rewind_due: Arc<AtomicBool>,
 }
 
@@ -56,7 +72,7 @@ impl Appender {
     /// Opens the writer's own connection to the (already migrated) database and starts it.
     pub fn start(path: &Path, synchronous_full: bool) -> StoreResult<Self> {
         let conn = Connection::open(path).map_err(corrupt)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(corrupt)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(corrupt)?;
         let synchronous = if synchronous_full { "FULL" } else { "NORMAL" };
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; \
@@ -74,10 +90,11 @@ impl Appender {
         Ok(Appender { jobs, rewind_due })
     }
 
-    /// Asks the writer to checkpoint after its current batch. With no commit in between, the
+    /// Asks the writer to checkpoint after its current batch, or now when it is idle. The
     /// checkpoint copies every frame, and SQLite starts the WAL over at the next commit.
     pub fn rewind_wal(&self) {
         self.rewind_due.store(true, Ordering::Relaxed);
+        let _ = self.jobs.try_send(Work::RewindWal);
     }
 
     pub async fn append(&self, m: NewMessage<'_>) -> StoreResult<Appended> {
@@ -95,7 +112,10 @@ impl Appender {
             activity: m.activity,
             reply,
         };
-        self.jobs.send(job).await.map_err(|_| stopped())?;
+        self.jobs
+            .send(Work::Append(job))
+            .await
+            .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
@@ -115,36 +135,48 @@ fn wal_path(database: &Path) -> PathBuf {
     wal.into()
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, wal: &Path, rewind_due: &AtomicBool) {
+fn run(mut conn: Connection, mut rx: mpsc::Receiver<Work>, wal: &Path, rewind_due: &AtomicBool) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
+        if let Work::Append(job) = first {
+            batch.push(job);
+        }
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(Work::Append(job)) => batch.push(job),
+                Ok(Work::RewindWal) => {}
                 Err(_) => break,
             }
         }
-        match commit(&mut conn, &batch) {
-            Ok(results) => {
-                for (job, result) in batch.drain(..).zip(results) {
-                    let _ = job.reply.send(Ok(result));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, appends = batch.len(), "message batch failed");
-                for job in batch.drain(..) {
-                    let _ = job
-                        .reply
-                        .send(Err(StoreError::Corrupt(format!("batch failed: {e}"))));
-                }
-            }
+        if !batch.is_empty() {
+            commit_batch(&mut conn, &mut batch);
         }
         if rewind_due.swap(false, Ordering::Relaxed) {
-            checkpoint(&conn, "PASSIVE");
+            let _ = conn.busy_timeout(REWIND_PATIENCE);
+            checkpoint(&conn, "RESTART");
+            let _ = conn.busy_timeout(BUSY_TIMEOUT);
         } else if std::fs::metadata(wal).is_ok_and(|m| m.len() > WAL_FILE_LIMIT_BYTES) {
             // FULL waits for a background pass to end instead of giving up on it.
             checkpoint(&conn, "FULL");
+        }
+    }
+}
+
+/// Commits the batch and answers every caller in it.
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
+    match commit(conn, batch) {
+        Ok(results) => {
+            for (job, result) in batch.drain(..).zip(results) {
+                let _ = job.reply.send(Ok(result));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, appends = batch.len(), "message batch failed");
+            for job in batch.drain(..) {
+                let _ = job
+                    .reply
+                    .send(Err(StoreError::Corrupt(format!("batch failed: {e}"))));
+            }
         }
     }
 }

@@ -6,7 +6,8 @@
 //! starts the WAL over once every frame is copied: the file would grow without end, and every
 //! commit would pay for extending it. Once the WAL is past [`WAL_REWIND_FRAMES`], more passes
 //! copy what arrived during the previous one, and the appender, which cannot fall behind
-//! itself, copies the small rest between two batches ([`Appender::rewind_wal`]).
+//! itself, copies the small rest between two batches, or at once when it is idle
+//! ([`Appender::rewind_wal`]).
 
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError};

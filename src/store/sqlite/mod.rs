@@ -453,8 +453,8 @@ mod tests {
     use crate::domain::auth::new_id;
     use crate::domain::model::{activity_now, now_millis};
 
-    /// A store on a fresh file with one site and `n` conversations.
-    async fn store_with_conversations(n: usize) -> (Arc<SqliteStore>, PathBuf, Vec<String>) {
+    /// A store on a fresh file with one site: the store, the file, the site's id.
+    async fn store_with_site() -> (Arc<SqliteStore>, PathBuf, String) {
         let dir = std::env::temp_dir().join(format!("parlor-test-{}", new_id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("parlor.db");
@@ -470,22 +470,33 @@ mod tests {
             })
             .await
             .unwrap();
+        (Arc::new(store), path, site.id)
+    }
+
+    /// A new visitor of the site; returns its conversation's id.
+    async fn new_visitor(store: &SqliteStore, site_id: &str) -> String {
+        let (_, conversation) = store
+            .create_visitor(NewVisitor {
+                visitor_id: &new_id(),
+                conversation_id: &new_id(),
+                site_id,
+                token_hash: &new_id(),
+                now: now_millis(),
+                activity: activity_now(),
+            })
+            .await
+            .unwrap();
+        conversation.id
+    }
+
+    /// A store on a fresh file with one site and `n` conversations.
+    async fn store_with_conversations(n: usize) -> (Arc<SqliteStore>, PathBuf, Vec<String>) {
+        let (store, path, site_id) = store_with_site().await;
         let mut conversations = Vec::new();
         for _ in 0..n {
-            let (_, conversation) = store
-                .create_visitor(NewVisitor {
-                    visitor_id: &new_id(),
-                    conversation_id: &new_id(),
-                    site_id: &site.id,
-                    token_hash: &new_id(),
-                    now: now_millis(),
-                    activity: activity_now(),
-                })
-                .await
-                .unwrap();
-            conversations.push(conversation.id);
+            conversations.push(new_visitor(&store, &site_id).await);
         }
-        (Arc::new(store), path, conversations)
+        (store, path, conversations)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -545,6 +556,27 @@ mod tests {
         // here (measured: 673 MB without a rewind). Past the limit, at most one more batch.
         let bound = WAL_FILE_LIMIT_BYTES + 16 * 1024 * 1024;
         assert!(largest < bound, "the WAL grew to {largest} bytes");
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_starts_over_when_only_visitors_arrive() {
+        const VISITORS: usize = 20_000;
+        let (store, path, site_id) = store_with_site().await;
+        let wal = path.with_extension("db-wal");
+        let mut largest = 0;
+        for i in 0..VISITORS {
+            new_visitor(&store, &site_id).await;
+            if i % 100 == 0 {
+                largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+            }
+        }
+        // No message is appended: the idle appender must still act on the background's request
+        // to start the WAL over (measured: 751 MB when it did not, 85 MB).
+        assert!(
+            largest < WAL_FILE_LIMIT_BYTES,
+            "the WAL grew to {largest} bytes"
+        );
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
