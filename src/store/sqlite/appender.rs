@@ -8,9 +8,9 @@
 //!
 //! The store checkpoints the WAL from another connection in the background (a whole checkpoint
 //! between two commits stalled every message queued behind it). Only the last few pages of a
-//! checkpoint are copied here, when the background asks, so that SQLite can start the WAL over:
-//! a RESTART checkpoint, which holds sqlx's writes back too, and gives up after
-//! [`REWIND_PATIENCE`] rather than keep messages waiting for a long read.
+//! checkpoint are copied here, when the background asks, so that SQLite can start the WAL over;
+//! when the writer is idle, with a RESTART checkpoint, which holds sqlx's writes back too and
+//! gives up after [`REWIND_PATIENCE`] rather than keep messages waiting for a long read.
 //! Should the background fall behind (a slow disk), the writer copies everything itself once
 //! the WAL is past [`WAL_FILE_LIMIT_BYTES`]: messages wait, but the WAL stays bounded.
 
@@ -148,13 +148,21 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Work>, wal: &Path, rewind_du
                 Err(_) => break,
             }
         }
-        if !batch.is_empty() {
+        let idle = batch.is_empty();
+        if !idle {
             commit_batch(&mut conn, &mut batch);
         }
         if rewind_due.swap(false, Ordering::Relaxed) {
-            let _ = conn.busy_timeout(REWIND_PATIENCE);
-            checkpoint(&conn, "RESTART");
-            let _ = conn.busy_timeout(BUSY_TIMEOUT);
+            if idle {
+                // Only sqlx's writes (new visitors) race with this checkpoint: hold them back.
+                let _ = conn.busy_timeout(REWIND_PATIENCE);
+                checkpoint(&conn, "RESTART");
+                let _ = conn.busy_timeout(BUSY_TIMEOUT);
+            } else {
+                // Under load, RESTART would wait for readers while the next batch waits. Between
+                // two batches a PASSIVE one copies everything but a rare sqlx write.
+                checkpoint(&conn, "PASSIVE");
+            }
         } else if std::fs::metadata(wal).is_ok_and(|m| m.len() > WAL_FILE_LIMIT_BYTES) {
             // FULL waits for a background pass to end instead of giving up on it.
             checkpoint(&conn, "FULL");
