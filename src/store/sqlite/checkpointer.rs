@@ -27,7 +27,7 @@ const WAL_REWIND_FRAMES: i64 = 16384;
 /// Pages left for the appender to copy when it finishes a checkpoint: a pause of a few ms.
 const REWIND_TAIL_FRAMES: i64 = 256;
 
-/// Background passes that chase the appender before it is asked to finish anyway.
+/// Background passes that chase the writers before the appender is asked to finish anyway.
 const MAX_CATCH_UP_PASSES: usize = 4;
 
 /// Stops the checkpointer when dropped.
