@@ -164,13 +164,13 @@ impl Chat {
         client_id: ClientId,
         text: MessageText,
     ) -> DomainResult<Message> {
-        let conversation = self.own_conversation(id, conversation_id).await?;
-        let _order = self.lock_conversation(&conversation.id).await;
+        let _order = self.lock_conversation(conversation_id).await;
         let appended = self
             .store
             .append_message(NewMessage {
                 id: &new_id(),
-                conversation_id: &conversation.id,
+                site_id: &id.site_id,
+                conversation_id,
                 sender: Sender::Agent,
                 agent_id: Some(&id.agent_id),
                 agent_name: Some(&id.name),
@@ -180,12 +180,13 @@ impl Chat {
                 now: now_millis(),
                 activity: activity_now(),
             })
-            .await?;
+            .await?
+            .ok_or(DomainError::NotFound)?;
         let message = appended.message;
         if appended.created {
             self.events
                 .to_visitor(
-                    &conversation.id,
+                    conversation_id,
                     None,
                     VisitorEvent::Message(message.clone()),
                 )

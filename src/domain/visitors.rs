@@ -251,6 +251,7 @@ impl Chat {
             .store
             .append_message(NewMessage {
                 id: &new_id(),
+                site_id: &id.site_id,
                 conversation_id: &id.conversation_id,
                 sender: Sender::Visitor,
                 agent_id: None,
@@ -261,7 +262,8 @@ impl Chat {
                 now: now_millis(),
                 activity: activity_now(),
             })
-            .await?;
+            .await?
+            .ok_or(DomainError::NotFound)?;
         let message = appended.message;
         if appended.created {
             if appended.reopened {

@@ -64,6 +64,8 @@ pub struct NewVisitor<'a> {
 
 pub struct NewMessage<'a> {
     pub id: &'a str,
+    /// The site the sender acts for: a conversation of another site is not found.
+    pub site_id: &'a str,
     pub conversation_id: &'a str,
     pub sender: Sender,
     pub agent_id: Option<&'a str>,
@@ -207,7 +209,9 @@ pub trait Store: Send + Sync + 'static {
     /// Sets the status and `updated_at`; returns false when it already had the status.
     async fn set_status(&self, id: &str, status: Status, activity: Micros) -> StoreResult<bool>;
 
-    async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Appended>;
+    /// `None` when the site has no such conversation. Checked in the append itself, so an
+    /// agent's reply needs no lookup of its own first.
+    async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Option<Appended>>;
     /// The message a side already sent with this idempotency key, if any.
     async fn message_by_client_id(
         &self,

@@ -393,28 +393,36 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Appended> {
+    async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Option<Appended>> {
+        if !storable(m.conversation_id) || !storable(m.site_id) {
+            return Ok(None);
+        }
         // Fast path for a retry of a committed send: no transaction, no row lock.
         if let Some(existing) = self.existing(&m).await? {
-            return Ok(Appended {
+            return Ok(Some(Appended {
                 message: existing,
                 created: false,
                 reopened: false,
-            });
+            }));
         }
         let mut tx = self.pool.begin().await?;
         // Locks the conversation row until commit; concurrent writers (any node) queue here and
         // then see the committed last_seq. `status` is not changed by this statement, so
         // RETURNING gives the status as it was before this message.
-        let (seq, was_status): (i64, String) = sqlx::query_as(
+        let locked: Option<(i64, String)> = sqlx::query_as(
             "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $1 \
-             WHERE id = $2 \
+             WHERE id = $2 AND site_id = $3 \
              RETURNING last_seq, status",
         )
         .bind(m.activity)
         .bind(m.conversation_id)
-        .fetch_one(&mut *tx)
+        .bind(m.site_id)
+        .fetch_optional(&mut *tx)
         .await?;
+        let Some((seq, was_status)) = locked else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
         let reopened = m.reopen && was_status == Status::Ended.as_str();
         if reopened {
             sqlx::query("UPDATE conversations SET status = 'open' WHERE id = $1")
@@ -446,20 +454,20 @@ impl Store for PostgresStore {
                 let existing = self.existing(&m).await?.ok_or_else(|| {
                     StoreError::Corrupt("idempotency conflict without a message".into())
                 })?;
-                Ok(Appended {
+                Ok(Some(Appended {
                     message: existing,
                     created: false,
                     reopened: false,
-                })
+                }))
             }
             Err(e) => Err(e.into()),
             Ok(_) => {
                 tx.commit().await?;
-                Ok(Appended {
+                Ok(Some(Appended {
                     message: m.stored(seq),
                     created: true,
                     reopened,
-                })
+                }))
             }
         }
     }
@@ -552,14 +560,25 @@ impl Store for PostgresStore {
 }
 
 impl PostgresStore {
+    /// The original of a retried send, only when the conversation is the sender's site's.
     async fn existing(&self, m: &NewMessage<'_>) -> StoreResult<Option<Message>> {
-        match m.client_id {
-            Some(client_id) => {
-                self.message_by_client_id(m.conversation_id, m.sender, client_id)
-                    .await
-            }
-            None => Ok(None),
-        }
+        let Some(client_id) = m.client_id.filter(|c| storable(c)) else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages \
+             WHERE conversation_id = $1 AND sender = $2 AND client_id = $3 \
+               AND EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND site_id = $4)"
+        );
+        sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(m.conversation_id)
+            .bind(m.sender.as_str())
+            .bind(client_id)
+            .bind(m.site_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(MessageRow::into_message)
+            .transpose()
     }
 }
 

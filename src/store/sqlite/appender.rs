@@ -43,6 +43,7 @@ const MAX_BATCH: usize = 512;
 /// An append waiting for the writer, with everything owned.
 struct Job {
     id: String,
+    site_id: String,
     conversation_id: String,
     sender: Sender,
     agent_id: Option<String>,
@@ -52,7 +53,7 @@ struct Job {
     reopen: bool,
     now: Millis,
     activity: Micros,
-    reply: oneshot::Sender<StoreResult<Appended>>,
+    reply: oneshot::Sender<StoreResult<Option<Appended>>>,
 }
 
 /// What the writer is asked to do. A rewind request also travels as a flag, which an appender
@@ -97,10 +98,11 @@ impl Appender {
         let _ = self.jobs.try_send(Work::RewindWal);
     }
 
-    pub async fn append(&self, m: NewMessage<'_>) -> StoreResult<Appended> {
+    pub async fn append(&self, m: NewMessage<'_>) -> StoreResult<Option<Appended>> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             id: m.id.to_owned(),
+            site_id: m.site_id.to_owned(),
             conversation_id: m.conversation_id.to_owned(),
             sender: m.sender,
             agent_id: m.agent_id.map(str::to_owned),
@@ -135,7 +137,7 @@ fn wal_path(database: &Path) -> PathBuf {
     wal.into()
 }
 
-fn run(mut conn: Connection, mut rx: mpsc::Receiver<Work>, wal: &Path, rewind_due: &AtomicBool) {
+fn run(conn: Connection, mut rx: mpsc::Receiver<Work>, wal: &Path, rewind_due: &AtomicBool) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         if let Work::Append(job) = first {
@@ -150,7 +152,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Work>, wal: &Path, rewind_du
         }
         let idle = batch.is_empty();
         if !idle {
-            commit_batch(&mut conn, &mut batch);
+            commit_batch(&conn, &mut batch);
         }
         if rewind_due.swap(false, Ordering::Relaxed) {
             if idle {
@@ -171,7 +173,7 @@ fn run(mut conn: Connection, mut rx: mpsc::Receiver<Work>, wal: &Path, rewind_du
 }
 
 /// Commits the batch and answers every caller in it.
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
+fn commit_batch(conn: &Connection, batch: &mut Vec<Job>) {
     match commit(conn, batch) {
         Ok(results) => {
             for (job, result) in batch.drain(..).zip(results) {
@@ -200,50 +202,70 @@ fn checkpoint(conn: &Connection, mode: &str) {
 }
 
 /// Stores every job in one transaction. Within it the writer holds SQLite's write lock, so an
-/// idempotency check sees every earlier append, including those of the same batch.
-fn commit(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Appended>> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let results = batch
+/// idempotency check sees every earlier append, including those of the same batch, and the
+/// `last_seq` it reads cannot change before the update. `BEGIN` and `COMMIT` are cached
+/// statements: rusqlite's transaction parses both again for every batch.
+fn commit(conn: &Connection, batch: &[Job]) -> rusqlite::Result<Vec<Option<Appended>>> {
+    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let committed = batch
         .iter()
-        .map(|job| append(&tx, job))
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    tx.commit()?;
-    Ok(results)
+        .map(|job| append(conn, job))
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .and_then(|results| {
+            conn.prepare_cached("COMMIT")?.execute([])?;
+            Ok(results)
+        });
+    if committed.is_err() && !conn.is_autocommit() {
+        let _ = conn
+            .prepare_cached("ROLLBACK")
+            .and_then(|mut rollback| rollback.execute([]));
+    }
+    committed
 }
 
-/// What one read tells about an append: the conversation's status and, for a retry, the
-/// original message.
+/// What one read tells about an append: the conversation's status and last seq and, for a
+/// retry, the original message.
 struct State {
     status: String,
+    last_seq: i64,
     original: Option<(String, i64, Option<String>, String, Millis)>,
 }
 
-fn append(tx: &rusqlite::Transaction<'_>, job: &Job) -> rusqlite::Result<Appended> {
-    let state = tx
+/// `None` when the site has no such conversation; the rest of the batch goes on.
+fn append(conn: &Connection, job: &Job) -> rusqlite::Result<Option<Appended>> {
+    let state = conn
         .prepare_cached(
-            "SELECT c.status, m.id, m.seq, m.agent_name, m.text, m.created_at \
+            "SELECT c.status, c.last_seq, m.id, m.seq, m.agent_name, m.text, m.created_at \
              FROM conversations c \
              LEFT JOIN messages m \
                ON m.conversation_id = c.id AND m.sender = ?1 AND m.client_id = ?2 \
-             WHERE c.id = ?3",
+             WHERE c.id = ?3 AND c.site_id = ?4",
         )?
         .query_row(
-            params![job.sender.as_str(), job.client_id, job.conversation_id],
+            params![
+                job.sender.as_str(),
+                job.client_id,
+                job.conversation_id,
+                job.site_id
+            ],
             |row| {
-                let id: Option<String> = row.get(1)?;
+                let id: Option<String> = row.get(2)?;
                 Ok(State {
                     status: row.get(0)?,
+                    last_seq: row.get(1)?,
                     original: match id {
-                        Some(id) => Some((id, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?)),
+                        Some(id) => Some((id, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?)),
                         None => None,
                     },
                 })
             },
         )
-        .optional()?
-        .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+        .optional()?;
+    let Some(state) = state else {
+        return Ok(None);
+    };
     if let Some((id, seq, agent_name, text, created_at)) = state.original {
-        return Ok(Appended {
+        return Ok(Some(Appended {
             message: Message {
                 id,
                 conversation_id: job.conversation_id.clone(),
@@ -256,20 +278,21 @@ fn append(tx: &rusqlite::Transaction<'_>, job: &Job) -> rusqlite::Result<Appende
             },
             created: false,
             reopened: false,
-        });
+        }));
     }
     let reopened = job.reopen && state.status == Status::Ended.as_str();
-    let seq: i64 = tx
-        .prepare_cached(
-            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = ?1, \
-               status = CASE WHEN ?2 THEN 'open' ELSE status END \
-             WHERE id = ?3 \
-             RETURNING last_seq",
-        )?
-        .query_row(params![job.activity, reopened, job.conversation_id], |r| {
-            r.get(0)
-        })?;
-    tx.prepare_cached(
+    let seq = state.last_seq + 1;
+    let status = if reopened {
+        Status::Open.as_str()
+    } else {
+        state.status.as_str()
+    };
+    // No RETURNING: SQLite builds a temporary table for it, and the seq is known already.
+    conn.prepare_cached(
+        "UPDATE conversations SET last_seq = ?1, updated_at = ?2, status = ?3 WHERE id = ?4",
+    )?
+    .execute(params![seq, job.activity, status, job.conversation_id])?;
+    conn.prepare_cached(
         "INSERT INTO messages \
            (id, conversation_id, seq, sender, agent_id, agent_name, text, client_id, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -285,7 +308,7 @@ fn append(tx: &rusqlite::Transaction<'_>, job: &Job) -> rusqlite::Result<Appende
         job.client_id,
         job.now
     ])?;
-    Ok(Appended {
+    Ok(Some(Appended {
         message: Message {
             id: job.id.clone(),
             conversation_id: job.conversation_id.clone(),
@@ -298,5 +321,5 @@ fn append(tx: &rusqlite::Transaction<'_>, job: &Job) -> rusqlite::Result<Appende
         },
         created: true,
         reopened,
-    })
+    }))
 }

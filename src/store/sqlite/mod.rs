@@ -360,7 +360,7 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Appended> {
+    async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Option<Appended>> {
         self.appender.append(m).await
     }
 
@@ -490,25 +490,89 @@ mod tests {
     }
 
     /// A store on a fresh file with one site and `n` conversations.
-    async fn store_with_conversations(n: usize) -> (Arc<SqliteStore>, PathBuf, Vec<String>) {
+    async fn store_with_conversations(
+        n: usize,
+    ) -> (Arc<SqliteStore>, PathBuf, String, Vec<String>) {
         let (store, path, site_id) = store_with_site().await;
         let mut conversations = Vec::new();
         for _ in 0..n {
             conversations.push(new_visitor(&store, &site_id).await);
         }
-        (store, path, conversations)
+        (store, path, site_id, conversations)
+    }
+
+    /// A visitor message with the given idempotency key.
+    fn visitor_message<'a>(
+        site_id: &'a str,
+        conversation_id: &'a str,
+        client_id: &'a str,
+    ) -> NewMessage<'a> {
+        NewMessage {
+            id: "",
+            site_id,
+            conversation_id,
+            sender: Sender::Visitor,
+            agent_id: None,
+            agent_name: None,
+            text: "hello",
+            client_id: Some(client_id),
+            reopen: true,
+            now: now_millis(),
+            activity: activity_now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn another_sites_conversation_is_not_found_and_the_batch_goes_on() {
+        let (store, path, site_id, conversations) = store_with_conversations(1).await;
+        let (other_site, other_site_dir) = {
+            let (other, other_path, other_site) = store_with_site().await;
+            drop(other);
+            (other_site, other_path)
+        };
+        let conversation = &conversations[0];
+        let ids: Vec<String> = (0..3).map(|_| new_id()).collect();
+        let (mine, foreign, unknown) = tokio::join!(
+            store.append_message(NewMessage {
+                id: &ids[0],
+                ..visitor_message(&site_id, conversation, "a")
+            }),
+            store.append_message(NewMessage {
+                id: &ids[1],
+                ..visitor_message(&other_site, conversation, "b")
+            }),
+            store.append_message(NewMessage {
+                id: &ids[2],
+                ..visitor_message(&site_id, "no such conversation", "c")
+            }),
+        );
+        assert_eq!(mine.unwrap().map(|a| a.message.seq), Some(1));
+        assert!(foreign.unwrap().is_none());
+        assert!(unknown.unwrap().is_none());
+        let stored: Vec<String> = sqlx::query_scalar("SELECT id FROM messages")
+            .fetch_all(&store.readers)
+            .await
+            .unwrap();
+        assert_eq!(stored, [ids[0].clone()]);
+        for dir in [path, other_site_dir] {
+            let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_stays_bounded_under_steady_load() {
         const MESSAGES: usize = 60_000;
-        let (store, path, conversations) = store_with_conversations(200).await;
+        let (store, path, site_id, conversations) = store_with_conversations(200).await;
         let conversations = Arc::new(conversations);
         let sent = Arc::new(AtomicUsize::new(0));
         let writers: Vec<_> = (0..64)
             .map(|_| {
-                let (store, conversations, sent) =
-                    (store.clone(), conversations.clone(), sent.clone());
+                let (store, site_id, conversations, sent) = (
+                    store.clone(),
+                    site_id.clone(),
+                    conversations.clone(),
+                    sent.clone(),
+                );
                 tokio::spawn(async move {
                     loop {
                         let i = sent.fetch_add(1, Ordering::Relaxed);
@@ -518,6 +582,7 @@ mod tests {
                         store
                             .append_message(NewMessage {
                                 id: &new_id(),
+                                site_id: &site_id,
                                 conversation_id: &conversations[i % conversations.len()],
                                 sender: Sender::Visitor,
                                 agent_id: None,
@@ -582,7 +647,7 @@ mod tests {
 
     #[tokio::test]
     async fn only_the_checkpointer_checkpoints() {
-        let (store, path, _) = store_with_conversations(0).await;
+        let (store, path, _, _) = store_with_conversations(0).await;
         for pool in [&store.writer, &store.readers] {
             let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
                 .fetch_one(pool)
@@ -646,6 +711,7 @@ mod tests {
         let retry = store
             .append_message(NewMessage {
                 id: &new_id(),
+                site_id: "s",
                 conversation_id: "c",
                 sender: Sender::Visitor,
                 agent_id: None,
@@ -657,7 +723,8 @@ mod tests {
                 activity: activity_now(),
             })
             .await
-            .unwrap();
+            .unwrap()
+            .expect("the conversation is the site's");
         assert!(!retry.created);
         assert_eq!((retry.message.id.as_str(), retry.message.seq), ("m1", 1));
         let _ = std::fs::remove_dir_all(dir);
