@@ -242,7 +242,12 @@ impl Chat {
             // A retry of a stored message is answered even when over the limit.
             return self
                 .store
-                .message_by_client_id(&id.conversation_id, Sender::Visitor, client_id.as_str())
+                .message_by_client_id(
+                    &id.site_id,
+                    &id.conversation_id,
+                    Sender::Visitor,
+                    client_id.as_str(),
+                )
                 .await?
                 .ok_or(DomainError::RateLimited);
         }

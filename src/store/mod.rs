@@ -212,9 +212,11 @@ pub trait Store: Send + Sync + 'static {
     /// `None` when the site has no such conversation. Checked in the append itself, so an
     /// agent's reply needs no lookup of its own first.
     async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Option<Appended>>;
-    /// The message a side already sent with this idempotency key, if any.
+    /// The message a side already sent with this idempotency key, if any, in a conversation of
+    /// this site.
     async fn message_by_client_id(
         &self,
+        site_id: &str,
         conversation_id: &str,
         sender: Sender,
         client_id: &str,

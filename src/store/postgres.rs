@@ -474,21 +474,24 @@ impl Store for PostgresStore {
 
     async fn message_by_client_id(
         &self,
+        site_id: &str,
         conversation_id: &str,
         sender: Sender,
         client_id: &str,
     ) -> StoreResult<Option<Message>> {
-        if !storable(conversation_id) || !storable(client_id) {
+        if !storable(site_id) || !storable(conversation_id) || !storable(client_id) {
             return Ok(None);
         }
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages \
-             WHERE conversation_id = $1 AND sender = $2 AND client_id = $3"
+             WHERE conversation_id = $1 AND sender = $2 AND client_id = $3 \
+               AND EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND site_id = $4)"
         );
         sqlx::query_as::<_, MessageRow>(&sql)
             .bind(conversation_id)
             .bind(sender.as_str())
             .bind(client_id)
+            .bind(site_id)
             .fetch_optional(&self.pool)
             .await?
             .map(MessageRow::into_message)
@@ -560,25 +563,14 @@ impl Store for PostgresStore {
 }
 
 impl PostgresStore {
-    /// The original of a retried send, only when the conversation is the sender's site's.
     async fn existing(&self, m: &NewMessage<'_>) -> StoreResult<Option<Message>> {
-        let Some(client_id) = m.client_id.filter(|c| storable(c)) else {
-            return Ok(None);
-        };
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages \
-             WHERE conversation_id = $1 AND sender = $2 AND client_id = $3 \
-               AND EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND site_id = $4)"
-        );
-        sqlx::query_as::<_, MessageRow>(&sql)
-            .bind(m.conversation_id)
-            .bind(m.sender.as_str())
-            .bind(client_id)
-            .bind(m.site_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(MessageRow::into_message)
-            .transpose()
+        match m.client_id {
+            Some(client_id) => {
+                self.message_by_client_id(m.site_id, m.conversation_id, m.sender, client_id)
+                    .await
+            }
+            None => Ok(None),
+        }
     }
 }
 

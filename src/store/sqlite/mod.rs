@@ -366,19 +366,22 @@ impl Store for SqliteStore {
 
     async fn message_by_client_id(
         &self,
+        site_id: &str,
         conversation_id: &str,
         sender: Sender,
         client_id: &str,
     ) -> StoreResult<Option<Message>> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages \
-             WHERE conversation_id = ? AND sender = ? AND client_id = ?"
+             WHERE conversation_id = ?1 AND sender = ?2 AND client_id = ?3 \
+               AND EXISTS (SELECT 1 FROM conversations WHERE id = ?1 AND site_id = ?4)"
         );
         // Read through the writer so a just-committed original is always visible.
         sqlx::query_as::<_, MessageRow>(&sql)
             .bind(conversation_id)
             .bind(sender.as_str())
             .bind(client_id)
+            .bind(site_id)
             .fetch_optional(&self.writer)
             .await?
             .map(MessageRow::into_message)
