@@ -223,13 +223,20 @@ export class Store {
     this.changed();
   }
 
+  /** Adds listed conversations we do not hold yet. A held one is kept current by live events,
+   * which may be newer than the list: a profile change committed while the list was read
+   * arrives before the list's reply. */
+  private learn(list: Summary[]) {
+    list.forEach((c) => this.convs.has(c.id) || this.convs.set(c.id, c));
+  }
+
   private fetchTimer: any = null;
   private fetchConvs() {
     if (this.fetchTimer) return;
     this.fetchTimer = setTimeout(() => {
       this.fetchTimer = null;
       this.socket?.emit('list', { limit: 20 }, (r: any) => {
-        if (r && r.ok) r.conversations.forEach((c: Summary) => this.convs.set(c.id, c));
+        if (r && r.ok) this.learn(r.conversations);
         this.changed();
       });
     }, 150);
@@ -273,7 +280,7 @@ export class Store {
     s.timeout(15000).emit('list', req, (err: any, r: any) => {
       this.loadingConvs = false;
       if (!err && r && r.ok) {
-        r.conversations.forEach((c: Summary) => this.convs.set(c.id, c));
+        this.learn(r.conversations);
         this.moreConvs[f] = !!r.hasMore;
         if (f === 'all') {
           this.moreConvs.open = this.moreConvs.ended = this.moreConvs.open || this.moreConvs.ended;
