@@ -223,11 +223,14 @@ export class Store {
     this.changed();
   }
 
-  /** Adds listed conversations we do not hold yet. A held one is kept current by live events,
-   * which may be newer than the list: a profile change committed while the list was read
-   * arrives before the list's reply. */
+  /** Takes listed conversations we do not hold or hold an older state of. A held one is kept
+   * current by live events, which may be newer than the list: a profile change committed while
+   * the list was read arrives before the list's reply and leaves `updatedAt` as it was. */
   private learn(list: Summary[]) {
-    list.forEach((c) => this.convs.has(c.id) || this.convs.set(c.id, c));
+    list.forEach((c) => {
+      const held = this.convs.get(c.id);
+      if (!held || c.updatedAt > held.updatedAt) this.convs.set(c.id, c);
+    });
   }
 
   private fetchTimer: any = null;
