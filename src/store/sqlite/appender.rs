@@ -1,6 +1,9 @@
-//! Group commit for messages: one thread owns message inserts and commits every append that is
-//! waiting as one transaction, so a burst of sends costs one commit instead of one each. Each
-//! caller gets its answer only after the commit: an ack means committed.
+//! Group commit for the hot writes: one thread owns message appends and the visitor and
+//! conversation updates that come with chatting (new visitors, profiles, pages, status, read
+//! marks), and commits every write that is waiting as one transaction, so a burst costs one
+//! commit instead of one each. Each caller gets its answer only after the commit: an ack means
+//! committed. With one writer there is no wait for SQLite's write lock either: a second writing
+//! connection sleeps in SQLite's busy handler, in steps of up to 100 ms.
 //!
 //! The thread talks to SQLite directly through rusqlite with cached prepared statements: the
 //! profile showed sqlx's hand-off of every statement to its worker thread (a channel round trip
@@ -17,7 +20,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::{mpsc, oneshot};
@@ -37,8 +40,16 @@ const REWIND_PATIENCE: Duration = Duration::from_millis(50);
 /// How long a commit waits for another connection's write or checkpoint.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Most appends committed together; bounds the time a transaction holds the write lock.
+/// Most writes committed together; bounds the time a transaction holds the write lock.
 const MAX_BATCH: usize = 512;
+
+/// One write waiting for the batch it goes into.
+trait Write: Send {
+    /// Runs inside the batch's transaction. An error here fails the whole batch.
+    fn run(&mut self, conn: &Connection) -> rusqlite::Result<()>;
+    /// Answers the caller once the batch has committed, or with the reason it did not.
+    fn answer(self: Box<Self>, committed: Result<(), &str>);
+}
 
 /// An append waiting for the writer, with everything owned.
 struct Job {
@@ -53,13 +64,83 @@ struct Job {
     reopen: bool,
     now: Millis,
     activity: Micros,
+    appended: Option<Option<Appended>>,
     reply: oneshot::Sender<StoreResult<Option<Appended>>>,
+}
+
+/// An append is two statements (the conversation's `last_seq`, then the message), so its error
+/// fails the batch: the seq it took must not be committed without its message.
+impl Write for Job {
+    fn run(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        self.appended = Some(append(conn, self)?);
+        Ok(())
+    }
+
+    fn answer(self: Box<Self>, committed: Result<(), &str>) {
+        let result = match (committed, self.appended) {
+            (Ok(()), Some(appended)) => Ok(appended),
+            (Ok(()), None) => Err(stopped()),
+            (Err(e), _) => Err(batch_failed(e)),
+        };
+        let _ = self.reply.send(result);
+    }
+}
+
+/// Any other write: a closure with its own result. A failed statement is undone by SQLite on
+/// its own, so its error is this write's answer and the batch goes on; a write of several
+/// statements runs them in a savepoint (see [`in_savepoint`]).
+struct Statement<T, F> {
+    work: Option<F>,
+    done: Option<rusqlite::Result<T>>,
+    reply: oneshot::Sender<StoreResult<T>>,
+}
+
+impl<T, F> Write for Statement<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
+{
+    fn run(&mut self, conn: &Connection) -> rusqlite::Result<()> {
+        if let Some(work) = self.work.take() {
+            self.done = Some(work(conn));
+        }
+        Ok(())
+    }
+
+    fn answer(self: Box<Self>, committed: Result<(), &str>) {
+        let result = match (committed, self.done) {
+            (Ok(()), Some(Ok(value))) => Ok(value),
+            (Ok(()), Some(Err(e))) => Err(write_failed(e)),
+            (Ok(()), None) => Err(stopped()),
+            (Err(e), _) => Err(batch_failed(e)),
+        };
+        let _ = self.reply.send(result);
+    }
+}
+
+/// Runs several statements as one write: all of them or, on an error, none.
+pub fn in_savepoint<T>(
+    conn: &Connection,
+    work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached("SAVEPOINT write")?.execute([])?;
+    match work(conn) {
+        Ok(value) => {
+            conn.prepare_cached("RELEASE write")?.execute([])?;
+            Ok(value)
+        }
+        Err(e) => {
+            conn.prepare_cached("ROLLBACK TO write")?.execute([])?;
+            conn.prepare_cached("RELEASE write")?.execute([])?;
+            Err(e)
+        }
+    }
 }
 
 /// What the writer is asked to do. A rewind request also travels as a flag, which an appender
 /// busy with a full queue sees after its batch.
 enum Work {
-    Append(Job),
+    Write(Box<dyn Write>),
     RewindWal,
 }
 
@@ -75,9 +156,14 @@ impl Appender {
         let conn = Connection::open(path).map_err(corrupt)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(corrupt)?;
         let synchronous = if synchronous_full { "FULL" } else { "NORMAL" };
+        // A 256 KiB page cache, as on sqlx's connections: the 2 MiB default filled up with the
+        // pages of new visitors and stayed after they left (RSS after 19,000 sockets closed
+        // 170 % of idle instead of 157 %), and made no difference to messages, whose pages are
+        // spread over more than 2 MiB anyway (35-38 against 33-35 µs per message).
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; \
-             PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_FILE_LIMIT_BYTES};"
+             PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_FILE_LIMIT_BYTES}; \
+             PRAGMA cache_size = -256;"
         ))
         .map_err(corrupt)?;
         let (jobs, rx) = mpsc::channel(MAX_BATCH * 8);
@@ -112,13 +198,34 @@ impl Appender {
             reopen: m.reopen,
             now: m.now,
             activity: m.activity,
+            appended: None,
             reply,
         };
-        self.jobs
-            .send(Work::Append(job))
-            .await
-            .map_err(|_| stopped())?;
+        self.queue(Box::new(job)).await?;
         answer.await.map_err(|_| stopped())?
+    }
+
+    /// Runs `work` in the next batch and answers after its commit.
+    pub async fn write<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.queue(Box::new(Statement {
+            work: Some(work),
+            done: None,
+            reply,
+        }))
+        .await?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    async fn queue(&self, write: Box<dyn Write>) -> StoreResult<()> {
+        self.jobs
+            .send(Work::Write(write))
+            .await
+            .map_err(|_| stopped())
     }
 }
 
@@ -128,6 +235,14 @@ fn corrupt(e: rusqlite::Error) -> StoreError {
 
 fn stopped() -> StoreError {
     StoreError::Corrupt("the message writer has stopped".into())
+}
+
+fn batch_failed(e: &str) -> StoreError {
+    StoreError::Corrupt(format!("batch failed: {e}"))
+}
+
+fn write_failed(e: rusqlite::Error) -> StoreError {
+    StoreError::Corrupt(format!("write failed: {e}"))
 }
 
 /// SQLite's name for a database's WAL file.
@@ -140,12 +255,12 @@ fn wal_path(database: &Path) -> PathBuf {
 fn run(conn: Connection, mut rx: mpsc::Receiver<Work>, wal: &Path, rewind_due: &AtomicBool) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
-        if let Work::Append(job) = first {
-            batch.push(job);
+        if let Work::Write(write) = first {
+            batch.push(write);
         }
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(Work::Append(job)) => batch.push(job),
+                Ok(Work::Write(write)) => batch.push(write),
                 Ok(Work::RewindWal) => {}
                 Err(_) => break,
             }
@@ -156,7 +271,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Work>, wal: &Path, rewind_due: &
         }
         if rewind_due.swap(false, Ordering::Relaxed) {
             if idle {
-                // Only sqlx's writes (new visitors) race with this checkpoint: hold them back.
+                // Only sqlx's rare writes (sites, agents, settings) race with it: hold them back.
                 let _ = conn.busy_timeout(REWIND_PATIENCE);
                 checkpoint(&conn, "RESTART");
                 let _ = conn.busy_timeout(BUSY_TIMEOUT);
@@ -166,55 +281,75 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Work>, wal: &Path, rewind_due: &
                 checkpoint(&conn, "PASSIVE");
             }
         } else if std::fs::metadata(wal).is_ok_and(|m| m.len() > WAL_FILE_LIMIT_BYTES) {
-            // FULL waits for a background pass to end instead of giving up on it.
-            checkpoint(&conn, "FULL");
+            rewind_now(&conn);
         }
+    }
+}
+
+/// Copies every frame and has the next commit start the WAL over, however long a background
+/// pass takes: SQLite answers busy at once while another connection checkpoints (it waits for
+/// writers and readers, not for another checkpoint), and the WAL grew by 40 MB past the limit
+/// during one slow pass. Writes wait meanwhile; the WAL stays bounded.
+fn rewind_now(conn: &Connection) {
+    let started = Instant::now();
+    while !checkpoint(conn, "RESTART") && started.elapsed() < BUSY_TIMEOUT {
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
 /// Commits the batch and answers every caller in it.
-fn commit_batch(conn: &Connection, batch: &mut Vec<Job>) {
-    match commit(conn, batch) {
-        Ok(results) => {
-            for (job, result) in batch.drain(..).zip(results) {
-                let _ = job.reply.send(Ok(result));
-            }
-        }
-        Err(e) => {
-            tracing::error!(error = %e, appends = batch.len(), "message batch failed");
-            for job in batch.drain(..) {
-                let _ = job
-                    .reply
-                    .send(Err(StoreError::Corrupt(format!("batch failed: {e}"))));
-            }
-        }
+fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Write>>) {
+    let committed = commit(conn, batch).map_err(|e| {
+        tracing::error!(error = %e, writes = batch.len(), "write batch failed");
+        e.to_string()
+    });
+    for write in batch.drain(..) {
+        write.answer(committed.as_ref().map(|_| ()).map_err(String::as_str));
     }
 }
 
-fn checkpoint(conn: &Connection, mode: &str) {
+/// Whether the checkpoint copied every frame of the WAL.
+fn checkpoint(conn: &Connection, mode: &str) -> bool {
     let checkpoint = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
-        Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
     });
     match checkpoint {
-        Ok((frames, copied)) => tracing::debug!(mode, frames, copied, "WAL checkpointed"),
-        Err(e) => tracing::warn!(mode, error = %e, "WAL checkpoint by the message writer failed"),
+        Ok((busy, frames, copied)) => {
+            tracing::debug!(mode, busy, frames, copied, "WAL checkpointed");
+            busy == 0 && frames == copied
+        }
+        Err(e) => {
+            tracing::warn!(mode, error = %e, "WAL checkpoint by the message writer failed");
+            false
+        }
     }
 }
 
-/// Stores every job in one transaction. Within it the writer holds SQLite's write lock, so an
+/// Runs every write in one transaction. Within it the writer holds SQLite's write lock, so an
 /// idempotency check sees every earlier append, including those of the same batch, and the
 /// `last_seq` it reads cannot change before the update. `BEGIN` and `COMMIT` are cached
 /// statements: rusqlite's transaction parses both again for every batch.
-fn commit(conn: &Connection, batch: &[Job]) -> rusqlite::Result<Vec<Option<Appended>>> {
+fn commit(conn: &Connection, batch: &mut [Box<dyn Write>]) -> rusqlite::Result<()> {
     conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
     let committed = batch
-        .iter()
-        .map(|job| append(conn, job))
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .and_then(|results| {
-            conn.prepare_cached("COMMIT")?.execute([])?;
-            Ok(results)
-        });
+        .iter_mut()
+        .try_for_each(|write| {
+            write.run(conn)?;
+            // Some errors (a full disk, an I/O error) make SQLite roll the whole transaction
+            // back: what follows would commit on its own, so the batch stops here.
+            if conn.is_autocommit() {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                    Some("the transaction was rolled back".into()),
+                ));
+            }
+            Ok(())
+        })
+        .and_then(|()| conn.prepare_cached("COMMIT")?.execute([]).map(|_| ()));
     if committed.is_err() && !conn.is_autocommit() {
         let _ = conn
             .prepare_cached("ROLLBACK")

@@ -1,6 +1,7 @@
-//! SQLite in WAL mode: one writer connection (SQLite allows one writer at a time anyway, and a
-//! single connection makes `seq` allocation trivially serial) and a pool of readers. Messages
-//! are written by the group-committing [`appender`] on its own connection.
+//! SQLite in WAL mode: a pool of readers, the group-committing [`appender`] on its own
+//! connection for every write of chatting (messages, visitors, conversations: SQLite allows one
+//! writer at a time anyway, and one writer makes `seq` allocation trivially serial), and one
+//! sqlx writer connection for the rare rest (sites, agents, settings, migrations).
 //!
 //! Durability: `synchronous = NORMAL` by default. In WAL mode a commit is then in the WAL file
 //! before `append_message` returns, so an acked message survives `kill -9` of the server; the
@@ -237,29 +238,34 @@ impl Store for SqliteStore {
     }
 
     async fn create_visitor(&self, v: NewVisitor<'_>) -> StoreResult<(Visitor, Conversation)> {
-        let mut tx = self.writer.begin().await?;
-        sqlx::query(
-            "INSERT INTO visitors (id, site_id, token_hash, created_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(v.visitor_id)
-        .bind(v.site_id)
-        .bind(v.token_hash)
-        .bind(v.now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO conversations (id, site_id, visitor_id, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(v.conversation_id)
-        .bind(v.site_id)
-        .bind(v.visitor_id)
-        .bind(v.now)
-        .bind(v.activity)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(v.created())
+        let created = v.created();
+        let (visitor_id, conversation_id) = (created.0.id.clone(), created.1.id.clone());
+        let (site_id, token_hash) = (v.site_id.to_owned(), v.token_hash.to_owned());
+        let (now, activity) = (v.now, v.activity);
+        self.appender
+            .write(move |conn| {
+                appender::in_savepoint(conn, |conn| {
+                    conn.prepare_cached(
+                        "INSERT INTO visitors (id, site_id, token_hash, created_at) \
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )?
+                    .execute(rusqlite::params![visitor_id, site_id, token_hash, now])?;
+                    conn.prepare_cached(
+                        "INSERT INTO conversations (id, site_id, visitor_id, created_at, updated_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?
+                    .execute(rusqlite::params![
+                        conversation_id,
+                        site_id,
+                        visitor_id,
+                        now,
+                        activity
+                    ])?;
+                    Ok(())
+                })
+            })
+            .await?;
+        Ok(created)
     }
 
     async fn visitor_by_token(
@@ -283,22 +289,31 @@ impl Store for SqliteStore {
     }
 
     async fn update_visitor(&self, v: &Visitor) -> StoreResult<()> {
-        sqlx::query("UPDATE visitors SET name = ?, email = ?, phone = ? WHERE id = ?")
-            .bind(&v.name)
-            .bind(&v.email)
-            .bind(&v.phone)
-            .bind(&v.id)
-            .execute(&self.writer)
+        let v = v.clone();
+        self.appender
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "UPDATE visitors SET name = ?1, email = ?2, phone = ?3 WHERE id = ?4",
+                )?
+                .execute(rusqlite::params![v.name, v.email, v.phone, v.id])
+            })
             .await?;
         Ok(())
     }
 
     async fn set_page(&self, conversation_id: &str, page: &Page) -> StoreResult<()> {
-        sqlx::query("UPDATE conversations SET page_url = ?, page_title = ? WHERE id = ?")
-            .bind(&page.url)
-            .bind(&page.title)
-            .bind(conversation_id)
-            .execute(&self.writer)
+        let (id, url, title) = (
+            conversation_id.to_owned(),
+            page.url.clone(),
+            page.title.clone(),
+        );
+        self.appender
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "UPDATE conversations SET page_url = ?1, page_title = ?2 WHERE id = ?3",
+                )?
+                .execute(rusqlite::params![url, title, id])
+            })
             .await?;
         Ok(())
     }
@@ -348,16 +363,18 @@ impl Store for SqliteStore {
     }
 
     async fn set_status(&self, id: &str, status: Status, activity: Micros) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE conversations SET status = ?, updated_at = ? WHERE id = ? AND status <> ?",
-        )
-        .bind(status.as_str())
-        .bind(activity)
-        .bind(id)
-        .bind(status.as_str())
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let id = id.to_owned();
+        let changed = self
+            .appender
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "UPDATE conversations SET status = ?1, updated_at = ?2 \
+                     WHERE id = ?3 AND status <> ?1",
+                )?
+                .execute(rusqlite::params![status.as_str(), activity, id])
+            })
+            .await?;
+        Ok(changed == 1)
     }
 
     async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Option<Appended>> {
@@ -435,13 +452,15 @@ impl Store for SqliteStore {
             Side::Agent => "agent_read_seq",
         };
         let sql = format!(
-            "UPDATE conversations SET {column} = MAX({column}, ?) WHERE id = ? RETURNING {column}"
+            "UPDATE conversations SET {column} = MAX({column}, ?1) WHERE id = ?2 RETURNING {column}"
         );
-        Ok(sqlx::query_scalar(&sql)
-            .bind(seq)
-            .bind(conversation_id)
-            .fetch_one(&self.writer)
-            .await?)
+        let id = conversation_id.to_owned();
+        self.appender
+            .write(move |conn| {
+                conn.prepare_cached(&sql)?
+                    .query_row(rusqlite::params![seq, id], |row| row.get(0))
+            })
+            .await
     }
 }
 
@@ -563,6 +582,36 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_write_is_undone_whole_and_the_batch_goes_on() {
+        let (store, path, site_id, conversations) = store_with_conversations(1).await;
+        let (visitor_id, token_hash, message_id) = (new_id(), new_id(), new_id());
+        let (clash, appended) = tokio::join!(
+            // The visitor row goes in, then its conversation clashes with an existing one.
+            store.create_visitor(NewVisitor {
+                visitor_id: &visitor_id,
+                conversation_id: &conversations[0],
+                site_id: &site_id,
+                token_hash: &token_hash,
+                now: now_millis(),
+                activity: activity_now(),
+            }),
+            store.append_message(NewMessage {
+                id: &message_id,
+                ..visitor_message(&site_id, &conversations[0], "c")
+            }),
+        );
+        assert!(clash.is_err());
+        assert_eq!(appended.unwrap().map(|a| a.message.seq), Some(1));
+        let visitors: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM visitors WHERE id = ?")
+            .bind(&visitor_id)
+            .fetch_one(&store.readers)
+            .await
+            .unwrap();
+        assert_eq!(visitors, 0, "half of the failed write stayed");
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_stays_bounded_under_steady_load() {
         const MESSAGES: usize = 60_000;
         let (store, path, site_id, conversations) = store_with_conversations(200).await;
@@ -639,12 +688,11 @@ mod tests {
                 largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
             }
         }
-        // No message is appended: the idle appender must still act on the background's request
-        // to start the WAL over (measured: 751 MB when it did not, 85 MB).
-        assert!(
-            largest < WAL_FILE_LIMIT_BYTES,
-            "the WAL grew to {largest} bytes"
-        );
+        // No message is appended: the appender still starts the WAL over on the background's
+        // requests, and once past the limit on its own (measured: 751 MB when neither happened
+        // with new visitors written by sqlx, 85 to 180 MB now). Past the limit, one more write.
+        let bound = WAL_FILE_LIMIT_BYTES + 16 * 1024 * 1024;
+        assert!(largest < bound, "the WAL grew to {largest} bytes");
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
