@@ -447,17 +447,20 @@ impl Store for SqliteStore {
     }
 
     async fn mark_read(&self, conversation_id: &str, side: Side, seq: i64) -> StoreResult<i64> {
-        let column = match side {
-            Side::Visitor => "visitor_read_seq",
-            Side::Agent => "agent_read_seq",
+        let sql = match side {
+            Side::Visitor => {
+                "UPDATE conversations SET visitor_read_seq = MAX(visitor_read_seq, ?1) \
+                 WHERE id = ?2 RETURNING visitor_read_seq"
+            }
+            Side::Agent => {
+                "UPDATE conversations SET agent_read_seq = MAX(agent_read_seq, ?1) \
+                 WHERE id = ?2 RETURNING agent_read_seq"
+            }
         };
-        let sql = format!(
-            "UPDATE conversations SET {column} = MAX({column}, ?1) WHERE id = ?2 RETURNING {column}"
-        );
         let id = conversation_id.to_owned();
         self.appender
             .write(move |conn| {
-                conn.prepare_cached(&sql)?
+                conn.prepare_cached(sql)?
                     .query_row(rusqlite::params![seq, id], |row| row.get(0))
             })
             .await
