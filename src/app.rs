@@ -57,6 +57,8 @@ impl App {
         let chat_config = ChatConfig {
             presence_grace: config.presence_grace(),
             rate_limits: config.rate_limits(),
+            reply_limits: config.reply_limits(),
+            max_sockets_per_visitor: config.max_sockets_per_visitor,
         };
         let (router, chat, directory) = match &config.redis_url {
             None => {
@@ -69,7 +71,7 @@ impl App {
                     chat_config,
                 );
                 let (layer, io, _) =
-                    socket::layer::<LocalAdapter>(chat.clone(), (), config.heartbeat());
+                    socket::layer::<LocalAdapter>(chat.clone(), (), config.socket_limits());
                 events.bind(io);
                 (http::router(chat.clone()).layer(layer), chat, None)
             }
@@ -89,7 +91,7 @@ impl App {
                 let (layer, io, inits) = socket::layer::<ClusterAdapter<Emitter>>(
                     chat.clone(),
                     connected.adapter,
-                    config.heartbeat(),
+                    config.socket_limits(),
                 );
                 for init in inits {
                     init.await.map_err(|e| StartError::Redis(e.to_string()))?;

@@ -5,7 +5,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::domain::limits::RateLimits;
+use crate::domain::limits::{RateLimits, ReplyLimits};
+use crate::socket::SocketLimits;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -129,6 +130,30 @@ pub struct ServeConfig {
     /// Login attempts per minute, per IP address and per username.
     #[arg(long, env = "PARLOR_RATE_LOGIN", default_value_t = 10)]
     pub rate_login: u32,
+    /// `sync` and `history` requests per minute per visitor.
+    #[arg(long, env = "PARLOR_RATE_SYNC", default_value_t = 120)]
+    pub rate_sync: u32,
+    /// `read` markers per minute per visitor.
+    #[arg(long, env = "PARLOR_RATE_READ", default_value_t = 120)]
+    pub rate_read: u32,
+    /// Connects and reconnects per minute per returning visitor.
+    #[arg(long, env = "PARLOR_RATE_RECONNECTS", default_value_t = 60)]
+    pub rate_reconnects: u32,
+    /// Typing events per second per conversation that reach the agents; more are dropped.
+    #[arg(long, env = "PARLOR_RATE_TYPING", default_value_t = 5)]
+    pub rate_typing: u32,
+    /// Open Socket.IO connections per visitor (all tabs) on one node.
+    #[arg(long, env = "PARLOR_MAX_SOCKETS_PER_VISITOR", default_value_t = 10)]
+    pub max_sockets_per_visitor: u32,
+    /// Bytes queued for one connection before it is disconnected (a client that does not read).
+    #[arg(long, env = "PARLOR_SOCKET_QUEUE_BYTES", default_value_t = 1024 * 1024)]
+    pub socket_queue_bytes: usize,
+    /// Largest `session`, `sync`, `history` or `list` reply in bytes; `hasMore` pages the rest.
+    #[arg(long, env = "PARLOR_REPLY_MAX_BYTES", default_value_t = 256 * 1024)]
+    pub reply_max_bytes: usize,
+    /// Bytes of message pages being read and built at once, server-wide.
+    #[arg(long, env = "PARLOR_REPLY_BUDGET_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub reply_budget_bytes: usize,
     /// Create a demo site and an `admin` agent when the database has no site yet.
     #[arg(long, env = "PARLOR_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
     pub demo: bool,
@@ -139,12 +164,13 @@ impl ServeConfig {
         Duration::from_millis(self.cluster_heartbeat_ms.max(100))
     }
 
-    /// Socket.IO's ping interval and timeout (its defaults unless configured).
-    pub fn heartbeat(&self) -> (Duration, Duration) {
-        (
-            Duration::from_millis(self.ping_interval_ms.max(10)),
-            Duration::from_millis(self.ping_timeout_ms.max(10)),
-        )
+    /// How the Socket.IO layer treats each connection: heartbeat and outgoing bound.
+    pub fn socket_limits(&self) -> SocketLimits {
+        SocketLimits {
+            ping_interval: Duration::from_millis(self.ping_interval_ms.max(10)),
+            ping_timeout: Duration::from_millis(self.ping_timeout_ms.max(10)),
+            queue_bytes: self.socket_queue_bytes.max(64 * 1024),
+        }
     }
 
     pub fn presence_grace(&self) -> Duration {
@@ -157,6 +183,17 @@ impl ServeConfig {
             messages_per_visitor: self.rate_messages,
             profile_updates_per_visitor: self.rate_profile,
             logins: self.rate_login,
+            syncs_per_visitor: self.rate_sync,
+            reads_per_visitor: self.rate_read,
+            reconnects_per_visitor: self.rate_reconnects,
+            typing_per_second: self.rate_typing,
+        }
+    }
+
+    pub fn reply_limits(&self) -> ReplyLimits {
+        ReplyLimits {
+            max_bytes: self.reply_max_bytes.max(16 * 1024),
+            budget_bytes: self.reply_budget_bytes,
         }
     }
 }
@@ -179,6 +216,9 @@ impl fmt::Debug for ServeConfig {
             .field("ping_timeout_ms", &self.ping_timeout_ms)
             .field("presence_grace_ms", &self.presence_grace_ms)
             .field("rate_limits", &self.rate_limits())
+            .field("max_sockets_per_visitor", &self.max_sockets_per_visitor)
+            .field("socket_queue_bytes", &self.socket_queue_bytes)
+            .field("reply_limits", &self.reply_limits())
             .field("demo", &self.demo)
             .finish()
     }

@@ -14,6 +14,7 @@ use super::model::{
     activity_now, now_millis, Conversation, Message, MessagePage, Micros, Sender, Side, Status,
     Summary, SummaryPage,
 };
+use super::replies::SUMMARY_READ_BYTES;
 use super::visitors::{check_read_seq, VisitorIdentity};
 use crate::store::{ListFilter, NewMessage};
 
@@ -125,6 +126,7 @@ impl Chat {
         status: Option<Status>,
     ) -> DomainResult<SummaryPage> {
         let limit = page_limit(limit)?;
+        let _reading = self.replies.reserve(limit + 1, SUMMARY_READ_BYTES).await?;
         let mut rows = self
             .store
             .list_summaries(
@@ -136,10 +138,13 @@ impl Chat {
                 },
             )
             .await?;
-        let has_more = rows.len() as i64 > limit;
+        let mut has_more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
+        let mut conversations = self.summaries(rows).await;
+        // Pages by `updatedAt`: the client asks for what is before the last one it got.
+        has_more |= self.replies.keep_first(&mut conversations);
         Ok(SummaryPage {
-            conversations: self.summaries(rows).await,
+            conversations,
             has_more,
         })
     }
@@ -233,6 +238,10 @@ impl Chat {
     ) -> DomainResult<()> {
         let conversation = self.own_conversation(id, conversation_id).await?;
         check_read_seq(seq, conversation.last_seq)?;
+        if seq <= conversation.agent_read_seq {
+            // Nothing changes: no write, and no event for anyone.
+            return Ok(());
+        }
         let stored = self
             .store
             .mark_read(&conversation.id, Side::Agent, seq)

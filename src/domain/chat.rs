@@ -15,6 +15,8 @@ use super::input::{page_limit, seq_cursor, SYNC_LIMIT};
 use super::limits::{Limiters, RateLimits};
 use super::model::{Message, MessagePage, Summary};
 use super::presence::PresenceMap;
+use super::replies::{ReplyBudget, ReplyLimits, MESSAGE_READ_BYTES};
+use super::slots::VisitorSlots;
 use crate::store::{Store, SummaryRow};
 
 /// Number of striped conversation locks: bounded memory, rare false sharing.
@@ -23,6 +25,8 @@ const LOCK_STRIPES: usize = 1024;
 pub struct ChatConfig {
     pub presence_grace: Duration,
     pub rate_limits: RateLimits,
+    pub reply_limits: ReplyLimits,
+    pub max_sockets_per_visitor: u32,
 }
 
 pub struct Chat {
@@ -30,6 +34,8 @@ pub struct Chat {
     pub(super) events: Arc<dyn Events>,
     pub(super) jwt: JwtKeys,
     pub(super) limiters: Limiters,
+    pub(super) replies: ReplyBudget,
+    pub(super) visitor_slots: Arc<VisitorSlots>,
     /// Connections on this node, per presence member.
     presence: PresenceMap,
     cluster: Arc<dyn Cluster>,
@@ -52,6 +58,8 @@ impl Chat {
             events,
             jwt,
             limiters: Limiters::new(config.rate_limits),
+            replies: ReplyBudget::new(config.reply_limits),
+            visitor_slots: VisitorSlots::new(config.max_sockets_per_visitor),
             presence: PresenceMap::default(),
             cluster,
             presence_grace: config.presence_grace,
@@ -145,14 +153,17 @@ impl Chat {
     ) -> DomainResult<MessagePage> {
         let before_seq = seq_cursor(before_seq)?;
         let limit = page_limit(limit)?;
+        let _reading = self.replies.reserve(limit + 1, MESSAGE_READ_BYTES).await?;
         let mut messages = self
             .store
             .messages_before(conversation_id, before_seq, limit)
             .await?;
-        let has_more = messages.len() as i64 > limit;
+        let mut has_more = messages.len() as i64 > limit;
         if has_more {
             messages.remove(0);
         }
+        // The newest ones that fit; the client pages back from the first it got.
+        has_more |= self.replies.keep_last(&mut messages);
         Ok(MessagePage { messages, has_more })
     }
 
@@ -162,12 +173,17 @@ impl Chat {
         after_seq: i64,
     ) -> DomainResult<MessagePage> {
         let after_seq = seq_cursor(after_seq)?;
+        let _reading = self
+            .replies
+            .reserve(SYNC_LIMIT + 1, MESSAGE_READ_BYTES)
+            .await?;
         let mut messages: Vec<Message> = self
             .store
             .messages_after(conversation_id, after_seq, SYNC_LIMIT)
             .await?;
-        let has_more = messages.len() as i64 > SYNC_LIMIT;
+        let mut has_more = messages.len() as i64 > SYNC_LIMIT;
         messages.truncate(SYNC_LIMIT as usize);
+        has_more |= self.replies.keep_first(&mut messages);
         Ok(MessagePage { messages, has_more })
     }
 

@@ -90,8 +90,28 @@ fn non_empty(raw: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_owned())
 }
 
+/// Characters that reorder the text around them (U+202A–U+202E, U+2066–U+2069): in a name or
+/// title shown next to other text they can make it read as something else.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A single-line field as shown: bidi controls dropped, line breaks and tabs made spaces.
+pub fn single_line(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| !is_bidi_control(*c))
+        .map(|c| {
+            if matches!(c, '\r' | '\n' | '\t') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 fn parse_name(raw: &str) -> DomainResult<Option<String>> {
-    let name = non_empty(raw);
+    let name = non_empty(&single_line(raw));
     match &name {
         Some(n) if n.chars().count() > MAX_NAME_CHARS => {
             Err(DomainError::invalid("name is longer than 100 characters"))
@@ -153,7 +173,14 @@ pub struct PageReport {
 }
 
 impl PageReport {
-    pub fn parse(url: &str, title: Option<&str>) -> DomainResult<Self> {
+    /// `allowed_query_params` are the query parameters the site lets through (a name, or a
+    /// prefix ending in `*` such as `utm_*`); every other part of the query, the fragment and
+    /// any user info are dropped: they often carry secrets (`?token=...`, `#access_token=`).
+    pub fn parse(
+        url: &str,
+        title: Option<&str>,
+        allowed_query_params: &[String],
+    ) -> DomainResult<Self> {
         let url = url.trim();
         if url.is_empty() || url.chars().count() > MAX_URL_CHARS {
             return Err(DomainError::invalid("url must be 1..2048 characters"));
@@ -162,18 +189,46 @@ impl PageReport {
         if let Some(title) = title {
             reject_nul(title, "title")?;
         }
-        let title = title.and_then(non_empty);
+        let url = private_page_url(url, allowed_query_params);
+        let title = title.map(single_line);
+        let title = title.as_deref().and_then(non_empty);
         if title
             .as_ref()
             .is_some_and(|t| t.chars().count() > MAX_TITLE_CHARS)
         {
             return Err(DomainError::invalid("title is longer than 200 characters"));
         }
-        Ok(PageReport {
-            url: url.to_owned(),
-            title,
-        })
+        Ok(PageReport { url, title })
     }
+}
+
+/// Origin and path of a page URL, with only the allowed query parameters.
+fn private_page_url(raw: &str, allowed_query_params: &[String]) -> String {
+    let Ok(mut parsed) = url::Url::parse(raw) else {
+        // Not an absolute URL: keep what comes before any query or fragment.
+        let end = raw.find(['?', '#']).unwrap_or(raw.len());
+        return single_line(&raw[..end]);
+    };
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(name, _)| query_param_allowed(name, allowed_query_params))
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    parsed.set_fragment(None);
+    parsed.set_query(None);
+    if !kept.is_empty() {
+        parsed.query_pairs_mut().extend_pairs(kept);
+    }
+    single_line(parsed.as_str())
+}
+
+fn query_param_allowed(name: &str, allowed: &[String]) -> bool {
+    allowed.iter().any(|a| match a.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => a == name,
+    })
 }
 
 /// A page size for `history` and `list`.
@@ -210,7 +265,7 @@ mod tests {
     fn nul_characters_are_invalid() {
         assert!(MessageText::parse("a\0b").is_err());
         assert!(ClientId::parse("a\0").is_err());
-        assert!(PageReport::parse("https://x/\0", None).is_err());
+        assert!(PageReport::parse("https://x/\0", None, &[]).is_err());
     }
 
     #[test]
@@ -233,6 +288,40 @@ mod tests {
         assert!(parse_phone("+1 (555) 010-9999").unwrap().is_some());
         assert!(parse_phone("call me").is_err());
         assert!(parse_phone(&"1".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn page_urls_keep_origin_and_path_only() {
+        let page = |url: &str, allowed: &[&str]| {
+            let allowed: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
+            PageReport::parse(url, None, &allowed).unwrap().url
+        };
+        assert_eq!(
+            page("https://user:pw@shop.example/cart?token=s3cret#frag", &[]),
+            "https://shop.example/cart"
+        );
+        assert_eq!(
+            page(
+                "https://shop.example/?utm_source=mail&token=x&ref=a",
+                &["utm_*", "ref"]
+            ),
+            "https://shop.example/?utm_source=mail&ref=a"
+        );
+        assert_eq!(page("/relative?token=x#y", &[]), "/relative");
+    }
+
+    #[test]
+    fn single_line_fields_lose_bidi_controls_and_line_breaks() {
+        assert_eq!(
+            parse_name("Eve\u{202E}gnp.exe").unwrap().as_deref(),
+            Some("Evegnp.exe")
+        );
+        assert_eq!(
+            parse_name("Ann\r\nSmith").unwrap().as_deref(),
+            Some("Ann  Smith")
+        );
+        let report = PageReport::parse("https://x.example/", Some("Sale\u{2066}\nnow"), &[]);
+        assert_eq!(report.unwrap().title.as_deref(), Some("Sale now"));
     }
 
     #[test]

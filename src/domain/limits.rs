@@ -3,6 +3,8 @@
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::num::NonZeroU32;
 
+pub use super::replies::ReplyLimits;
+
 /// Per-minute budgets; each also allows a burst of its full size.
 #[derive(Debug, Clone, Copy)]
 pub struct RateLimits {
@@ -11,6 +13,14 @@ pub struct RateLimits {
     /// Profile and page reports together: each one writes and notifies every agent.
     pub profile_updates_per_visitor: u32,
     pub logins: u32,
+    /// `sync` and `history` together: each reads and sends up to a page of messages.
+    pub syncs_per_visitor: u32,
+    /// `read` markers.
+    pub reads_per_visitor: u32,
+    /// Handshakes of a returning visitor (all its tabs' connects and reconnects).
+    pub reconnects_per_visitor: u32,
+    /// `typing` events that reach the agents, per conversation and **second**.
+    pub typing_per_second: u32,
 }
 
 pub struct Limiters {
@@ -19,6 +29,10 @@ pub struct Limiters {
     profile_updates: DefaultKeyedRateLimiter<String>,
     logins_per_ip: DefaultKeyedRateLimiter<String>,
     logins_per_username: DefaultKeyedRateLimiter<String>,
+    syncs: DefaultKeyedRateLimiter<String>,
+    reads: DefaultKeyedRateLimiter<String>,
+    reconnects: DefaultKeyedRateLimiter<String>,
+    typing: DefaultKeyedRateLimiter<String>,
 }
 
 fn per_minute(n: u32) -> DefaultKeyedRateLimiter<String> {
@@ -35,7 +49,29 @@ impl Limiters {
             profile_updates: per_minute(l.profile_updates_per_visitor),
             logins_per_ip: per_minute(l.logins),
             logins_per_username: per_minute(l.logins),
+            syncs: per_minute(l.syncs_per_visitor),
+            reads: per_minute(l.reads_per_visitor),
+            reconnects: per_minute(l.reconnects_per_visitor),
+            typing: RateLimiter::keyed(Quota::per_second(
+                NonZeroU32::new(l.typing_per_second).unwrap_or(NonZeroU32::MIN),
+            )),
         }
+    }
+
+    pub fn sync(&self, visitor_id: &str) -> bool {
+        self.syncs.check_key(&visitor_id.to_owned()).is_ok()
+    }
+
+    pub fn read(&self, visitor_id: &str) -> bool {
+        self.reads.check_key(&visitor_id.to_owned()).is_ok()
+    }
+
+    pub fn reconnect(&self, visitor_id: &str) -> bool {
+        self.reconnects.check_key(&visitor_id.to_owned()).is_ok()
+    }
+
+    pub fn typing(&self, conversation_id: &str) -> bool {
+        self.typing.check_key(&conversation_id.to_owned()).is_ok()
     }
 
     pub fn new_visitor(&self, ip: &str) -> bool {
@@ -69,6 +105,10 @@ impl Limiters {
         self.profile_updates.retain_recent();
         self.logins_per_ip.retain_recent();
         self.logins_per_username.retain_recent();
+        self.syncs.retain_recent();
+        self.reads.retain_recent();
+        self.reconnects.retain_recent();
+        self.typing.retain_recent();
     }
 }
 
@@ -83,6 +123,10 @@ mod tests {
             messages_per_visitor: 1,
             profile_updates_per_visitor: 1,
             logins: 1,
+            syncs_per_visitor: 1,
+            reads_per_visitor: 1,
+            reconnects_per_visitor: 1,
+            typing_per_second: 5,
         });
         assert!(l.new_visitor("1.1.1.1"));
         assert!(l.new_visitor("1.1.1.1"));
@@ -90,5 +134,22 @@ mod tests {
         assert!(l.new_visitor("2.2.2.2"));
         assert!(l.message("v"));
         assert!(!l.message("v"));
+    }
+
+    #[test]
+    fn typing_reaches_agents_at_most_five_times_a_second() {
+        let l = Limiters::new(RateLimits {
+            new_visitors_per_ip: 1,
+            messages_per_visitor: 1,
+            profile_updates_per_visitor: 1,
+            logins: 1,
+            syncs_per_visitor: 1,
+            reads_per_visitor: 1,
+            reconnects_per_visitor: 1,
+            typing_per_second: 5,
+        });
+        let passed = (0..100).filter(|_| l.typing("c")).count();
+        assert_eq!(passed, 5);
+        assert!(l.typing("another conversation"));
     }
 }

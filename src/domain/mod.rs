@@ -13,6 +13,8 @@ pub mod input;
 pub mod limits;
 pub mod model;
 pub mod presence;
+pub mod replies;
+pub mod slots;
 pub mod visitors;
 
 pub use chat::{Chat, ChatConfig};

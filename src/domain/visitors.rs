@@ -14,6 +14,7 @@ use super::model::{
     activity_now, now_millis, ConversationRef, Message, MessagePage, Page, Sender, Side, Site,
     Status, Visitor,
 };
+use super::slots::VisitorSlot;
 use crate::store::{NewMessage, NewVisitor};
 
 /// Messages in the `session` event.
@@ -46,6 +47,8 @@ pub struct AdmittedVisitor {
     pub token: String,
     /// Created by this handshake: agents have not heard of the conversation yet.
     pub is_new: bool,
+    /// This connection's place under the visitor's connection cap; keep it with the socket.
+    pub slot: Arc<VisitorSlot>,
 }
 
 /// The `session` event.
@@ -78,6 +81,9 @@ pub enum Refusal {
     OriginNotAllowed,
     #[error("rate_limited")]
     RateLimited,
+    /// The visitor already holds the maximum number of connections.
+    #[error("too_many_connections")]
+    TooManyConnections,
     #[error("internal")]
     Internal(#[from] crate::store::StoreError),
 }
@@ -105,6 +111,13 @@ impl Chat {
                 .visitor_by_token(&site.id, &hash_visitor_token(token))
                 .await?
             {
+                if !self.limiters.reconnect(&visitor.id) {
+                    return Err(Refusal::RateLimited);
+                }
+                let slot = self
+                    .visitor_slots
+                    .take(&visitor.id)
+                    .ok_or(Refusal::TooManyConnections)?;
                 return Ok(AdmittedVisitor {
                     identity: VisitorIdentity {
                         site_id: site.id.clone(),
@@ -115,6 +128,7 @@ impl Chat {
                     visitor,
                     token: token.to_owned(),
                     is_new: false,
+                    slot: Arc::new(slot),
                 });
             }
         }
@@ -133,6 +147,10 @@ impl Chat {
                 activity: activity_now(),
             })
             .await?;
+        let slot = self
+            .visitor_slots
+            .take(&visitor.id)
+            .ok_or(Refusal::TooManyConnections)?;
         Ok(AdmittedVisitor {
             identity: VisitorIdentity {
                 site_id: site.id.clone(),
@@ -143,6 +161,7 @@ impl Chat {
             visitor,
             token,
             is_new: true,
+            slot: Arc::new(slot),
         })
     }
 
@@ -315,6 +334,9 @@ impl Chat {
         before_seq: i64,
         limit: Option<i64>,
     ) -> DomainResult<MessagePage> {
+        if !self.limiters.sync(&id.visitor_id) {
+            return Err(DomainError::RateLimited);
+        }
         self.history(&id.conversation_id, before_seq, limit).await
     }
 
@@ -323,17 +345,27 @@ impl Chat {
         id: &VisitorIdentity,
         after_seq: i64,
     ) -> DomainResult<MessagePage> {
+        if !self.limiters.sync(&id.visitor_id) {
+            return Err(DomainError::RateLimited);
+        }
         self.sync(&id.conversation_id, after_seq).await
     }
 
     /// The visitor has read agent messages up to `seq`.
     pub async fn visitor_read(&self, id: &VisitorIdentity, seq: i64) -> DomainResult<()> {
+        if !self.limiters.read(&id.visitor_id) {
+            return Err(DomainError::RateLimited);
+        }
         let conversation = self
             .store
             .conversation(&id.site_id, &id.conversation_id)
             .await?
             .ok_or(DomainError::NotFound)?;
         check_read_seq(seq, conversation.last_seq)?;
+        if seq <= conversation.visitor_read_seq {
+            // Nothing changes: no write, and no event for the agents.
+            return Ok(());
+        }
         let stored = self
             .store
             .mark_read(&id.conversation_id, Side::Visitor, seq)
@@ -363,7 +395,13 @@ impl Chat {
         Ok(())
     }
 
+    /// Relayed to the agents at most a few times a second per conversation; the rest are
+    /// dropped (receivers expire an indicator that is not refreshed anyway).
     pub async fn visitor_typing(&self, id: &VisitorIdentity, typing: bool) {
+        if !self.limiters.typing(&id.conversation_id) {
+            metrics::counter!("parlor_typing_dropped_total").increment(1);
+            return;
+        }
         let event = AgentTyping {
             conversation_id: id.conversation_id.clone(),
             typing,

@@ -26,15 +26,32 @@ use crate::domain::Chat;
 /// at worst, fits; a bigger packet closes the sender's connection before it is parsed.
 pub const MAX_PACKET_BYTES: usize = 64 * 1024;
 
+/// How the Socket.IO layer treats each connection.
+#[derive(Debug, Clone, Copy)]
+pub struct SocketLimits {
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
+    /// Bytes queued for one connection before it is closed.
+    pub queue_bytes: usize,
+}
+
 /// Builds the Socket.IO layer with both namespaces, serving `chat` through adapter `A`
-/// (local for one node, Redis for a cluster), pinging every connection at `heartbeat`'s
-/// (interval, timeout). The namespaces' adapter initialisations are returned for the caller to
-/// await (Redis subscribes) or spawn.
+/// (local for one node, Redis for a cluster). The namespaces' adapter initialisations are
+/// returned for the caller to await (Redis subscribes) or spawn.
 pub fn layer<A: Adapter + DefinedAdapter>(
     chat: Arc<Chat>,
     adapter: A::State,
-    (ping_interval, ping_timeout): (Duration, Duration),
+    limits: SocketLimits,
 ) -> (SocketIoLayer<A>, SocketIo<A>, [A::InitRes; 2]) {
+    // A connection whose client does not read (a long-polling client that never issues its
+    // GET, a WebSocket that stops reading) is closed once this much waits for it, whether
+    // replies or events: its client reconnects and catches up with `sync`.
+    engineioxide::socket::set_outgoing_byte_bound(limits.queue_bytes, queue_overflowed);
+    let SocketLimits {
+        ping_interval,
+        ping_timeout,
+        ..
+    } = limits;
     let (layer, io) = SocketIo::builder()
         .ping_interval(ping_interval)
         .ping_timeout(ping_timeout)
@@ -44,8 +61,9 @@ pub fn layer<A: Adapter + DefinedAdapter>(
         // Chat packets are small; engineioxide's default 4 KiB read buffer per socket was
         // measured at 3 KiB more RSS per idle socket (docs/benchmarks.md).
         .ws_read_buffer_size(1024)
-        // Packets queued per socket before a broadcast to it fails; the default of 128 lost
-        // live events for an agent that stalled briefly. The queue allocates lazily.
+        // Packets queued per socket before it is closed (like the byte bound above); the
+        // default of 128 lost live events for an agent that stalled briefly. The queue
+        // allocates lazily.
         .max_buffer_size(1024)
         .ack_timeout(Duration::from_secs(10))
         .with_state(chat)
@@ -75,6 +93,12 @@ pub async fn detach_request_head(mut req: Request) -> Request {
         }
     }
     req
+}
+
+/// Counted and logged: a client that stops reading is either gone or hostile.
+fn queue_overflowed(sid: engineioxide::sid::Sid, queued_bytes: usize) {
+    metrics::counter!("parlor_socket_overflow_disconnects_total").increment(1);
+    tracing::warn!(%sid, queued_bytes, "outgoing queue full; closing the connection");
 }
 
 pub(crate) fn connection_id<A: Adapter>(s: &SocketRef<A>) -> ConnectionId {

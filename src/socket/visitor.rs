@@ -69,6 +69,8 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>, State(chat): Ctx) {
     };
     let id = admitted.identity.clone();
     s.extensions.insert(id.clone());
+    // Freed when the socket is dropped.
+    s.extensions.insert(admitted.slot.clone());
     // One handler for every event rather than a handler table per socket, which cost each
     // visitor connection an allocation of its own (docs/benchmarks.md).
     s.on_fallback(on_event::<A>);
@@ -193,7 +195,7 @@ struct PagePayload {
 
 async fn on_page(chat: &Chat, id: &VisitorIdentity, data: Payload) -> DomainResult<Value> {
     let req: PagePayload = parse(data)?;
-    let report = PageReport::parse(&req.url, req.title.as_deref())?;
+    let report = PageReport::parse(&req.url, req.title.as_deref(), &[])?;
     chat.visitor_page(id, report).await?;
     Ok(json!({}))
 }

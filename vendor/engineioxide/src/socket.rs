@@ -59,7 +59,7 @@ use std::{
     fmt::Debug,
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicU8, Ordering},
+        atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering},
     },
     time::Duration,
 };
@@ -113,6 +113,41 @@ impl From<&Error> for Option<DisconnectReason> {
     }
 }
 
+/// A process-wide bound on the bytes queued for one connection, and what to call when a
+/// connection goes over it. socketioxide builds the engine's config from its own builder, which
+/// has no setting for this, so it is set once at start instead (see vendor/README.md).
+struct OutgoingBound {
+    max_bytes: usize,
+    on_overflow: fn(Sid, usize),
+}
+
+static OUTGOING_BOUND: std::sync::OnceLock<OutgoingBound> = std::sync::OnceLock::new();
+
+/// Bounds every connection's outgoing queue to `max_bytes` of packet payload. A send that would
+/// go over it fails as if the queue were full, `on_overflow` is called once with the socket id
+/// and the bytes queued, and the connection is closed: a client that does not read its
+/// connection cannot make the server hold its replies. Call it once, before any socket exists;
+/// later calls are ignored.
+pub fn set_outgoing_byte_bound(max_bytes: usize, on_overflow: fn(Sid, usize)) {
+    let _ = OUTGOING_BOUND.set(OutgoingBound {
+        max_bytes,
+        on_overflow,
+    });
+}
+
+/// What a queued packet counts against the outgoing bound: its payload (the framing is a few
+/// bytes, and control packets are tiny).
+fn queued_len(packets: &PacketBuf) -> usize {
+    packets
+        .iter()
+        .map(|p| match p {
+            Packet::Message(m) => m.len() + 8,
+            Packet::Binary(b) | Packet::BinaryV3(b) => b.len() + 8,
+            _ => 8,
+        })
+        .sum()
+}
+
 /// Packets queued for the connection. Boxed, so that the first block of 32 slots that a tokio
 /// channel allocates when it is made costs 256 bytes per socket instead of 5.3 KiB.
 pub(crate) type Queued = Box<PacketBuf>;
@@ -121,17 +156,25 @@ pub(crate) type Queued = Box<PacketBuf>;
 /// A permit holds a place in the internal channel to send one packet to the client.
 pub struct Permit<'a> {
     inner: mpsc::Permit<'a, Queued>,
+    queue: &'a OutgoingQueue,
 }
 impl Permit<'_> {
+    /// Queues the packets, unless they would take the connection over its byte bound (then the
+    /// connection is closed and they are dropped).
+    fn send(self, packets: PacketBuf) {
+        if self.queue.charge(queued_len(&packets)) {
+            self.inner.send(Box::new(packets));
+        }
+    }
     /// Consume the permit and emit a message to the client.
     #[inline]
     pub fn emit(self, msg: Str) {
-        self.inner.send(Box::new(smallvec![Packet::Message(msg)]));
+        self.send(smallvec![Packet::Message(msg)]);
     }
     /// Consume the permit and emit a binary message to the client.
     #[inline]
     pub fn emit_binary(self, data: Bytes) {
-        self.inner.send(Box::new(smallvec![Packet::Binary(data)]));
+        self.send(smallvec![Packet::Binary(data)]);
     }
 
     /// Consume the permit and emit a message with multiple binary data to the client.
@@ -143,7 +186,7 @@ impl Permit<'_> {
         for d in data {
             packets.push(Packet::Binary(d));
         }
-        self.inner.send(Box::new(packets));
+        self.send(packets);
     }
 
     /// Consume the permit and emit a message with multiple binary data to the client.
@@ -155,7 +198,68 @@ impl Permit<'_> {
         for d in data {
             packets.push(Packet::Binary(d));
         }
-        self.inner.send(Box::new(packets));
+        self.send(packets);
+    }
+}
+
+/// The bytes waiting in a connection's outgoing queue, against the process-wide bound.
+pub(crate) struct OutgoingQueue {
+    sid: Sid,
+    queued: AtomicUsize,
+    max_bytes: usize,
+    overflowed: AtomicBool,
+    on_overflow: Option<fn(Sid, usize)>,
+    close_fn: Arc<dyn Fn(Sid, DisconnectReason) + Send + Sync>,
+}
+
+impl OutgoingQueue {
+    fn new(sid: Sid, close_fn: Arc<dyn Fn(Sid, DisconnectReason) + Send + Sync>) -> Self {
+        let bound = OUTGOING_BOUND.get();
+        OutgoingQueue {
+            sid,
+            queued: AtomicUsize::new(0),
+            max_bytes: bound.map_or(usize::MAX, |b| b.max_bytes),
+            overflowed: AtomicBool::new(false),
+            on_overflow: bound.map(|b| b.on_overflow),
+            close_fn,
+        }
+    }
+
+    /// Counts `n` more bytes queued; false (and the connection closing) when that would go
+    /// over the bound.
+    fn charge(&self, n: usize) -> bool {
+        let before = self.queued.fetch_add(n, Ordering::AcqRel);
+        if before.saturating_add(n) <= self.max_bytes {
+            return true;
+        }
+        self.queued.fetch_sub(n, Ordering::AcqRel);
+        self.overflow();
+        false
+    }
+
+    /// The connection cannot take more: close it (once), so that its client reconnects and
+    /// catches up instead of silently missing what could not be queued.
+    fn overflow(&self) {
+        if !self.overflowed.swap(true, Ordering::AcqRel) {
+            if let Some(on_overflow) = self.on_overflow {
+                on_overflow(self.sid, self.queued.load(Ordering::Acquire));
+            }
+            (self.close_fn)(self.sid, DisconnectReason::TransportError);
+        }
+    }
+
+    /// The transport took these packets off the queue.
+    pub(crate) fn taken(&self, packets: &PacketBuf) {
+        self.refund(queued_len(packets));
+    }
+
+    /// Saturating: volatile packets share the transports' path without being counted.
+    fn refund(&self, n: usize) {
+        let _ = self
+            .queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
+                Some(q.saturating_sub(n))
+            });
     }
 }
 
@@ -234,8 +338,11 @@ where
     /// A cancellation token that will be triggered when the socket is being closed.
     pub(crate) cancellation_token: CancellationToken,
 
+    /// The bytes waiting in `internal_tx`, against the outgoing bound.
+    pub(crate) outgoing: OutgoingQueue,
+
     /// Function to call when the socket is closed
-    close_fn: Box<dyn Fn(Sid, DisconnectReason) + Send + Sync>,
+    close_fn: Arc<dyn Fn(Sid, DisconnectReason) + Send + Sync>,
     /// User data bound to the socket
     pub data: D,
 
@@ -260,9 +367,11 @@ where
     ) -> Self {
         let (internal_tx, internal_rx) = mpsc::channel(config.max_buffer_size);
         let (volatile_tx, volatile_rx) = watch::channel(None);
+        let id = Sid::new();
+        let close_fn: Arc<dyn Fn(Sid, DisconnectReason) + Send + Sync> = Arc::from(close_fn);
 
         Self {
-            id: Sid::new(),
+            id,
             protocol,
             transport: AtomicU8::new(transport as u8),
             upgrading: AtomicBool::new(false),
@@ -275,6 +384,7 @@ where
             heartbeat: Notify::new(),
             cancellation_token: CancellationToken::new(),
 
+            outgoing: OutgoingQueue::new(id, close_fn.clone()),
             close_fn,
 
             data: D::default(),
@@ -289,13 +399,31 @@ where
         #[cfg(feature = "tracing")]
         tracing::debug!(?packet, "sending packet");
 
-        self.internal_tx
-            .try_send(Box::new(smallvec![packet]))
-            .map_err(|p| match p {
-                TrySendError::Full(mut p) => TrySendError::Full(p.pop().unwrap()),
-                TrySendError::Closed(mut p) => TrySendError::Closed(p.pop().unwrap()),
-            })?;
+        self.queue(smallvec![packet]).map_err(|p| match p {
+            TrySendError::Full(mut p) => TrySendError::Full(p.pop().unwrap()),
+            TrySendError::Closed(mut p) => TrySendError::Closed(p.pop().unwrap()),
+        })?;
         Ok(())
+    }
+
+    /// Queues packets for the connection, counted against the outgoing byte bound.
+    fn queue(&self, packets: PacketBuf) -> Result<(), TrySendError<PacketBuf>> {
+        let n = queued_len(&packets);
+        if !self.outgoing.charge(n) {
+            return Err(TrySendError::Full(packets));
+        }
+        self.internal_tx
+            .try_send(Box::new(packets))
+            .map_err(|e| {
+                self.outgoing.refund(n);
+                match e {
+                    TrySendError::Full(p) => {
+                        self.outgoing.overflow();
+                        TrySendError::Full(*p)
+                    }
+                    TrySendError::Closed(p) => TrySendError::Closed(*p),
+                }
+            })
     }
     /// The client answered a ping (v4) or sent one (v3).
     pub(crate) fn heartbeat_received(&self) {
@@ -372,8 +500,7 @@ where
             #[cfg(feature = "tracing")]
             tracing::trace!(sid = ?self.id, "emitting ping");
 
-            self.internal_tx
-                .try_send(Box::new(smallvec![Packet::Ping]))
+            self.queue(smallvec![Packet::Ping])
                 .map_err(|_| Error::HeartbeatTimeout)?;
 
             #[cfg(feature = "tracing")]
@@ -402,8 +529,7 @@ where
 
             #[cfg(feature = "tracing")]
             tracing::trace!(sid = ?self.id, "ping received, sending pong");
-            self.internal_tx
-                .try_send(Box::new(smallvec![Packet::Pong]))
+            self.queue(smallvec![Packet::Pong])
                 .map_err(|_| Error::HeartbeatTimeout)?;
         }
     }
@@ -437,8 +563,15 @@ where
     /// If the socket is closed, the function will return a [`TrySendError::Closed`] error.
     #[inline]
     pub fn reserve(&self) -> Result<Permit<'_>, TrySendError<()>> {
-        let permit = self.internal_tx.try_reserve()?;
-        Ok(Permit { inner: permit })
+        let permit = self.internal_tx.try_reserve().inspect_err(|e| {
+            if matches!(e, TrySendError::Full(())) {
+                self.outgoing.overflow();
+            }
+        })?;
+        Ok(Permit {
+            inner: permit,
+            queue: &self.outgoing,
+        })
     }
 
     /// Emits a message to the client.
@@ -602,6 +735,7 @@ where
     ) -> (Arc<Socket<D>>, tokio::sync::mpsc::Receiver<Packet>) {
         let (internal_tx, internal_rx) = mpsc::channel(buffer_size);
         let (volatile_tx, volatile_rx) = watch::channel(None);
+        let close_fn: Arc<dyn Fn(Sid, DisconnectReason) + Send + Sync> = Arc::from(close_fn);
 
         let sock = Self {
             id: sid,
@@ -616,6 +750,7 @@ where
 
             heartbeat: Notify::new(),
             cancellation_token: CancellationToken::new(),
+            outgoing: OutgoingQueue::new(sid, close_fn.clone()),
             close_fn,
 
             data: D::default(),
@@ -630,6 +765,7 @@ where
         tokio::spawn(async move {
             let mut internal_rx = sock_clone.internal_rx.try_lock().unwrap();
             while let Some(packets) = internal_rx.buffered_rx.recv().await {
+                sock_clone.outgoing.taken(&packets);
                 for packet in *packets {
                     tx.send(packet).await.unwrap();
                 }

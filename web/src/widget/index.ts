@@ -108,7 +108,7 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
     /* ignore */
   }
   let visitor: Visitor | null = null;
-  let site = { name: '', prechatFields: ['name', 'email'] as Field[] };
+  let site = { name: '', prechatFields: ['name', 'email'] as Field[], allowedQueryParams: [] as string[] };
   let status: 'open' | 'ended' = 'open';
   let agentsOnline = false;
   let hasMore = false;
@@ -217,7 +217,12 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
     token = s.token;
     set('token', token);
     visitor = s.visitor;
-    if (s.site) site = { name: s.site.name || '', prechatFields: s.site.prechatFields || site.prechatFields };
+    if (s.site)
+      site = {
+        name: s.site.name || '',
+        prechatFields: s.site.prechatFields || site.prechatFields,
+        allowedQueryParams: s.site.allowedQueryParams || [],
+      };
     status = s.conversation.status;
     agentsOnline = !!s.agentsOnline;
     add(s.messages || []);
@@ -366,11 +371,27 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
     });
   }
 
+  // The page as agents see it: origin and path, and only the query parameters the site allows
+  // (the rest, and the fragment, often carry secrets such as `?token=`). The server strips
+  // them again.
+  function pageUrl(): string {
+    const kept = new URLSearchParams();
+    new URLSearchParams(location.search).forEach((value, name) => {
+      const allowed = site.allowedQueryParams.some((a) =>
+        a.endsWith('*') ? name.startsWith(a.slice(0, -1)) : a === name,
+      );
+      if (allowed) kept.append(name, value);
+    });
+    const query = kept.toString();
+    return location.origin + location.pathname + (query ? '?' + query : '');
+  }
+
   let lastPage = '';
   function reportPage() {
-    if (!ready || lastPage === location.href) return;
-    lastPage = location.href;
-    socket.emit('page', { url: location.href.slice(0, 2048), title: (document.title || '').slice(0, 200) });
+    const url = pageUrl();
+    if (!ready || lastPage === url) return;
+    lastPage = url;
+    socket.emit('page', { url: url.slice(0, 2048), title: (document.title || '').slice(0, 200) });
   }
   setInterval(reportPage, 2000);
   addEventListener('popstate', reportPage);

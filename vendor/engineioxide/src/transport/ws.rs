@@ -342,6 +342,7 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         // task's state for the socket's lifetime.
         let mut next = packets;
         while let Some(mut packets) = next {
+            socket.outgoing.taken(&packets);
             #[cfg(feature = "tracing")]
             tracing::trace!(sid = %socket.id, "ws write: {} packets", packets.len());
             write_packets(&mut tx, socket.protocol, &mut packets).await;
