@@ -155,7 +155,6 @@ mod tests {
     async fn the_read_budget_is_shared_and_given_back() {
         let b = budget(MIN_REPLY_BYTES);
         let whole = b.reserve(1024, 1024).await.unwrap();
-        tokio::time::pause();
         let waiting = tokio::spawn({
             let kib = b.kib.clone();
             async move { kib.acquire_many_owned(1).await.is_ok() }
