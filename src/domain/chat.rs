@@ -23,6 +23,8 @@ const LOCK_STRIPES: usize = 1024;
 pub struct ChatConfig {
     pub presence_grace: Duration,
     pub rate_limits: RateLimits,
+    /// A visitor token unused for this long is no longer accepted.
+    pub visitor_token_ttl: Duration,
 }
 
 pub struct Chat {
@@ -34,6 +36,7 @@ pub struct Chat {
     presence: PresenceMap,
     cluster: Arc<dyn Cluster>,
     presence_grace: Duration,
+    pub(super) visitor_token_ttl: Duration,
     /// Held while a message is stored and announced, so each client receives a conversation's
     /// messages in `seq` order.
     conversation_locks: Vec<Mutex<()>>,
@@ -55,6 +58,7 @@ impl Chat {
             presence: PresenceMap::default(),
             cluster,
             presence_grace: config.presence_grace,
+            visitor_token_ttl: config.visitor_token_ttl,
             conversation_locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
         })
     }

@@ -102,7 +102,11 @@ impl Chat {
         if let Some(token) = token {
             if let Some((visitor, conversation)) = self
                 .store
-                .visitor_by_token(&site.id, &hash_visitor_token(token))
+                .visitor_by_token(
+                    &site.id,
+                    &hash_visitor_token(token),
+                    self.visitor_seen_window(),
+                )
                 .await?
             {
                 return Ok(AdmittedVisitor {

@@ -24,11 +24,11 @@ use super::rows::{
     CONVERSATION_COLUMNS, MESSAGE_COLUMNS,
 };
 use super::{
-    Appended, ListFilter, NewAgent, NewMessage, NewSite, NewVisitor, Store, StoreError,
+    Appended, ListFilter, NewAgent, NewMessage, NewSite, NewVisitor, SeenWindow, Store, StoreError,
     StoreResult, SummaryRow,
 };
 use crate::domain::model::{
-    Agent, Conversation, Message, Micros, Page, Sender, Side, Site, Status, Visitor,
+    Agent, Conversation, Message, Micros, Millis, Page, Sender, Side, Site, Status, Visitor,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -145,18 +145,30 @@ impl Store for SqliteStore {
 
     async fn create_site(&self, s: NewSite<'_>) -> StoreResult<Site> {
         sqlx::query(
-            "INSERT INTO sites (id, site_key, name, allowed_origins, prechat_fields, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sites \
+               (id, site_key, name, allowed_origins, prechat_fields, allowed_query_params, \
+                created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(s.id)
         .bind(s.site_key)
         .bind(s.name)
         .bind(json_list(s.allowed_origins))
         .bind(json_list(s.prechat_fields))
+        .bind(json_list(s.allowed_query_params))
         .bind(s.now)
         .execute(&self.writer)
         .await?;
         Ok(s.site())
+    }
+
+    async fn list_sites(&self) -> StoreResult<Vec<Site>> {
+        sqlx::query_as::<_, SiteRow>("SELECT * FROM sites ORDER BY created_at, id")
+            .fetch_all(&self.readers)
+            .await?
+            .into_iter()
+            .map(SiteRow::into_site)
+            .collect()
     }
 
     async fn site_by_key(&self, site_key: &str) -> StoreResult<Option<Site>> {
@@ -225,16 +237,86 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn agents_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Agent>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement whatever the number of ids: they travel as one JSON array.
+        let ids = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(sqlx::query_as::<_, AgentRow>(
+            "SELECT * FROM agents WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(ids)
+        .fetch_all(&self.readers)
+        .await?
+        .into_iter()
+        .map(Agent::from)
+        .collect())
+    }
+
+    async fn list_agents(&self, site_id: &str) -> StoreResult<Vec<Agent>> {
+        Ok(sqlx::query_as::<_, AgentRow>(
+            "SELECT * FROM agents WHERE site_id = ? AND deleted_at IS NULL \
+             ORDER BY created_at, id",
+        )
+        .bind(site_id)
+        .fetch_all(&self.readers)
+        .await?
+        .into_iter()
+        .map(Agent::from)
+        .collect())
+    }
+
     async fn set_agent_password(&self, username: &str, password_hash: &str) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE agents SET password_hash = ?, token_version = token_version + 1 \
-             WHERE username = ?",
+             WHERE username = ? AND deleted_at IS NULL",
         )
         .bind(password_hash)
         .bind(username)
         .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_agent_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool> {
+        // Disabling revokes every token; enabling leaves the version alone (tokens from before
+        // the disable stay revoked: the agent logs in again).
+        let done = sqlx::query(
+            "UPDATE agents SET disabled = ?1, \
+               token_version = token_version + CASE WHEN ?1 THEN 1 ELSE 0 END \
+             WHERE username = ?2 AND deleted_at IS NULL",
+        )
+        .bind(disabled)
+        .bind(username)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_agent(
+        &self,
+        username: &str,
+        tombstone: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE agents SET deleted_at = ?1, username = ?2, password_hash = '', \
+               token_version = token_version + 1 \
+             WHERE username = ?3 AND deleted_at IS NULL",
+        )
+        .bind(now)
+        .bind(tombstone)
+        .bind(username)
+        .execute(&self.writer)
+        .await;
+        match done {
+            Err(e) if is_unique_violation(&e) => {
+                Err(StoreError::Conflict(format!("username {tombstone}")))
+            }
+            Err(e) => Err(e.into()),
+            Ok(done) => Ok(done.rows_affected() == 1),
+        }
     }
 
     async fn create_visitor(&self, v: NewVisitor<'_>) -> StoreResult<(Visitor, Conversation)> {
@@ -246,8 +328,8 @@ impl Store for SqliteStore {
             .write(move |conn| {
                 appender::in_savepoint(conn, |conn| {
                     conn.prepare_cached(
-                        "INSERT INTO visitors (id, site_id, token_hash, created_at) \
-                         VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT INTO visitors (id, site_id, token_hash, created_at, last_seen_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?4)",
                     )?
                     .execute(rusqlite::params![visitor_id, site_id, token_hash, now])?;
                     conn.prepare_cached(
@@ -272,20 +354,38 @@ impl Store for SqliteStore {
         &self,
         site_id: &str,
         token_hash: &str,
+        seen: SeenWindow,
     ) -> StoreResult<Option<(Visitor, Conversation)>> {
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS}, v.id AS v_id, v.name AS v_name, v.email AS v_email, \
-               v.phone AS v_phone \
+               v.phone AS v_phone, v.last_seen_at AS v_last_seen_at \
              FROM visitors v JOIN conversations c ON c.visitor_id = v.id \
-             WHERE v.site_id = ? AND v.token_hash = ?"
+             WHERE v.site_id = ? AND v.token_hash = ? AND v.last_seen_at >= ?"
         );
-        let row = sqlx::query(&sql)
+        let Some(row) = sqlx::query(&sql)
             .bind(site_id)
             .bind(token_hash)
+            .bind(seen.expired_before)
             .fetch_optional(&self.readers)
-            .await?;
-        row.map(|r| Ok((visitor_from(&r)?, conversation_from(&r)?)))
-            .transpose()
+            .await?
+        else {
+            return Ok(None);
+        };
+        let (visitor, conversation) = (visitor_from(&row)?, conversation_from(&row)?);
+        let last_seen: i64 = sqlx::Row::try_get(&row, "v_last_seen_at")?;
+        if last_seen < seen.refresh_before {
+            // Through the appender, like every write of chatting: no second writer waits.
+            let (id, now) = (visitor.id.clone(), seen.now);
+            self.appender
+                .write(move |conn| {
+                    conn.prepare_cached(
+                        "UPDATE visitors SET last_seen_at = ?1 WHERE id = ?2 AND last_seen_at < ?1",
+                    )?
+                    .execute(rusqlite::params![now, id])
+                })
+                .await?;
+        }
+        Ok(Some((visitor, conversation)))
     }
 
     async fn update_visitor(&self, v: &Visitor) -> StoreResult<()> {
@@ -491,6 +591,7 @@ mod tests {
                 name: "Site",
                 allowed_origins: &[],
                 prechat_fields: &[],
+                allowed_query_params: &[],
                 now: now_millis(),
             })
             .await
