@@ -685,6 +685,161 @@ mod tests {
         }
     }
 
+    /// An agent of the site, created through the store.
+    async fn new_agent(store: &SqliteStore, site_id: &str) -> Agent {
+        let (id, username) = (new_id(), new_id());
+        store
+            .create_agent(NewAgent {
+                id: &id,
+                site_id,
+                username: &username,
+                name: "Ann",
+                password_hash: "x",
+                now: now_millis(),
+            })
+            .await
+            .unwrap()
+    }
+
+    fn agent_message<'a>(
+        site_id: &'a str,
+        conversation_id: &'a str,
+        agent: &'a Agent,
+        client_id: &'a str,
+    ) -> NewMessage<'a> {
+        NewMessage {
+            sender: Sender::Agent,
+            agent_id: Some(&agent.id),
+            agent_name: Some(&agent.name),
+            reopen: false,
+            ..visitor_message(site_id, conversation_id, client_id)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_disabled_agents_append_is_refused_and_the_batch_goes_on() {
+        let (store, path, site_id, conversations) = store_with_conversations(1).await;
+        let conversation = &conversations[0];
+        let (active, disabled) = (
+            new_agent(&store, &site_id).await,
+            new_agent(&store, &site_id).await,
+        );
+        let earlier = new_id();
+        store
+            .append_message(NewMessage {
+                id: &earlier,
+                ..agent_message(&site_id, conversation, &disabled, "before")
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(store
+            .set_agent_disabled(&disabled.username, true)
+            .await
+            .unwrap());
+        let ids: Vec<String> = (0..4).map(|_| new_id()).collect();
+        let (refused, retry, other_agent, visitor) = tokio::join!(
+            store.append_message(NewMessage {
+                id: &ids[0],
+                ..agent_message(&site_id, conversation, &disabled, "after")
+            }),
+            store.append_message(NewMessage {
+                id: &ids[1],
+                ..agent_message(&site_id, conversation, &disabled, "before")
+            }),
+            store.append_message(NewMessage {
+                id: &ids[2],
+                ..agent_message(&site_id, conversation, &active, "other")
+            }),
+            store.append_message(NewMessage {
+                id: &ids[3],
+                ..visitor_message(&site_id, conversation, "v")
+            }),
+        );
+        assert!(matches!(refused, Err(StoreError::AgentInactive)));
+        // A retry of a message stored before the disable writes nothing: it gets the original.
+        assert_eq!(retry.unwrap().unwrap().message.id, earlier);
+        assert!(other_agent.unwrap().unwrap().created);
+        assert!(visitor.unwrap().unwrap().created);
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages")
+            .fetch_one(&store.readers)
+            .await
+            .unwrap();
+        assert_eq!(stored, 3);
+        // Deleted: refused the same way, and the username is free again.
+        assert!(store
+            .delete_agent(&active.username, &format!("deleted:{}", active.id), 1)
+            .await
+            .unwrap());
+        let refused = store
+            .append_message(NewMessage {
+                id: &new_id(),
+                ..agent_message(&site_id, conversation, &active, "late")
+            })
+            .await;
+        assert!(matches!(refused, Err(StoreError::AgentInactive)));
+        assert!(store
+            .agent_by_username(&active.username)
+            .await
+            .unwrap()
+            .is_none());
+        let listed = store.list_agents(&site_id).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].disabled);
+        let found = store
+            .agents_by_ids(&[active.id.clone(), disabled.id.clone(), "nobody".into()])
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 2);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[tokio::test]
+    async fn visitor_tokens_expire_and_are_refreshed() {
+        let (store, path, site_id) = store_with_site().await;
+        let token_hash = new_id();
+        store
+            .create_visitor(NewVisitor {
+                visitor_id: &new_id(),
+                conversation_id: &new_id(),
+                site_id: &site_id,
+                token_hash: &token_hash,
+                now: 1_000,
+                activity: activity_now(),
+            })
+            .await
+            .unwrap();
+        let window = |now: Millis| SeenWindow {
+            now,
+            expired_before: now - 500,
+            refresh_before: now - 100,
+        };
+        // Seen recently enough: found, nothing written.
+        assert!(store
+            .visitor_by_token(&site_id, &token_hash, window(1_050))
+            .await
+            .unwrap()
+            .is_some());
+        // Older than a refresh: found and refreshed, so it lives on from then.
+        assert!(store
+            .visitor_by_token(&site_id, &token_hash, window(1_400))
+            .await
+            .unwrap()
+            .is_some());
+        assert!(store
+            .visitor_by_token(&site_id, &token_hash, window(1_850))
+            .await
+            .unwrap()
+            .is_some());
+        // Unused for longer than the window: gone.
+        assert!(store
+            .visitor_by_token(&site_id, &token_hash, window(2_400))
+            .await
+            .unwrap()
+            .is_none());
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_write_is_undone_whole_and_the_batch_goes_on() {
         let (store, path, site_id, conversations) = store_with_conversations(1).await;
