@@ -4,7 +4,6 @@
 //! shared database, so a `parlor agent disable` run anywhere ends the agent's sockets on every
 //! node without a message between nodes.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,15 +19,13 @@ use crate::domain::Chat;
 pub const SWEEP_PERIOD: Duration = Duration::from_secs(1);
 
 /// Checks this node's agent sockets every [`SWEEP_PERIOD`] until dropped.
-pub fn sweep<A: Adapter>(io: SocketIo<A>, chat: Arc<Chat>) -> impl Future<Output = ()> + Send {
-    async move {
-        let mut every = tokio::time::interval(SWEEP_PERIOD);
-        // After a stall, one check is enough: it sees the state as of now.
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
-            sweep_once(&io, &chat).await;
-        }
+pub async fn sweep<A: Adapter>(io: SocketIo<A>, chat: Arc<Chat>) {
+    let mut every = tokio::time::interval(SWEEP_PERIOD);
+    // After a stall, one check is enough: it sees the state as of now.
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        sweep_once(&io, &chat).await;
     }
 }
 
