@@ -1040,6 +1040,62 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    #[tokio::test]
+    async fn rows_from_before_the_revocation_migration_get_its_defaults() {
+        let dir = std::env::temp_dir().join(format!("parlor-test-{}", new_id()));
+        std::fs::create_dir_all(dir.join("migrations")).unwrap();
+        for file in ["0001_init.sql", "0002_messages_clustered.sql"] {
+            std::fs::copy(
+                format!("migrations/sqlite/{file}"),
+                dir.join("migrations").join(file),
+            )
+            .unwrap();
+        }
+        let path = dir.join("parlor.db");
+        let url = format!("sqlite://{}", path.display());
+        {
+            let options = SqliteConnectOptions::from_str(&url)
+                .unwrap()
+                .create_if_missing(true);
+            let pool = SqlitePool::connect_with(options).await.unwrap();
+            let earlier = sqlx::migrate::Migrator::new(dir.join("migrations"))
+                .await
+                .unwrap();
+            earlier.run(&pool).await.unwrap();
+            sqlx::raw_sql(
+                "INSERT INTO sites (id, site_key, name, created_at) VALUES ('s', 'k', 'Site', 0);
+                 INSERT INTO agents (id, site_id, username, name, password_hash, created_at)
+                   VALUES ('a', 's', 'ann', 'Ann', 'x', 0);
+                 INSERT INTO visitors (id, site_id, token_hash, created_at)
+                   VALUES ('v', 's', 'h', 1234);
+                 INSERT INTO conversations (id, site_id, visitor_id, created_at, updated_at)
+                   VALUES ('c', 's', 'v', 0, 0);",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }
+
+        let store = SqliteStore::open(&url).await.unwrap();
+
+        let agent = store.agent_by_username("ann").await.unwrap().unwrap();
+        assert!(agent.is_active());
+        assert_eq!(
+            store.list_sites().await.unwrap()[0].allowed_query_params,
+            Vec::<String>::new()
+        );
+        let last_seen: i64 = sqlx::query_scalar("SELECT last_seen_at FROM visitors WHERE id = 'v'")
+            .fetch_one(&store.readers)
+            .await
+            .unwrap();
+        assert_eq!(
+            last_seen, 1234,
+            "an existing visitor counts from its creation"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     #[test]
     fn synchronous_is_taken_from_the_url() {
         let (url, sync) = take_synchronous("sqlite:///tmp/p.db?synchronous=full&mode=rwc").unwrap();
