@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,7 +47,12 @@ pub struct App {
     chat: Arc<Chat>,
     /// Cluster presence, when Redis joins this node to others.
     directory: Option<Arc<RedisDirectory>>,
+    /// Closes this node's agent sockets whose token expired or was revoked.
+    revocation: Sweep,
 }
+
+/// A background loop over this node's sockets, whatever the adapter.
+type Sweep = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 impl App {
     /// Opens the store, builds the service and binds the listener (port 0 picks a free one).
@@ -59,8 +65,9 @@ impl App {
             rate_limits: config.rate_limits(),
             reply_limits: config.reply_limits(),
             max_sockets_per_visitor: config.max_sockets_per_visitor,
+            visitor_token_ttl: config.visitor_token_ttl(),
         };
-        let (router, chat, directory) = match &config.redis_url {
+        let (router, chat, directory, revocation): (_, _, _, Sweep) = match &config.redis_url {
             None => {
                 let events = Arc::new(SocketEvents::<LocalAdapter>::default());
                 let chat = Chat::new(
@@ -72,8 +79,14 @@ impl App {
                 );
                 let (layer, io, _) =
                     socket::layer::<LocalAdapter>(chat.clone(), (), config.socket_limits());
+                let revocation = Box::pin(socket::revocation::sweep(io.clone(), chat.clone()));
                 events.bind(io);
-                (http::router(chat.clone()).layer(layer), chat, None)
+                (
+                    http::router(chat.clone()).layer(layer),
+                    chat,
+                    None,
+                    revocation,
+                )
             }
             Some(url) => {
                 let node_id = random_token(12);
@@ -96,12 +109,14 @@ impl App {
                 for init in inits {
                     init.await.map_err(|e| StartError::Redis(e.to_string()))?;
                 }
+                let revocation = Box::pin(socket::revocation::sweep(io.clone(), chat.clone()));
                 events.bind(io);
                 tracing::info!(node_id, "joined the cluster");
                 (
                     http::router(chat.clone()).layer(layer),
                     chat,
                     Some(directory),
+                    revocation,
                 )
             }
         };
@@ -127,6 +142,7 @@ impl App {
             router,
             chat,
             directory,
+            revocation,
         })
     }
 
@@ -151,6 +167,7 @@ impl App {
                 chat.housekeeping();
             }
         });
+        let revocation = tokio::spawn(self.revocation);
         let heartbeat = self
             .directory
             .map(|directory| tokio::spawn(directory.run(self.chat.clone())));
@@ -168,6 +185,7 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await;
         housekeeping.abort();
+        revocation.abort();
         if let Some(heartbeat) = heartbeat {
             heartbeat.abort();
         }

@@ -58,6 +58,15 @@ pub enum SiteCommand {
         /// Pre-chat form fields the widget asks for, comma-separated: name, email, phone.
         #[arg(long, value_delimiter = ',', default_value = "name,email")]
         prechat_fields: Vec<String>,
+        /// A query parameter page URLs keep (repeatable; `utm_*` matches a prefix); the
+        /// others are stripped.
+        #[arg(long = "allowed-query-param")]
+        allowed_query_params: Vec<String>,
+        #[command(flatten)]
+        db: Database,
+    },
+    /// List every site as a JSON array.
+    List {
         #[command(flatten)]
         db: Database,
     },
@@ -85,6 +94,38 @@ pub enum AgentCommand {
         #[command(flatten)]
         db: Database,
     },
+    /// List a site's agents (deleted ones are not listed) as a JSON array.
+    List {
+        /// The site's key.
+        #[arg(long)]
+        site: String,
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Disable an agent: no login, and its open connections close within 2 s.
+    Disable {
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Enable a disabled agent again; it logs in anew.
+    Enable {
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Delete an agent for good; its messages stay and its username becomes free.
+    Delete {
+        #[arg(long)]
+        username: String,
+        /// Do not ask for confirmation (required without a terminal).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        db: Database,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -109,6 +150,9 @@ pub struct ServeConfig {
     /// Lifetime of an agent token, in seconds.
     #[arg(long, env = "PARLOR_JWT_TTL_SECS", default_value_t = 12 * 3600)]
     pub jwt_ttl_secs: i64,
+    /// Days a visitor token stays valid without a connection; then the visitor starts anew.
+    #[arg(long, env = "PARLOR_VISITOR_TOKEN_TTL_DAYS", default_value_t = 90)]
+    pub visitor_token_ttl_days: u32,
     /// How often the server pings each Socket.IO connection, in milliseconds.
     #[arg(long, env = "PARLOR_PING_INTERVAL_MS", default_value_t = 25_000)]
     pub ping_interval_ms: u64,
@@ -177,6 +221,11 @@ impl ServeConfig {
         Duration::from_millis(self.presence_grace_ms)
     }
 
+    /// 0 counts as 1 day, like a rate limit's 0.
+    pub fn visitor_token_ttl(&self) -> Duration {
+        Duration::from_secs(u64::from(self.visitor_token_ttl_days.max(1)) * 24 * 3600)
+    }
+
     pub fn rate_limits(&self) -> RateLimits {
         RateLimits {
             new_visitors_per_ip: self.rate_new_visitors,
@@ -212,6 +261,7 @@ impl fmt::Debug for ServeConfig {
                 &self.jwt_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("jwt_ttl_secs", &self.jwt_ttl_secs)
+            .field("visitor_token_ttl_days", &self.visitor_token_ttl_days)
             .field("ping_interval_ms", &self.ping_interval_ms)
             .field("ping_timeout_ms", &self.ping_timeout_ms)
             .field("presence_grace_ms", &self.presence_grace_ms)
@@ -258,6 +308,39 @@ mod tests {
         let cli = Cli::parse_from(["parlor"]);
         assert!(cli.command.is_none());
         assert_eq!(cli.serve.presence_grace_ms, 5000);
+    }
+
+    #[test]
+    fn agent_administration_parses() {
+        let cli = Cli::parse_from(["parlor", "agent", "delete", "--username", "ann", "--yes"]);
+        assert!(matches!(
+            cli.command,
+            Some(Command::Agent(AgentCommand::Delete { yes: true, .. }))
+        ));
+        let cli = Cli::parse_from(["parlor", "agent", "delete", "--username", "ann"]);
+        assert!(matches!(
+            cli.command,
+            Some(Command::Agent(AgentCommand::Delete { yes: false, .. }))
+        ));
+        let cli = Cli::parse_from([
+            "parlor",
+            "site",
+            "create",
+            "--name",
+            "A",
+            "--allowed-query-param",
+            "utm_*",
+            "--allowed-query-param",
+            "ref",
+        ]);
+        match cli.command {
+            Some(Command::Site(SiteCommand::Create {
+                allowed_query_params,
+                ..
+            })) => assert_eq!(allowed_query_params, ["utm_*", "ref"]),
+            other => panic!("parsed as {other:?}"),
+        }
+        assert_eq!(Cli::parse_from(["parlor"]).serve.visitor_token_ttl_days, 90);
     }
 
     #[test]

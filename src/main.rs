@@ -4,7 +4,7 @@ use tracing_subscriber::EnvFilter;
 
 use parlor::app::App;
 use parlor::cli;
-use parlor::config::{AgentCommand, Cli, Command, ServeConfig, SiteCommand};
+use parlor::config::{Cli, Command, ServeConfig, SiteCommand};
 use parlor::store;
 
 /// jemalloc instead of glibc's malloc: glibc kept every freed page (RSS stayed at its peak after
@@ -37,33 +37,27 @@ async fn main() -> anyhow::Result<()> {
             name,
             allowed_origins,
             prechat_fields,
+            allowed_query_params,
             db,
         })) => {
             let store = store::open(&db.database_url).await?;
-            let site =
-                cli::create_site(store.as_ref(), &name, &allowed_origins, &prechat_fields).await?;
+            let site = cli::create_site(
+                store.as_ref(),
+                &name,
+                &allowed_origins,
+                &prechat_fields,
+                &allowed_query_params,
+            )
+            .await?;
             cli::print_site(&site);
             Ok(())
         }
-        Some(Command::Agent(AgentCommand::Create {
-            site,
-            username,
-            name,
-            db,
-        })) => {
-            let password = cli::read_password()?;
+        Some(Command::Site(SiteCommand::List { db })) => {
             let store = store::open(&db.database_url).await?;
-            let id = cli::create_agent(store.as_ref(), &site, &username, &name, &password).await?;
-            println!("{}", serde_json::json!({ "id": id }));
+            println!("{}", cli::list_sites(store.as_ref()).await?);
             Ok(())
         }
-        Some(Command::Agent(AgentCommand::Password { username, db })) => {
-            let password = cli::read_password()?;
-            let store = store::open(&db.database_url).await?;
-            cli::set_password(store.as_ref(), &username, &password).await?;
-            println!("{}", serde_json::json!({ "ok": true }));
-            Ok(())
-        }
+        Some(Command::Agent(command)) => cli::agent_command(command).await,
     }
 }
 

@@ -9,6 +9,7 @@ use super::chat::Chat;
 use super::cluster::Member;
 use super::error::{DomainError, DomainResult};
 use super::events::{AgentEvent, AgentRead, ConnectionId, ReadUpTo, VisitorEvent, VisitorTyping};
+use super::expiry::token_still_valid;
 use super::input::{page_limit, ClientId, MessageText};
 use super::model::{
     activity_now, now_millis, Conversation, Message, MessagePage, Micros, Sender, Side, Status,
@@ -27,6 +28,10 @@ pub struct AgentIdentity {
     pub agent_id: String,
     pub site_id: String,
     pub name: String,
+    /// The token's version: the connection ends once the agent's moves on (revocation).
+    pub token_version: i64,
+    /// The token's expiry, seconds since the epoch: the connection ends then too.
+    pub expires_at: i64,
 }
 
 impl AgentIdentity {
@@ -73,7 +78,8 @@ impl Chat {
             .await
             .unwrap_or(false);
         let agent = match agent {
-            Some(agent) if matches => agent,
+            // A disabled or deleted agent is refused exactly like a wrong password.
+            Some(agent) if matches && agent.is_active() => agent,
             _ => return Err(DomainError::Unauthorized),
         };
         let token = self
@@ -98,14 +104,17 @@ impl Chat {
             .agent_by_id(&claims.sub)
             .await?
             .ok_or(DomainError::Unauthorized)?;
-        if agent.token_version != claims.ver || agent.site_id != claims.site {
+        let identity = AgentIdentity {
+            agent_id: agent.id.clone(),
+            site_id: claims.site,
+            name: agent.name.clone(),
+            token_version: claims.ver,
+            expires_at: claims.exp,
+        };
+        if !token_still_valid(Some(&agent), &identity, now_millis() / 1000) {
             return Err(DomainError::Unauthorized);
         }
-        Ok(AgentIdentity {
-            agent_id: agent.id,
-            site_id: agent.site_id,
-            name: agent.name,
-        })
+        Ok(identity)
     }
 
     /// Marks the agent online and returns the initial `conversations` list.

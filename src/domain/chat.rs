@@ -27,6 +27,8 @@ pub struct ChatConfig {
     pub rate_limits: RateLimits,
     pub reply_limits: ReplyLimits,
     pub max_sockets_per_visitor: u32,
+    /// A visitor token unused for this long is no longer accepted.
+    pub visitor_token_ttl: Duration,
 }
 
 pub struct Chat {
@@ -40,6 +42,7 @@ pub struct Chat {
     presence: PresenceMap,
     cluster: Arc<dyn Cluster>,
     presence_grace: Duration,
+    pub(super) visitor_token_ttl: Duration,
     /// Held while a message is stored and announced, so each client receives a conversation's
     /// messages in `seq` order.
     conversation_locks: Vec<Mutex<()>>,
@@ -63,6 +66,7 @@ impl Chat {
             presence: PresenceMap::default(),
             cluster,
             presence_grace: config.presence_grace,
+            visitor_token_ttl: config.visitor_token_ttl,
             conversation_locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
         })
     }

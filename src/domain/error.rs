@@ -14,7 +14,18 @@ pub enum DomainError {
     #[error("too many requests, slow down")]
     RateLimited,
     #[error("internal error")]
-    Internal(#[from] StoreError),
+    Internal(StoreError),
+}
+
+/// Store failures are internal, except the one the store reports as a refusal: an append by an
+/// agent disabled or deleted meanwhile is the agent's credentials failing, not the server.
+impl From<StoreError> for DomainError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::AgentInactive => DomainError::Unauthorized,
+            e => DomainError::Internal(e),
+        }
+    }
 }
 
 impl DomainError {

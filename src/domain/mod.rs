@@ -9,6 +9,7 @@ pub mod chat;
 pub mod cluster;
 pub mod error;
 pub mod events;
+pub mod expiry;
 pub mod input;
 pub mod limits;
 pub mod model;

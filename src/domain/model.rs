@@ -71,6 +71,8 @@ pub struct Site {
     pub allowed_origins: Vec<String>,
     /// Which pre-chat fields the widget asks for.
     pub prechat_fields: Vec<String>,
+    /// Query parameters a page URL keeps; a trailing `*` matches a prefix (`utm_*`).
+    pub allowed_query_params: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,8 +82,20 @@ pub struct Agent {
     pub username: String,
     pub name: String,
     pub password_hash: String,
-    /// Bumped on every password change; JWTs carry it, so older tokens stop working.
+    /// Bumped on every password change, disable and delete; JWTs carry it, so older tokens
+    /// stop working.
     pub token_version: i64,
+    /// Set by `parlor agent disable`: no login, no connection, no send until enabled again.
+    pub disabled: bool,
+    /// Set by `parlor agent delete`; the row stays for the messages that reference it.
+    pub deleted_at: Option<Millis>,
+}
+
+impl Agent {
+    /// Whether the agent may log in and act at all (token checks come on top).
+    pub fn is_active(&self) -> bool {
+        !self.disabled && self.deleted_at.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

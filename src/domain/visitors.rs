@@ -70,6 +70,8 @@ pub struct VisitorSession {
 pub struct SiteInfo {
     pub name: String,
     pub prechat_fields: Vec<String>,
+    /// Query parameters the widget may keep in the page URLs it reports.
+    pub allowed_query_params: Vec<String>,
 }
 
 /// Why a visitor handshake was refused; the text is the `connect_error` message.
@@ -108,7 +110,11 @@ impl Chat {
         if let Some(token) = token {
             if let Some((visitor, conversation)) = self
                 .store
-                .visitor_by_token(&site.id, &hash_visitor_token(token))
+                .visitor_by_token(
+                    &site.id,
+                    &hash_visitor_token(token),
+                    self.visitor_seen_window(),
+                )
                 .await?
             {
                 if !self.limiters.reconnect(&visitor.id) {
@@ -210,6 +216,7 @@ impl Chat {
             site: SiteInfo {
                 name: admitted.site.name,
                 prechat_fields: admitted.site.prechat_fields,
+                allowed_query_params: admitted.site.allowed_query_params,
             },
         });
         Ok(())

@@ -5,6 +5,7 @@
 mod ack;
 mod agent;
 pub mod events;
+pub mod revocation;
 mod visitor;
 
 use std::net::SocketAddr;

@@ -71,6 +71,11 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>, State(chat): Ctx) {
     s.extensions.insert(id.clone());
     // Freed when the socket is dropped.
     s.extensions.insert(admitted.slot.clone());
+    if !admitted.site.allowed_query_params.is_empty() {
+        s.extensions.insert(PageQueryParams(Arc::from(
+            admitted.site.allowed_query_params.clone(),
+        )));
+    }
     // One handler for every event rather than a handler table per socket, which cost each
     // visitor connection an allocation of its own (docs/benchmarks.md).
     s.on_fallback(on_event::<A>);
@@ -111,7 +116,10 @@ async fn on_event<A: Adapter>(
         "history" => reply(ack, on_history(&chat, &id, data).await),
         "sync" => reply(ack, on_sync(&chat, &id, data).await),
         "read" => reply(ack, on_read(&chat, &id, data).await),
-        "page" => reply(ack, on_page(&chat, &id, data).await),
+        "page" => {
+            let allowed = s.extensions.get::<PageQueryParams>();
+            reply(ack, on_page(&chat, &id, allowed, data).await)
+        }
         "typing" => on_typing(&chat, &id, data).await,
         _ => {}
     }
@@ -193,9 +201,20 @@ struct PagePayload {
     title: Option<String>,
 }
 
-async fn on_page(chat: &Chat, id: &VisitorIdentity, data: Payload) -> DomainResult<Value> {
+/// The query parameters the visitor's site lets through in page URLs; absent when none (most
+/// sites), so an idle socket holds nothing for it.
+#[derive(Clone)]
+struct PageQueryParams(Arc<[String]>);
+
+async fn on_page(
+    chat: &Chat,
+    id: &VisitorIdentity,
+    allowed: Option<PageQueryParams>,
+    data: Payload,
+) -> DomainResult<Value> {
     let req: PagePayload = parse(data)?;
-    let report = PageReport::parse(&req.url, req.title.as_deref(), &[])?;
+    let allowed = allowed.as_ref().map_or(&[][..], |a| &a.0[..]);
+    let report = PageReport::parse(&req.url, req.title.as_deref(), allowed)?;
     chat.visitor_page(id, report).await?;
     Ok(json!({}))
 }

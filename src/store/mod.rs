@@ -30,6 +30,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database url: {0}")]
     UnsupportedUrl(String),
+    /// An agent's append was refused because the agent is disabled or deleted. An outcome of
+    /// that append alone: the rest of a group commit goes on.
+    #[error("the agent is disabled or deleted")]
+    AgentInactive,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -40,6 +44,7 @@ pub struct NewSite<'a> {
     pub name: &'a str,
     pub allowed_origins: &'a [String],
     pub prechat_fields: &'a [String],
+    pub allowed_query_params: &'a [String],
     pub now: Millis,
 }
 
@@ -90,6 +95,7 @@ impl NewSite<'_> {
             name: self.name.to_owned(),
             allowed_origins: self.allowed_origins.to_vec(),
             prechat_fields: self.prechat_fields.to_vec(),
+            allowed_query_params: self.allowed_query_params.to_vec(),
         }
     }
 }
@@ -103,6 +109,8 @@ impl NewAgent<'_> {
             name: self.name.to_owned(),
             password_hash: self.password_hash.to_owned(),
             token_version: 0,
+            disabled: false,
+            deleted_at: None,
         }
     }
 }
@@ -145,6 +153,16 @@ impl NewMessage<'_> {
     }
 }
 
+/// When a visitor token is still good: the store applies it in `visitor_by_token`.
+#[derive(Clone, Copy, Debug)]
+pub struct SeenWindow {
+    pub now: Millis,
+    /// A visitor last seen before this is not found (its token expired).
+    pub expired_before: Millis,
+    /// A visitor last seen before this gets `last_seen_at = now` (at most one write a day).
+    pub refresh_before: Millis,
+}
+
 /// What `append_message` did.
 pub struct Appended {
     pub message: Message,
@@ -179,6 +197,8 @@ pub trait Store: Send + Sync + 'static {
     async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
 
     async fn create_site(&self, site: NewSite<'_>) -> StoreResult<Site>;
+    /// Every site, oldest first.
+    async fn list_sites(&self) -> StoreResult<Vec<Site>>;
     async fn site_by_key(&self, site_key: &str) -> StoreResult<Option<Site>>;
     async fn site_by_id(&self, id: &str) -> StoreResult<Option<Site>>;
     async fn count_sites(&self) -> StoreResult<i64>;
@@ -186,15 +206,30 @@ pub trait Store: Send + Sync + 'static {
     async fn create_agent(&self, agent: NewAgent<'_>) -> StoreResult<Agent>;
     async fn agent_by_username(&self, username: &str) -> StoreResult<Option<Agent>>;
     async fn agent_by_id(&self, id: &str) -> StoreResult<Option<Agent>>;
+    /// The agents with these ids (deleted ones included: callers check), in no order.
+    async fn agents_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Agent>>;
+    /// The site's agents that are not deleted, oldest first.
+    async fn list_agents(&self, site_id: &str) -> StoreResult<Vec<Agent>>;
     /// Sets a new password hash and bumps the token version; false if there is no such agent.
     async fn set_agent_password(&self, username: &str, password_hash: &str) -> StoreResult<bool>;
+    /// Disables (bumping the token version) or enables an agent that is not deleted; false if
+    /// there is no such agent.
+    async fn set_agent_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool>;
+    /// Soft-deletes an agent: sets `deleted_at`, bumps the token version, clears the password
+    /// and renames it to `tombstone` so its username is free again. The row stays (messages
+    /// reference it). False if there is no such agent.
+    async fn delete_agent(&self, username: &str, tombstone: &str, now: Millis)
+        -> StoreResult<bool>;
 
     /// Creates a visitor with its one conversation.
     async fn create_visitor(&self, v: NewVisitor<'_>) -> StoreResult<(Visitor, Conversation)>;
+    /// The visitor of a token, unless it was last seen before `seen.expired_before`; refreshes
+    /// its `last_seen_at` when older than `seen.refresh_before`.
     async fn visitor_by_token(
         &self,
         site_id: &str,
         token_hash: &str,
+        seen: SeenWindow,
     ) -> StoreResult<Option<(Visitor, Conversation)>>;
     async fn update_visitor(&self, visitor: &Visitor) -> StoreResult<()>;
     async fn set_page(&self, conversation_id: &str, page: &Page) -> StoreResult<()>;
@@ -210,7 +245,9 @@ pub trait Store: Send + Sync + 'static {
     async fn set_status(&self, id: &str, status: Status, activity: Micros) -> StoreResult<bool>;
 
     /// `None` when the site has no such conversation. Checked in the append itself, so an
-    /// agent's reply needs no lookup of its own first.
+    /// agent's reply needs no lookup of its own first. An agent's new message (`agent_id`) is
+    /// refused with [`StoreError::AgentInactive`] when the agent is disabled or deleted, also
+    /// checked in the append, so a send already under way when the agent is disabled fails.
     async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Option<Appended>>;
     /// The message a side already sent with this idempotency key, if any, in a conversation of
     /// this site.

@@ -28,11 +28,11 @@ use super::rows::{
     CONVERSATION_COLUMNS, MESSAGE_COLUMNS,
 };
 use super::{
-    Appended, ListFilter, NewAgent, NewMessage, NewSite, NewVisitor, Store, StoreError,
+    Appended, ListFilter, NewAgent, NewMessage, NewSite, NewVisitor, SeenWindow, Store, StoreError,
     StoreResult, SummaryRow,
 };
 use crate::domain::model::{
-    Agent, Conversation, Message, Micros, Page, Sender, Side, Site, Status, Visitor,
+    Agent, Conversation, Message, Micros, Millis, Page, Sender, Side, Site, Status, Visitor,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -109,8 +109,9 @@ fn split_pool_size(url: &str) -> StoreResult<(String, u32)> {
 }
 
 const SITE_COLUMNS: &str = "id, site_key, name, allowed_origins::text AS allowed_origins, \
-     prechat_fields::text AS prechat_fields";
-const AGENT_COLUMNS: &str = "id, site_id, username, name, password_hash, token_version";
+     prechat_fields::text AS prechat_fields, allowed_query_params::text AS allowed_query_params";
+const AGENT_COLUMNS: &str =
+    "id, site_id, username, name, password_hash, token_version, disabled, deleted_at";
 
 /// False for a string PostgreSQL cannot hold: TEXT never contains U+0000 (SQLite's does), and
 /// binding one is an error. Lookups by such a key answer "no such row", as on SQLite, instead
@@ -155,18 +156,31 @@ impl Store for PostgresStore {
 
     async fn create_site(&self, s: NewSite<'_>) -> StoreResult<Site> {
         sqlx::query(
-            "INSERT INTO sites (id, site_key, name, allowed_origins, prechat_fields, created_at) \
-             VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6)",
+            "INSERT INTO sites \
+               (id, site_key, name, allowed_origins, prechat_fields, allowed_query_params, \
+                created_at) \
+             VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7)",
         )
         .bind(s.id)
         .bind(s.site_key)
         .bind(s.name)
         .bind(json_list(s.allowed_origins))
         .bind(json_list(s.prechat_fields))
+        .bind(json_list(s.allowed_query_params))
         .bind(s.now)
         .execute(&self.pool)
         .await?;
         Ok(s.site())
+    }
+
+    async fn list_sites(&self) -> StoreResult<Vec<Site>> {
+        let sql = format!("SELECT {SITE_COLUMNS} FROM sites ORDER BY created_at, id");
+        sqlx::query_as::<_, SiteRow>(&sql)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(SiteRow::into_site)
+            .collect()
     }
 
     async fn site_by_key(&self, site_key: &str) -> StoreResult<Option<Site>> {
@@ -247,10 +261,46 @@ impl Store for PostgresStore {
             .map(Agent::from))
     }
 
+    async fn agents_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Agent>> {
+        let ids: Vec<&str> = ids
+            .iter()
+            .map(String::as_str)
+            .filter(|id| storable(id))
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = ANY($1)");
+        Ok(sqlx::query_as::<_, AgentRow>(&sql)
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(Agent::from)
+            .collect())
+    }
+
+    async fn list_agents(&self, site_id: &str) -> StoreResult<Vec<Agent>> {
+        if !storable(site_id) {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE site_id = $1 AND deleted_at IS NULL \
+             ORDER BY created_at, id"
+        );
+        Ok(sqlx::query_as::<_, AgentRow>(&sql)
+            .bind(site_id)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(Agent::from)
+            .collect())
+    }
+
     async fn set_agent_password(&self, username: &str, password_hash: &str) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE agents SET password_hash = $1, token_version = token_version + 1 \
-             WHERE username = $2",
+             WHERE username = $2 AND deleted_at IS NULL",
         )
         .bind(password_hash)
         .bind(username)
@@ -259,10 +309,51 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn set_agent_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool> {
+        // Disabling revokes every token; enabling leaves the version alone (tokens from before
+        // the disable stay revoked: the agent logs in again).
+        let done = sqlx::query(
+            "UPDATE agents SET disabled = $1, \
+               token_version = token_version + CASE WHEN $1 THEN 1 ELSE 0 END \
+             WHERE username = $2 AND deleted_at IS NULL",
+        )
+        .bind(disabled)
+        .bind(username)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_agent(
+        &self,
+        username: &str,
+        tombstone: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE agents SET deleted_at = $1, username = $2, password_hash = '', \
+               token_version = token_version + 1 \
+             WHERE username = $3 AND deleted_at IS NULL",
+        )
+        .bind(now)
+        .bind(tombstone)
+        .bind(username)
+        .execute(&self.pool)
+        .await;
+        match done {
+            Err(e) if violates(&e, USERNAME_CONSTRAINT) => {
+                Err(StoreError::Conflict(format!("username {tombstone}")))
+            }
+            Err(e) => Err(e.into()),
+            Ok(done) => Ok(done.rows_affected() == 1),
+        }
+    }
+
     async fn create_visitor(&self, v: NewVisitor<'_>) -> StoreResult<(Visitor, Conversation)> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO visitors (id, site_id, token_hash, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO visitors (id, site_id, token_hash, created_at, last_seen_at) \
+             VALUES ($1, $2, $3, $4, $4)",
         )
         .bind(v.visitor_id)
         .bind(v.site_id)
@@ -289,23 +380,38 @@ impl Store for PostgresStore {
         &self,
         site_id: &str,
         token_hash: &str,
+        seen: SeenWindow,
     ) -> StoreResult<Option<(Visitor, Conversation)>> {
         if !storable(site_id) || !storable(token_hash) {
             return Ok(None);
         }
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS}, v.id AS v_id, v.name AS v_name, v.email AS v_email, \
-               v.phone AS v_phone \
+               v.phone AS v_phone, v.last_seen_at AS v_last_seen_at \
              FROM visitors v JOIN conversations c ON c.visitor_id = v.id \
-             WHERE v.site_id = $1 AND v.token_hash = $2"
+             WHERE v.site_id = $1 AND v.token_hash = $2 AND v.last_seen_at >= $3"
         );
-        let row = sqlx::query(&sql)
+        let Some(row) = sqlx::query(&sql)
             .bind(site_id)
             .bind(token_hash)
+            .bind(seen.expired_before)
             .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let (visitor, conversation) = (visitor_from(&row)?, conversation_from(&row)?);
+        let last_seen: i64 = sqlx::Row::try_get(&row, "v_last_seen_at")?;
+        if last_seen < seen.refresh_before {
+            sqlx::query(
+                "UPDATE visitors SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1",
+            )
+            .bind(seen.now)
+            .bind(&visitor.id)
+            .execute(&self.pool)
             .await?;
-        row.map(|r| Ok((visitor_from(&r)?, conversation_from(&r)?)))
-            .transpose()
+        }
+        Ok(Some((visitor, conversation)))
     }
 
     async fn update_visitor(&self, v: &Visitor) -> StoreResult<()> {
@@ -406,6 +512,20 @@ impl Store for PostgresStore {
             }));
         }
         let mut tx = self.pool.begin().await?;
+        // A disabled or deleted agent's send is refused in the transaction that would store it,
+        // so one already under way when `parlor agent disable` commits fails too.
+        if let Some(agent_id) = m.agent_id {
+            let active: Option<bool> = sqlx::query_scalar(
+                "SELECT NOT disabled AND deleted_at IS NULL FROM agents WHERE id = $1",
+            )
+            .bind(agent_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if active != Some(true) {
+                tx.rollback().await?;
+                return Err(StoreError::AgentInactive);
+            }
+        }
         // Locks the conversation row until commit; concurrent writers (any node) queue here and
         // then see the committed last_seq. `status` is not changed by this statement, so
         // RETURNING gives the status as it was before this message.

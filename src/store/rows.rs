@@ -19,6 +19,7 @@ pub(super) struct SiteRow {
     pub(super) name: String,
     pub(super) allowed_origins: String,
     pub(super) prechat_fields: String,
+    pub(super) allowed_query_params: String,
 }
 
 impl SiteRow {
@@ -29,6 +30,7 @@ impl SiteRow {
         Ok(Site {
             allowed_origins: list(&self.allowed_origins)?,
             prechat_fields: list(&self.prechat_fields)?,
+            allowed_query_params: list(&self.allowed_query_params)?,
             id: self.id,
             site_key: self.site_key,
             name: self.name,
@@ -44,6 +46,8 @@ pub(super) struct AgentRow {
     pub(super) name: String,
     pub(super) password_hash: String,
     pub(super) token_version: i64,
+    pub(super) disabled: bool,
+    pub(super) deleted_at: Option<i64>,
 }
 
 impl From<AgentRow> for Agent {
@@ -55,6 +59,8 @@ impl From<AgentRow> for Agent {
             name: r.name,
             password_hash: r.password_hash,
             token_version: r.token_version,
+            disabled: r.disabled,
+            deleted_at: r.deleted_at,
         }
     }
 }

@@ -169,6 +169,27 @@ export async function startServer(opts = {}) {
       return { id: created.id, username, name, password, siteKey, token: res.body.token, agent: res.body.agent };
     },
 
+    /**
+     * Run any `parlor` subcommand on this server's database; never throws on a
+     * non-zero exit. Resolves with { code, stdout, stderr, json } (json: the
+     * parsed stdout, or undefined). opts.env adds variables; opts.input is
+     * written to standard input (which is then a pipe, never a terminal).
+     */
+    async cli(args, { env: extra = {}, input = "" } = {}) {
+      return cliRun({ ...env, ...extra }, args, input);
+    },
+
+    /**
+     * Run SQL on this server's database (sqlite3 or psql); resolves with the
+     * output, one row per line, columns separated by "|".
+     */
+    sql(statement) {
+      if (server.backend === "sqlite") {
+        return execFileSync("sqlite3", [sqlitePath, statement], { timeout: 30000 }).toString().trim();
+      }
+      return psql(statement, server.databaseUrl).trim();
+    },
+
     /** `parlor agent password`. */
     async setPassword(username, password) {
       return cli({ ...env, PARLOR_PASSWORD: password }, ["agent", "password", "--username", username]);
@@ -327,6 +348,20 @@ export function cli(env, args) {
       if (err) reject(new Error(`parlor ${args.join(" ")} failed: ${err.message}\n${stderr}`));
       else resolveOut(stdout.trim().split("\n").pop());
     });
+  });
+}
+
+/** Run the parlor CLI without throwing; resolves with { code, stdout, stderr, json }. */
+export function cliRun(env, args, input = "") {
+  return new Promise((resolveOut) => {
+    const child = execFile(PARLOR_BIN, args, { env, timeout: 20000 }, (err, stdout, stderr) => {
+      let json;
+      try {
+        json = JSON.parse(stdout.trim().split("\n").pop());
+      } catch {}
+      resolveOut({ code: err ? (err.code ?? 1) : 0, stdout, stderr, json });
+    });
+    child.stdin.end(input);
   });
 }
 

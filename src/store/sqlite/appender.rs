@@ -64,8 +64,16 @@ struct Job {
     reopen: bool,
     now: Millis,
     activity: Micros,
-    appended: Option<Option<Appended>>,
+    appended: Option<Outcome>,
     reply: oneshot::Sender<StoreResult<Option<Appended>>>,
+}
+
+/// What an append did inside the batch. Only an SQL error fails the batch; a conversation of
+/// another site and a disabled or deleted agent are answers to this append alone.
+enum Outcome {
+    Appended(Appended),
+    NotFound,
+    AgentInactive,
 }
 
 /// An append is two statements (the conversation's `last_seq`, then the message), so its error
@@ -78,7 +86,9 @@ impl Write for Job {
 
     fn answer(self: Box<Self>, committed: Result<(), &str>) {
         let result = match (committed, self.appended) {
-            (Ok(()), Some(appended)) => Ok(appended),
+            (Ok(()), Some(Outcome::Appended(appended))) => Ok(Some(appended)),
+            (Ok(()), Some(Outcome::NotFound)) => Ok(None),
+            (Ok(()), Some(Outcome::AgentInactive)) => Err(StoreError::AgentInactive),
             (Ok(()), None) => Err(stopped()),
             (Err(e), _) => Err(batch_failed(e)),
         };
@@ -364,13 +374,20 @@ struct State {
     status: String,
     last_seq: i64,
     original: Option<(String, i64, Option<String>, String, Millis)>,
+    /// Whether the sending agent may send; `None` for a visitor or an unknown agent.
+    agent_active: Option<bool>,
 }
 
-/// `None` when the site has no such conversation; the rest of the batch goes on.
-fn append(conn: &Connection, job: &Job) -> rusqlite::Result<Option<Appended>> {
+/// `NotFound` when the site has no such conversation, `AgentInactive` when the sending agent is
+/// disabled or deleted; either way nothing is written and the rest of the batch goes on.
+fn append(conn: &Connection, job: &Job) -> rusqlite::Result<Outcome> {
+    // The agent's state comes with the same read (NULL for a visitor's message), so an agent's
+    // reply costs no extra statement. Read inside the batch's transaction, it is the state as
+    // committed by `parlor agent disable` in another process.
     let state = conn
         .prepare_cached(
-            "SELECT c.status, c.last_seq, m.id, m.seq, m.agent_name, m.text, m.created_at \
+            "SELECT c.status, c.last_seq, m.id, m.seq, m.agent_name, m.text, m.created_at, \
+               (SELECT a.disabled = 0 AND a.deleted_at IS NULL FROM agents a WHERE a.id = ?5) \
              FROM conversations c \
              LEFT JOIN messages m \
                ON m.conversation_id = c.id AND m.sender = ?1 AND m.client_id = ?2 \
@@ -381,7 +398,8 @@ fn append(conn: &Connection, job: &Job) -> rusqlite::Result<Option<Appended>> {
                 job.sender.as_str(),
                 job.client_id,
                 job.conversation_id,
-                job.site_id
+                job.site_id,
+                job.agent_id
             ],
             |row| {
                 let id: Option<String> = row.get(2)?;
@@ -392,15 +410,21 @@ fn append(conn: &Connection, job: &Job) -> rusqlite::Result<Option<Appended>> {
                         Some(id) => Some((id, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?)),
                         None => None,
                     },
+                    agent_active: row.get(7)?,
                 })
             },
         )
         .optional()?;
     let Some(state) = state else {
-        return Ok(None);
+        return Ok(Outcome::NotFound);
     };
+    // A retry of a message stored before the agent was disabled still gets the original (it
+    // writes nothing); only a new message is refused.
+    if state.original.is_none() && job.agent_id.is_some() && state.agent_active != Some(true) {
+        return Ok(Outcome::AgentInactive);
+    }
     if let Some((id, seq, agent_name, text, created_at)) = state.original {
-        return Ok(Some(Appended {
+        return Ok(Outcome::Appended(Appended {
             message: Message {
                 id,
                 conversation_id: job.conversation_id.clone(),
@@ -443,7 +467,7 @@ fn append(conn: &Connection, job: &Job) -> rusqlite::Result<Option<Appended>> {
         job.client_id,
         job.now
     ])?;
-    Ok(Some(Appended {
+    Ok(Outcome::Appended(Appended {
         message: Message {
             id: job.id.clone(),
             conversation_id: job.conversation_id.clone(),

@@ -24,11 +24,11 @@ use super::rows::{
     CONVERSATION_COLUMNS, MESSAGE_COLUMNS,
 };
 use super::{
-    Appended, ListFilter, NewAgent, NewMessage, NewSite, NewVisitor, Store, StoreError,
+    Appended, ListFilter, NewAgent, NewMessage, NewSite, NewVisitor, SeenWindow, Store, StoreError,
     StoreResult, SummaryRow,
 };
 use crate::domain::model::{
-    Agent, Conversation, Message, Micros, Page, Sender, Side, Site, Status, Visitor,
+    Agent, Conversation, Message, Micros, Millis, Page, Sender, Side, Site, Status, Visitor,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -145,18 +145,30 @@ impl Store for SqliteStore {
 
     async fn create_site(&self, s: NewSite<'_>) -> StoreResult<Site> {
         sqlx::query(
-            "INSERT INTO sites (id, site_key, name, allowed_origins, prechat_fields, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sites \
+               (id, site_key, name, allowed_origins, prechat_fields, allowed_query_params, \
+                created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(s.id)
         .bind(s.site_key)
         .bind(s.name)
         .bind(json_list(s.allowed_origins))
         .bind(json_list(s.prechat_fields))
+        .bind(json_list(s.allowed_query_params))
         .bind(s.now)
         .execute(&self.writer)
         .await?;
         Ok(s.site())
+    }
+
+    async fn list_sites(&self) -> StoreResult<Vec<Site>> {
+        sqlx::query_as::<_, SiteRow>("SELECT * FROM sites ORDER BY created_at, id")
+            .fetch_all(&self.readers)
+            .await?
+            .into_iter()
+            .map(SiteRow::into_site)
+            .collect()
     }
 
     async fn site_by_key(&self, site_key: &str) -> StoreResult<Option<Site>> {
@@ -225,16 +237,86 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn agents_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Agent>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement whatever the number of ids: they travel as one JSON array.
+        let ids = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(sqlx::query_as::<_, AgentRow>(
+            "SELECT * FROM agents WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(ids)
+        .fetch_all(&self.readers)
+        .await?
+        .into_iter()
+        .map(Agent::from)
+        .collect())
+    }
+
+    async fn list_agents(&self, site_id: &str) -> StoreResult<Vec<Agent>> {
+        Ok(sqlx::query_as::<_, AgentRow>(
+            "SELECT * FROM agents WHERE site_id = ? AND deleted_at IS NULL \
+             ORDER BY created_at, id",
+        )
+        .bind(site_id)
+        .fetch_all(&self.readers)
+        .await?
+        .into_iter()
+        .map(Agent::from)
+        .collect())
+    }
+
     async fn set_agent_password(&self, username: &str, password_hash: &str) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE agents SET password_hash = ?, token_version = token_version + 1 \
-             WHERE username = ?",
+             WHERE username = ? AND deleted_at IS NULL",
         )
         .bind(password_hash)
         .bind(username)
         .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_agent_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool> {
+        // Disabling revokes every token; enabling leaves the version alone (tokens from before
+        // the disable stay revoked: the agent logs in again).
+        let done = sqlx::query(
+            "UPDATE agents SET disabled = ?1, \
+               token_version = token_version + CASE WHEN ?1 THEN 1 ELSE 0 END \
+             WHERE username = ?2 AND deleted_at IS NULL",
+        )
+        .bind(disabled)
+        .bind(username)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_agent(
+        &self,
+        username: &str,
+        tombstone: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE agents SET deleted_at = ?1, username = ?2, password_hash = '', \
+               token_version = token_version + 1 \
+             WHERE username = ?3 AND deleted_at IS NULL",
+        )
+        .bind(now)
+        .bind(tombstone)
+        .bind(username)
+        .execute(&self.writer)
+        .await;
+        match done {
+            Err(e) if is_unique_violation(&e) => {
+                Err(StoreError::Conflict(format!("username {tombstone}")))
+            }
+            Err(e) => Err(e.into()),
+            Ok(done) => Ok(done.rows_affected() == 1),
+        }
     }
 
     async fn create_visitor(&self, v: NewVisitor<'_>) -> StoreResult<(Visitor, Conversation)> {
@@ -246,8 +328,8 @@ impl Store for SqliteStore {
             .write(move |conn| {
                 appender::in_savepoint(conn, |conn| {
                     conn.prepare_cached(
-                        "INSERT INTO visitors (id, site_id, token_hash, created_at) \
-                         VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT INTO visitors (id, site_id, token_hash, created_at, last_seen_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?4)",
                     )?
                     .execute(rusqlite::params![visitor_id, site_id, token_hash, now])?;
                     conn.prepare_cached(
@@ -272,20 +354,38 @@ impl Store for SqliteStore {
         &self,
         site_id: &str,
         token_hash: &str,
+        seen: SeenWindow,
     ) -> StoreResult<Option<(Visitor, Conversation)>> {
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS}, v.id AS v_id, v.name AS v_name, v.email AS v_email, \
-               v.phone AS v_phone \
+               v.phone AS v_phone, v.last_seen_at AS v_last_seen_at \
              FROM visitors v JOIN conversations c ON c.visitor_id = v.id \
-             WHERE v.site_id = ? AND v.token_hash = ?"
+             WHERE v.site_id = ? AND v.token_hash = ? AND v.last_seen_at >= ?"
         );
-        let row = sqlx::query(&sql)
+        let Some(row) = sqlx::query(&sql)
             .bind(site_id)
             .bind(token_hash)
+            .bind(seen.expired_before)
             .fetch_optional(&self.readers)
-            .await?;
-        row.map(|r| Ok((visitor_from(&r)?, conversation_from(&r)?)))
-            .transpose()
+            .await?
+        else {
+            return Ok(None);
+        };
+        let (visitor, conversation) = (visitor_from(&row)?, conversation_from(&row)?);
+        let last_seen: i64 = sqlx::Row::try_get(&row, "v_last_seen_at")?;
+        if last_seen < seen.refresh_before {
+            // Through the appender, like every write of chatting: no second writer waits.
+            let (id, now) = (visitor.id.clone(), seen.now);
+            self.appender
+                .write(move |conn| {
+                    conn.prepare_cached(
+                        "UPDATE visitors SET last_seen_at = ?1 WHERE id = ?2 AND last_seen_at < ?1",
+                    )?
+                    .execute(rusqlite::params![now, id])
+                })
+                .await?;
+        }
+        Ok(Some((visitor, conversation)))
     }
 
     async fn update_visitor(&self, v: &Visitor) -> StoreResult<()> {
@@ -491,6 +591,7 @@ mod tests {
                 name: "Site",
                 allowed_origins: &[],
                 prechat_fields: &[],
+                allowed_query_params: &[],
                 now: now_millis(),
             })
             .await
@@ -582,6 +683,161 @@ mod tests {
         for dir in [path, other_site_dir] {
             let _ = std::fs::remove_dir_all(dir.parent().unwrap());
         }
+    }
+
+    /// An agent of the site, created through the store.
+    async fn new_agent(store: &SqliteStore, site_id: &str) -> Agent {
+        let (id, username) = (new_id(), new_id());
+        store
+            .create_agent(NewAgent {
+                id: &id,
+                site_id,
+                username: &username,
+                name: "Ann",
+                password_hash: "x",
+                now: now_millis(),
+            })
+            .await
+            .unwrap()
+    }
+
+    fn agent_message<'a>(
+        site_id: &'a str,
+        conversation_id: &'a str,
+        agent: &'a Agent,
+        client_id: &'a str,
+    ) -> NewMessage<'a> {
+        NewMessage {
+            sender: Sender::Agent,
+            agent_id: Some(&agent.id),
+            agent_name: Some(&agent.name),
+            reopen: false,
+            ..visitor_message(site_id, conversation_id, client_id)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_disabled_agents_append_is_refused_and_the_batch_goes_on() {
+        let (store, path, site_id, conversations) = store_with_conversations(1).await;
+        let conversation = &conversations[0];
+        let (active, disabled) = (
+            new_agent(&store, &site_id).await,
+            new_agent(&store, &site_id).await,
+        );
+        let earlier = new_id();
+        store
+            .append_message(NewMessage {
+                id: &earlier,
+                ..agent_message(&site_id, conversation, &disabled, "before")
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(store
+            .set_agent_disabled(&disabled.username, true)
+            .await
+            .unwrap());
+        let ids: Vec<String> = (0..4).map(|_| new_id()).collect();
+        let (refused, retry, other_agent, visitor) = tokio::join!(
+            store.append_message(NewMessage {
+                id: &ids[0],
+                ..agent_message(&site_id, conversation, &disabled, "after")
+            }),
+            store.append_message(NewMessage {
+                id: &ids[1],
+                ..agent_message(&site_id, conversation, &disabled, "before")
+            }),
+            store.append_message(NewMessage {
+                id: &ids[2],
+                ..agent_message(&site_id, conversation, &active, "other")
+            }),
+            store.append_message(NewMessage {
+                id: &ids[3],
+                ..visitor_message(&site_id, conversation, "v")
+            }),
+        );
+        assert!(matches!(refused, Err(StoreError::AgentInactive)));
+        // A retry of a message stored before the disable writes nothing: it gets the original.
+        assert_eq!(retry.unwrap().unwrap().message.id, earlier);
+        assert!(other_agent.unwrap().unwrap().created);
+        assert!(visitor.unwrap().unwrap().created);
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM messages")
+            .fetch_one(&store.readers)
+            .await
+            .unwrap();
+        assert_eq!(stored, 3);
+        // Deleted: refused the same way, and the username is free again.
+        assert!(store
+            .delete_agent(&active.username, &format!("deleted:{}", active.id), 1)
+            .await
+            .unwrap());
+        let refused = store
+            .append_message(NewMessage {
+                id: &new_id(),
+                ..agent_message(&site_id, conversation, &active, "late")
+            })
+            .await;
+        assert!(matches!(refused, Err(StoreError::AgentInactive)));
+        assert!(store
+            .agent_by_username(&active.username)
+            .await
+            .unwrap()
+            .is_none());
+        let listed = store.list_agents(&site_id).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].disabled);
+        let found = store
+            .agents_by_ids(&[active.id.clone(), disabled.id.clone(), "nobody".into()])
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 2);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    }
+
+    #[tokio::test]
+    async fn visitor_tokens_expire_and_are_refreshed() {
+        let (store, path, site_id) = store_with_site().await;
+        let token_hash = new_id();
+        store
+            .create_visitor(NewVisitor {
+                visitor_id: &new_id(),
+                conversation_id: &new_id(),
+                site_id: &site_id,
+                token_hash: &token_hash,
+                now: 1_000,
+                activity: activity_now(),
+            })
+            .await
+            .unwrap();
+        let window = |now: Millis| SeenWindow {
+            now,
+            expired_before: now - 500,
+            refresh_before: now - 100,
+        };
+        // Seen recently enough: found, nothing written.
+        assert!(store
+            .visitor_by_token(&site_id, &token_hash, window(1_050))
+            .await
+            .unwrap()
+            .is_some());
+        // Older than a refresh: found and refreshed, so it lives on from then.
+        assert!(store
+            .visitor_by_token(&site_id, &token_hash, window(1_400))
+            .await
+            .unwrap()
+            .is_some());
+        assert!(store
+            .visitor_by_token(&site_id, &token_hash, window(1_850))
+            .await
+            .unwrap()
+            .is_some());
+        // Unused for longer than the window: gone.
+        assert!(store
+            .visitor_by_token(&site_id, &token_hash, window(2_400))
+            .await
+            .unwrap()
+            .is_none());
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -781,6 +1037,62 @@ mod tests {
             .expect("the conversation is the site's");
         assert!(!retry.created);
         assert_eq!((retry.message.id.as_str(), retry.message.seq), ("m1", 1));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn rows_from_before_the_revocation_migration_get_its_defaults() {
+        let dir = std::env::temp_dir().join(format!("parlor-test-{}", new_id()));
+        std::fs::create_dir_all(dir.join("migrations")).unwrap();
+        for file in ["0001_init.sql", "0002_messages_clustered.sql"] {
+            std::fs::copy(
+                format!("migrations/sqlite/{file}"),
+                dir.join("migrations").join(file),
+            )
+            .unwrap();
+        }
+        let path = dir.join("parlor.db");
+        let url = format!("sqlite://{}", path.display());
+        {
+            let options = SqliteConnectOptions::from_str(&url)
+                .unwrap()
+                .create_if_missing(true);
+            let pool = SqlitePool::connect_with(options).await.unwrap();
+            let earlier = sqlx::migrate::Migrator::new(dir.join("migrations"))
+                .await
+                .unwrap();
+            earlier.run(&pool).await.unwrap();
+            sqlx::raw_sql(
+                "INSERT INTO sites (id, site_key, name, created_at) VALUES ('s', 'k', 'Site', 0);
+                 INSERT INTO agents (id, site_id, username, name, password_hash, created_at)
+                   VALUES ('a', 's', 'ann', 'Ann', 'x', 0);
+                 INSERT INTO visitors (id, site_id, token_hash, created_at)
+                   VALUES ('v', 's', 'h', 1234);
+                 INSERT INTO conversations (id, site_id, visitor_id, created_at, updated_at)
+                   VALUES ('c', 's', 'v', 0, 0);",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }
+
+        let store = SqliteStore::open(&url).await.unwrap();
+
+        let agent = store.agent_by_username("ann").await.unwrap().unwrap();
+        assert!(agent.is_active());
+        assert_eq!(
+            store.list_sites().await.unwrap()[0].allowed_query_params,
+            Vec::<String>::new()
+        );
+        let last_seen: i64 = sqlx::query_scalar("SELECT last_seen_at FROM visitors WHERE id = 'v'")
+            .fetch_one(&store.readers)
+            .await
+            .unwrap();
+        assert_eq!(
+            last_seen, 1234,
+            "an existing visitor counts from its creation"
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 
