@@ -40,7 +40,7 @@ describe("visitor session", () => {
       [...SESSION_FIELDS, "site"].sort(),
       `session fields: ${JSON.stringify(session)}`,
     );
-    assert.deepEqual(session.site, { name: "Acme", prechatFields: ["name", "email"] });
+    assert.deepEqual(session.site, { name: "Acme", prechatFields: ["name", "email"], allowedQueryParams: [] });
   });
 
   it("reconnecting with the token resumes the same visitor, conversation and messages", async () => {
