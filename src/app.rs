@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::Method;
-use axum::serve::ListenerExt;
+use axum::http::{header, HeaderValue, Method};
 use axum::Router;
 use tokio::net::TcpListener;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use socketioxide::adapter::{Emitter, LocalAdapter};
 
@@ -18,6 +18,8 @@ use crate::config::ServeConfig;
 use crate::domain::auth::{random_token, JwtKeys};
 use crate::domain::cluster::SingleNode;
 use crate::domain::{Chat, ChatConfig};
+use crate::http::edge::{self, Edge};
+use crate::http::serve::ConnectionLimits;
 use crate::socket::events::SocketEvents;
 use crate::store::{self, Store, StoreError};
 use crate::{http, socket};
@@ -44,6 +46,8 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     chat: Arc<Chat>,
+    edge: Arc<Edge>,
+    limits: ConnectionLimits,
     /// Cluster presence, when Redis joins this node to others.
     directory: Option<Arc<RedisDirectory>>,
 }
@@ -57,7 +61,10 @@ impl App {
         let chat_config = ChatConfig {
             presence_grace: config.presence_grace(),
             rate_limits: config.rate_limits(),
+            password_checks: config.password_checks(),
+            password_wait: config.password_wait(),
         };
+        let body_limit = config.http_max_body_bytes;
         let (router, chat, directory) = match &config.redis_url {
             None => {
                 let events = Arc::new(SocketEvents::<LocalAdapter>::default());
@@ -71,7 +78,11 @@ impl App {
                 let (layer, io, _) =
                     socket::layer::<LocalAdapter>(chat.clone(), (), config.heartbeat());
                 events.bind(io);
-                (http::router(chat.clone()).layer(layer), chat, None)
+                (
+                    http::router(chat.clone(), body_limit).layer(layer),
+                    chat,
+                    None,
+                )
             }
             Some(url) => {
                 let node_id = random_token(12);
@@ -97,22 +108,39 @@ impl App {
                 events.bind(io);
                 tracing::info!(node_id, "joined the cluster");
                 (
-                    http::router(chat.clone()).layer(layer),
+                    http::router(chat.clone(), body_limit).layer(layer),
                     chat,
                     Some(directory),
                 )
             }
         };
-        // The widget runs on customers' pages: its long-polling requests are cross-origin.
-        // Which origins may open a visitor connection is checked per site at the handshake.
+        let edge = Arc::new(Edge::new(
+            config.trusted_proxies.clone(),
+            config.rate_handshakes,
+        ));
+        // The widget runs on customers' pages: its long-polling requests and the script itself
+        // are cross-origin. Which origins may open a visitor connection is checked per site at
+        // the handshake. Nothing else is: a foreign page must not read a login's answer.
+        let cors = CorsLayer::new()
+            .allow_origin(AllowOrigin::predicate(|_, req| {
+                let path = req.uri.path();
+                path.starts_with("/socket.io/") || path == "/widget.js"
+            }))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers(Any);
+        // Outermost last: the edge middleware (client address, handshake budget) runs before
+        // socketioxide and before detach_request_head, so sockets keep its extensions.
         let router = router
             .layer(axum::middleware::map_request(socket::detach_request_head))
-            .layer(
-                CorsLayer::new()
-                    .allow_origin(Any)
-                    .allow_methods([Method::GET, Method::POST])
-                    .allow_headers(Any),
-            );
+            .layer(cors)
+            .layer(axum::middleware::from_fn_with_state(
+                edge.clone(),
+                edge::edge,
+            ))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ));
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -124,6 +152,8 @@ impl App {
             listener,
             router,
             chat,
+            edge,
+            limits: config.connection_limits(),
             directory,
         })
     }
@@ -142,29 +172,19 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let chat = self.chat.clone();
+        let edge = self.edge.clone();
         let housekeeping = tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(60));
             loop {
                 every.tick().await;
                 chat.housekeeping();
+                edge.housekeeping();
             }
         });
         let heartbeat = self
             .directory
             .map(|directory| tokio::spawn(directory.run(self.chat.clone())));
-        // Without TCP_NODELAY small Socket.IO frames wait for delayed ACKs (40 ms handshakes).
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::warn!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        let served = axum::serve(
-            listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let served = http::serve::serve(self.listener, self.router, self.limits, shutdown).await;
         housekeeping.abort();
         if let Some(heartbeat) = heartbeat {
             heartbeat.abort();

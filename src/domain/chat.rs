@@ -5,7 +5,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, MutexGuard, Semaphore};
 
 use super::auth::JwtKeys;
 use super::cluster::{Cluster, Member};
@@ -23,6 +23,10 @@ const LOCK_STRIPES: usize = 1024;
 pub struct ChatConfig {
     pub presence_grace: Duration,
     pub rate_limits: RateLimits,
+    /// Password checks (argon2, about 19 MiB each) that may run at once.
+    pub password_checks: usize,
+    /// How long a login waits for a password check slot before it is `Unavailable`.
+    pub password_wait: Duration,
 }
 
 pub struct Chat {
@@ -30,6 +34,9 @@ pub struct Chat {
     pub(super) events: Arc<dyn Events>,
     pub(super) jwt: JwtKeys,
     pub(super) limiters: Limiters,
+    /// Slots for password checks: bounds argon2's memory and CPU, however many logins arrive.
+    pub(super) password_checks: Semaphore,
+    pub(super) password_wait: Duration,
     /// Connections on this node, per presence member.
     presence: PresenceMap,
     cluster: Arc<dyn Cluster>,
@@ -52,6 +59,8 @@ impl Chat {
             events,
             jwt,
             limiters: Limiters::new(config.rate_limits),
+            password_checks: Semaphore::new(config.password_checks.max(1)),
+            password_wait: config.password_wait,
             presence: PresenceMap::default(),
             cluster,
             presence_grace: config.presence_grace,
