@@ -128,10 +128,14 @@ pub struct ServeConfig {
     /// Profile updates and page reports per minute per visitor.
     #[arg(long, env = "PARLOR_RATE_PROFILE", default_value_t = 30)]
     pub rate_profile: u32,
-    /// Failed logins per minute, per (username, client address) and per client address; a
-    /// successful login clears that username's failures from that address.
+    /// Failed logins per minute per (username, client address); a successful login clears that
+    /// username's failures from that address.
     #[arg(long, env = "PARLOR_RATE_LOGIN", default_value_t = 10)]
     pub rate_login: u32,
+    /// Failed logins per minute per client address, across usernames (an office behind one
+    /// NAT shares it).
+    #[arg(long, env = "PARLOR_RATE_LOGIN_PER_ADDRESS", default_value_t = 30)]
+    pub rate_login_per_address: u32,
     /// New Engine.IO sessions (Socket.IO connections) per minute per client address.
     #[arg(long, env = "PARLOR_RATE_HANDSHAKES", default_value_t = 600)]
     pub rate_handshakes: u32,
@@ -197,6 +201,7 @@ impl ServeConfig {
             messages_per_visitor: self.rate_messages,
             profile_updates_per_visitor: self.rate_profile,
             logins: self.rate_login,
+            login_failures_per_address: self.rate_login_per_address,
         }
     }
 

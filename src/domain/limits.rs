@@ -15,8 +15,10 @@ pub struct RateLimits {
     pub messages_per_visitor: u32,
     /// Profile and page reports together: each one writes and notifies every agent.
     pub profile_updates_per_visitor: u32,
-    /// Failed logins per minute, per (username, client address) and per client address.
+    /// Failed logins per minute per (username, client address).
     pub logins: u32,
+    /// Failed logins per minute per client address, whatever the usernames.
+    pub login_failures_per_address: u32,
 }
 
 pub struct Limiters {
@@ -43,7 +45,7 @@ impl Limiters {
             messages: per_minute(l.messages_per_visitor),
             profile_updates: per_minute(l.profile_updates_per_visitor),
             login_failures: FailureBudget::new(l.logins),
-            login_failures_per_address: FailureBudget::new(l.logins),
+            login_failures_per_address: FailureBudget::new(l.login_failures_per_address),
         }
     }
 
@@ -156,6 +158,7 @@ mod tests {
             messages_per_visitor: 1,
             profile_updates_per_visitor: 1,
             logins: 1,
+            login_failures_per_address: 1,
         });
         assert!(l.new_visitor("1.1.1.1"));
         assert!(l.new_visitor("1.1.1.1"));
@@ -165,18 +168,19 @@ mod tests {
         assert!(!l.message("v"));
     }
 
-    fn login_limits(logins: u32) -> Limiters {
+    fn login_limits(logins: u32, per_address: u32) -> Limiters {
         Limiters::new(RateLimits {
             new_visitors_per_ip: 1,
             messages_per_visitor: 1,
             profile_updates_per_visitor: 1,
             logins,
+            login_failures_per_address: per_address,
         })
     }
 
     #[test]
     fn only_login_failures_are_charged() {
-        let l = login_limits(3);
+        let l = login_limits(3, 10);
         for _ in 0..10 {
             assert!(l.login_allowed("1.1.1.1", "mira"));
             l.login_succeeded("1.1.1.1", "mira");
@@ -191,7 +195,7 @@ mod tests {
 
     #[test]
     fn a_brute_force_from_one_address_does_not_lock_out_another() {
-        let l = login_limits(3);
+        let l = login_limits(3, 3);
         for _ in 0..50 {
             if l.login_allowed("1.1.1.1", "mira") {
                 l.login_failed("1.1.1.1", "mira");
@@ -205,13 +209,29 @@ mod tests {
 
     #[test]
     fn a_success_forgives_that_address_its_typos_for_that_username() {
-        let l = login_limits(3);
+        let l = login_limits(3, 10);
         l.login_failed("1.1.1.1", "mira");
         l.login_failed("1.1.1.1", "mira");
         l.login_succeeded("1.1.1.1", "mira");
         l.login_failed("1.1.1.1", "mira");
         l.login_failed("1.1.1.1", "mira");
         assert!(l.login_allowed("1.1.1.1", "mira"));
+        // The address's own budget is not forgiven: one's own account is no reset button.
+        for _ in 0..6 {
+            l.login_failed("1.1.1.1", "oskar");
+        }
+        l.login_succeeded("1.1.1.1", "mira");
+        assert!(!l.login_allowed("1.1.1.1", "mira"));
+    }
+
+    #[test]
+    fn spraying_usernames_from_one_address_runs_out_of_the_address_budget() {
+        let l = login_limits(3, 5);
+        for i in 0..5 {
+            assert!(l.login_allowed("1.1.1.1", &format!("user{i}")));
+            l.login_failed("1.1.1.1", &format!("user{i}"));
+        }
+        assert!(!l.login_allowed("1.1.1.1", "user9"));
     }
 
     #[test]

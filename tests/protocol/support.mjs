@@ -118,6 +118,7 @@ export async function startServer(opts = {}) {
     PARLOR_RATE_MESSAGES: HIGH,
     PARLOR_RATE_PROFILE: HIGH,
     PARLOR_RATE_LOGIN: HIGH,
+    PARLOR_RATE_LOGIN_PER_ADDRESS: HIGH,
     RUST_LOG: process.env.RUST_LOG || "warn",
     ...(opts.env || {}),
   };
