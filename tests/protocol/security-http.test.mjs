@@ -6,7 +6,8 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import http from "node:http";
-import { statSync, existsSync, readFileSync } from "node:fs";
+import { statSync, existsSync, readFileSync, readdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import {
   startServer, connect, nextEvent, call, assertOk, unique, sleep, BACKEND,
 } from "./support.mjs";
@@ -54,6 +55,17 @@ function rawSocket(srv, localAddress) {
     s.once("connect", () => resolve(s));
     s.once("error", reject);
   });
+}
+
+/** User + system CPU time of a process so far, in clock ticks (1/100 s). */
+function cpuTicks(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function hardNofile(pid) {
+  const line = readFileSync(`/proc/${pid}/limits`, "utf8").split("\n").find((l) => l.startsWith("Max open files"));
+  return line.trim().split(/\s+/)[4];
 }
 
 function vmRssKiB(pid) {
@@ -161,6 +173,37 @@ describe("slow and oversized requests", () => {
     const chunked = await request(srv, "POST", "/api/login", { headers: { "content-type": "application/json" }, body, chunked: true });
     assert.equal(chunked.status, 413);
     assert.equal(chunked.body.error, "too_large");
+  });
+});
+
+describe("out of file descriptors", () => {
+  it("the accept loop backs off instead of spinning, and recovers", { timeout: 30000 }, async (t) => {
+    const srv = await startServer();
+    const pid = srv.proc.pid;
+    const sockets = [];
+    try {
+      const fds = readdirSync(`/proc/${pid}/fd`).length;
+      // Only the soft limit: raising a hard limit again needs privileges.
+      execFileSync("prlimit", [`--pid=${pid}`, `--nofile=${fds + 8}:`]);
+      for (let i = 0; i < 40; i++) sockets.push(await rawSocket(srv, "127.0.0.7"));
+      await sleep(300);
+      const before = cpuTicks(pid);
+      await sleep(2000);
+      const used = cpuTicks(pid) - before;
+      t.diagnostic(`CPU while out of descriptors: ${used} ticks in 2 s`);
+      assert.match(srv.output, /accept failed/, "accept did run out of descriptors");
+      assert.ok(used < 40, `the server used ${used} ticks of CPU in 2 s while accept failed`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      execFileSync("prlimit", [`--pid=${pid}`, `--nofile=${hardNofile(pid)}:`]);
+    }
+    const deadline = Date.now() + 5000;
+    let status = 0;
+    while (status !== 200 && Date.now() < deadline) {
+      status = await request(srv, "GET", "/healthz", { localAddress: "127.0.0.8", timeoutMs: 1000 }).then((r) => r.status, () => 0);
+    }
+    assert.equal(status, 200);
+    await srv.dispose();
   });
 });
 
