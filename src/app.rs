@@ -65,6 +65,7 @@ impl App {
             password_wait: config.password_wait(),
         };
         let body_limit = config.http_max_body_bytes;
+        let request_timeout = config.http_request_timeout();
         let (router, chat, directory) = match &config.redis_url {
             None => {
                 let events = Arc::new(SocketEvents::<LocalAdapter>::default());
@@ -79,7 +80,7 @@ impl App {
                     socket::layer::<LocalAdapter>(chat.clone(), (), config.heartbeat());
                 events.bind(io);
                 (
-                    http::router(chat.clone(), body_limit).layer(layer),
+                    http::router(chat.clone(), body_limit, request_timeout).layer(layer),
                     chat,
                     None,
                 )
@@ -108,7 +109,7 @@ impl App {
                 events.bind(io);
                 tracing::info!(node_id, "joined the cluster");
                 (
-                    http::router(chat.clone(), body_limit).layer(layer),
+                    http::router(chat.clone(), body_limit, request_timeout).layer(layer),
                     chat,
                     Some(directory),
                 )
@@ -141,6 +142,12 @@ impl App {
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
             ));
+        if config.http_idle_timeout_ms <= config.ping_interval_ms {
+            tracing::warn!(
+                "PARLOR_HTTP_IDLE_TIMEOUT_MS is not above PARLOR_PING_INTERVAL_MS: \
+                 long-polling clients will be cut off while they wait for a ping"
+            );
+        }
         let listener =
             TcpListener::bind(config.listen)
                 .await

@@ -154,6 +154,10 @@ pub struct ServeConfig {
     /// long for its answer.
     #[arg(long, env = "PARLOR_HTTP_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
     pub http_idle_timeout_ms: u64,
+    /// How long a request to the HTTP routes (login, health, assets) may take, body included,
+    /// in milliseconds; over it: 408. Socket.IO requests are not bounded by it.
+    #[arg(long, env = "PARLOR_HTTP_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub http_request_timeout_ms: u64,
     /// Largest request head (request line and headers) in bytes, at least 8192; over it: 431.
     #[arg(long, env = "PARLOR_HTTP_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
     pub http_max_header_bytes: usize,
@@ -217,6 +221,10 @@ impl ServeConfig {
         Duration::from_millis(self.login_wait_ms)
     }
 
+    pub fn http_request_timeout(&self) -> Duration {
+        Duration::from_millis(self.http_request_timeout_ms.max(1))
+    }
+
     pub fn connection_limits(&self) -> ConnectionLimits {
         ConnectionLimits {
             header_timeout: Duration::from_millis(self.http_header_timeout_ms.max(1)),
@@ -251,6 +259,7 @@ impl fmt::Debug for ServeConfig {
             .field("login_wait_ms", &self.login_wait_ms)
             .field("http_header_timeout_ms", &self.http_header_timeout_ms)
             .field("http_idle_timeout_ms", &self.http_idle_timeout_ms)
+            .field("http_request_timeout_ms", &self.http_request_timeout_ms)
             .field("http_max_header_bytes", &self.http_max_header_bytes)
             .field("http_max_body_bytes", &self.http_max_body_bytes)
             .field(

@@ -66,10 +66,13 @@ impl Chat {
             return Err(DomainError::RateLimited);
         }
         let agent = self.store.agent_by_username(username).await?;
-        let slot = tokio::time::timeout(self.password_wait, self.password_checks.acquire())
-            .await
-            .map_err(|_| DomainError::Unavailable)?
-            .map_err(|_| DomainError::Unavailable)?;
+        let slot = tokio::time::timeout(
+            self.password_wait,
+            self.password_checks.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| DomainError::Unavailable)?
+        .map_err(|_| DomainError::Unavailable)?;
         // Failures of logins that were queued meanwhile count too: without this second look,
         // a burst of concurrent guesses would all pass the check above before any was charged.
         if !self.limiters.login_allowed(ip, username) {
@@ -81,10 +84,12 @@ impl Chat {
             .map(|a| a.password_hash.clone())
             .unwrap_or_else(|| DUMMY_HASH.to_owned());
         let password = password.to_owned();
-        let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .unwrap_or(false);
-        drop(slot);
+        let matches = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            verify_password(&password, &hash)
+        })
+        .await
+        .unwrap_or(false);
         let agent = match agent {
             Some(agent) if matches => agent,
             _ => {

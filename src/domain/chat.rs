@@ -35,7 +35,9 @@ pub struct Chat {
     pub(super) jwt: JwtKeys,
     pub(super) limiters: Limiters,
     /// Slots for password checks: bounds argon2's memory and CPU, however many logins arrive.
-    pub(super) password_checks: Semaphore,
+    /// A permit moves into the blocking task, so a check whose client has gone (its future
+    /// dropped) still holds its slot until argon2 is done with its memory.
+    pub(super) password_checks: Arc<Semaphore>,
     pub(super) password_wait: Duration,
     /// Connections on this node, per presence member.
     presence: PresenceMap,
@@ -59,7 +61,7 @@ impl Chat {
             events,
             jwt,
             limiters: Limiters::new(config.rate_limits),
-            password_checks: Semaphore::new(config.password_checks.max(1)),
+            password_checks: Arc::new(Semaphore::new(config.password_checks.max(1))),
             password_wait: config.password_wait,
             presence: PresenceMap::default(),
             cluster,

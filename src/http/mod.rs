@@ -8,6 +8,7 @@ mod login;
 pub mod serve;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -16,6 +17,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::domain::{Chat, DomainError};
 
@@ -23,9 +25,10 @@ use crate::domain::{Chat, DomainError};
 const RETRY_AFTER_UNAVAILABLE_SECS: u32 = 5;
 
 /// The HTTP routes. Every request body is bounded by `max_body_bytes` (over it: 413), whether or
-/// not the handler reads it; `/socket.io/` is not in this router and keeps socketioxide's own
-/// payload limit.
-pub fn router(chat: Arc<Chat>, max_body_bytes: usize) -> Router {
+/// not the handler reads it, and every request by `timeout` (over it: 408), so a body sent a
+/// byte at a time does not hold a connection and a login slot for long. `/socket.io/` is not in
+/// this router: it keeps socketioxide's own payload limit, and a long-poll must be able to wait.
+pub fn router(chat: Arc<Chat>, max_body_bytes: usize, timeout: Duration) -> Router {
     Router::new()
         .route("/api/login", post(login::login))
         .route("/healthz", get(health::healthz))
@@ -33,6 +36,10 @@ pub fn router(chat: Arc<Chat>, max_body_bytes: usize) -> Router {
         .merge(assets::router())
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
 }
 
 /// Domain errors as HTTP answers: `{ "error": code }` with the matching status.

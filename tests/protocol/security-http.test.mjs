@@ -209,7 +209,13 @@ describe("out of file descriptors", () => {
 
 describe("login backoff and the password pool", () => {
   let srv;
-  before(async () => { srv = await startServer({ env: { PARLOR_RATE_LOGIN: "5", PARLOR_LOGIN_WAIT_MS: "30000" } }); });
+  // Two password checks at once, whatever the machine: one argon2 buffer is about 19 MiB, so
+  // the pool's memory is about 2 of them, and 3 is the bound the tests allow.
+  const ARGON2_MIB = 19.5;
+  const BOUND_MIB = 3 * ARGON2_MIB;
+  before(async () => {
+    srv = await startServer({ env: { PARLOR_RATE_LOGIN: "5", PARLOR_LOGIN_WAIT_MS: "30000", PARLOR_LOGIN_CONCURRENCY: "2" } });
+  });
   after(async () => { await srv?.dispose(); });
 
   it("50 wrong passwords from one address lock that address out, not the agent from another", async () => {
@@ -258,8 +264,36 @@ describe("login backoff and the password pool", () => {
     const grewMiB = (peak - before) / 1024;
     t.diagnostic(`100 logins in ${ms} ms; VmRSS ${(before / 1024).toFixed(1)} MiB before, ${(peak / 1024).toFixed(1)} MiB peak (+${grewMiB.toFixed(1)} MiB)`);
     assert.deepEqual([...new Set(results.map((r) => r.status))], [200]);
-    // One argon2 buffer is about 19 MiB; the pool runs one check per core (here: few).
-    assert.ok(grewMiB < 4 * 19.5, `RSS grew by ${grewMiB.toFixed(1)} MiB`);
+    assert.ok(grewMiB < BOUND_MIB, `RSS grew by ${grewMiB.toFixed(1)} MiB`);
+  });
+
+  it("logins whose clients hang up at once still wait for a password check slot", { timeout: 60000 }, async (t) => {
+    const site = await srv.createSite();
+    const username = unique("quitter");
+    const password = "pw of a quitter";
+    await srv.createAgent(site.siteKey, { username, password, login: false });
+    const { host, port } = hostPort(srv);
+    const pid = srv.proc.pid;
+    await sleep(1500);
+    const before = vmRssKiB(pid);
+    let peak = before;
+    const sampler = setInterval(() => { peak = Math.max(peak, vmRssKiB(pid)); }, 10);
+    const body = JSON.stringify({ username, password });
+    for (let i = 0; i < 100; i++) {
+      const req = http.request({
+        host, port, method: "POST", path: "/api/login", agent: false, localAddress: `127.0.3.${i + 1}`,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      });
+      req.on("error", () => {});
+      req.end(body);
+      setTimeout(() => req.destroy(), 50);
+    }
+    // Long enough for every check to run, one slot after another.
+    await sleep(4000);
+    clearInterval(sampler);
+    const grewMiB = (peak - before) / 1024;
+    t.diagnostic(`100 abandoned logins: VmRSS ${(before / 1024).toFixed(1)} MiB before, ${(peak / 1024).toFixed(1)} MiB peak (+${grewMiB.toFixed(1)} MiB)`);
+    assert.ok(grewMiB < BOUND_MIB, `RSS grew by ${grewMiB.toFixed(1)} MiB`);
   });
 
   it("a login that waits too long for the password pool answers 503 unavailable", async () => {
