@@ -166,6 +166,21 @@ describe("slow and oversized requests", () => {
     assert.equal(ok.status, 200);
   });
 
+  it("a login body sent too slowly is cut off with 408", { timeout: 15000 }, async () => {
+    const quick = await startServer({ env: { PARLOR_HTTP_REQUEST_TIMEOUT_MS: "1000" } });
+    try {
+      const s = await rawSocket(quick, "127.0.0.5");
+      s.write("POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"user");
+      const t0 = Date.now();
+      while (!s.received && Date.now() - t0 < 5000) await sleep(50);
+      assert.match(s.received, /^HTTP\/1\.1 408/);
+      assert.ok(Date.now() - t0 < 3000);
+      s.destroy();
+    } finally {
+      await quick.dispose();
+    }
+  });
+
   it("an oversized login body is refused with 413, with or without a content-length", async () => {
     const body = JSON.stringify({ username: "x".repeat(20 * KiB), password: "y" });
     const sized = await request(srv, "POST", "/api/login", { headers: { "content-type": "application/json" }, body });
