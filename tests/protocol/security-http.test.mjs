@@ -82,7 +82,8 @@ const login = (srv, username, password, localAddress) =>
 
 describe("slow and oversized requests", () => {
   let srv;
-  before(async () => { srv = await startServer(); });
+  // The defaults of a real server, which the test harness raises.
+  before(async () => { srv = await startServer({ env: { PARLOR_MAX_CONNECTIONS_PER_ADDRESS: "500", PARLOR_RATE_HANDSHAKES: "600" } }); });
   after(async () => { await srv?.dispose(); });
 
   it("2,000 half request lines from one address are closed within 30 s while other addresses are served within 1 s", async (t) => {
