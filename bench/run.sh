@@ -33,6 +33,10 @@ cargo build --release --bin parlor --bin parlor-bench --bin parlor-relay
 export PARLOR_DEMO=false RUST_LOG=warn
 export PARLOR_RATE_NEW_VISITORS=1000000000 PARLOR_RATE_MESSAGES=1000000000
 export PARLOR_RATE_PROFILE=1000000000 PARLOR_RATE_LOGIN=1000000000
+# Thousands of sockets from a few loopback addresses: lift the per-address bounds too.
+export PARLOR_RATE_LOGIN_PER_ADDRESS=1000000000 PARLOR_RATE_HANDSHAKES=1000000000
+export PARLOR_MAX_CONNECTIONS_PER_ADDRESS=1000000000
+export PARLOR_RATE_SYNC=1000000000 PARLOR_RATE_READ=1000000000 PARLOR_RATE_RECONNECTS=1000000000
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }

@@ -6,11 +6,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::Method;
-use axum::serve::ListenerExt;
+use axum::http::{header, HeaderValue, Method};
 use axum::Router;
 use tokio::net::TcpListener;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use socketioxide::adapter::{Emitter, LocalAdapter};
 
@@ -19,6 +19,8 @@ use crate::config::ServeConfig;
 use crate::domain::auth::{random_token, JwtKeys};
 use crate::domain::cluster::SingleNode;
 use crate::domain::{Chat, ChatConfig};
+use crate::http::edge::{self, Edge};
+use crate::http::serve::ConnectionLimits;
 use crate::socket::events::SocketEvents;
 use crate::store::{self, Store, StoreError};
 use crate::{http, socket};
@@ -45,6 +47,8 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     chat: Arc<Chat>,
+    edge: Arc<Edge>,
+    limits: ConnectionLimits,
     /// Cluster presence, when Redis joins this node to others.
     directory: Option<Arc<RedisDirectory>>,
     /// Closes this node's agent sockets whose token expired or was revoked.
@@ -66,7 +70,11 @@ impl App {
             reply_limits: config.reply_limits(),
             max_sockets_per_visitor: config.max_sockets_per_visitor,
             visitor_token_ttl: config.visitor_token_ttl(),
+            password_checks: config.password_checks(),
+            password_wait: config.password_wait(),
         };
+        let body_limit = config.http_max_body_bytes;
+        let request_timeout = config.http_request_timeout();
         let (router, chat, directory, revocation): (_, _, _, Sweep) = match &config.redis_url {
             None => {
                 let events = Arc::new(SocketEvents::<LocalAdapter>::default());
@@ -82,7 +90,7 @@ impl App {
                 let revocation = Box::pin(socket::revocation::sweep(io.clone(), chat.clone()));
                 events.bind(io);
                 (
-                    http::router(chat.clone()).layer(layer),
+                    http::router(chat.clone(), body_limit, request_timeout).layer(layer),
                     chat,
                     None,
                     revocation,
@@ -113,23 +121,46 @@ impl App {
                 events.bind(io);
                 tracing::info!(node_id, "joined the cluster");
                 (
-                    http::router(chat.clone()).layer(layer),
+                    http::router(chat.clone(), body_limit, request_timeout).layer(layer),
                     chat,
                     Some(directory),
                     revocation,
                 )
             }
         };
-        // The widget runs on customers' pages: its long-polling requests are cross-origin.
-        // Which origins may open a visitor connection is checked per site at the handshake.
+        let edge = Arc::new(Edge::new(
+            config.trusted_proxies.clone(),
+            config.rate_handshakes,
+        ));
+        // The widget runs on customers' pages: its long-polling requests and the script itself
+        // are cross-origin. Which origins may open a visitor connection is checked per site at
+        // the handshake. Nothing else is: a foreign page must not read a login's answer.
+        let cors = CorsLayer::new()
+            .allow_origin(AllowOrigin::predicate(|_, req| {
+                let path = req.uri.path();
+                path.starts_with("/socket.io/") || path == "/widget.js"
+            }))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers(Any);
+        // Outermost last: the edge middleware (client address, handshake budget) runs before
+        // socketioxide and before detach_request_head, so sockets keep its extensions.
         let router = router
             .layer(axum::middleware::map_request(socket::detach_request_head))
-            .layer(
-                CorsLayer::new()
-                    .allow_origin(Any)
-                    .allow_methods([Method::GET, Method::POST])
-                    .allow_headers(Any),
+            .layer(cors)
+            .layer(axum::middleware::from_fn_with_state(
+                edge.clone(),
+                edge::edge,
+            ))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ));
+        if config.http_idle_timeout_ms <= config.ping_interval_ms {
+            tracing::warn!(
+                "PARLOR_HTTP_IDLE_TIMEOUT_MS is not above PARLOR_PING_INTERVAL_MS: \
+                 long-polling clients will be cut off while they wait for a ping"
             );
+        }
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -141,6 +172,8 @@ impl App {
             listener,
             router,
             chat,
+            edge,
+            limits: config.connection_limits(),
             directory,
             revocation,
         })
@@ -160,30 +193,20 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let chat = self.chat.clone();
+        let edge = self.edge.clone();
         let housekeeping = tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(60));
             loop {
                 every.tick().await;
                 chat.housekeeping();
+                edge.housekeeping();
             }
         });
         let revocation = tokio::spawn(self.revocation);
         let heartbeat = self
             .directory
             .map(|directory| tokio::spawn(directory.run(self.chat.clone())));
-        // Without TCP_NODELAY small Socket.IO frames wait for delayed ACKs (40 ms handshakes).
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::warn!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        let served = axum::serve(
-            listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let served = http::serve::serve(self.listener, self.router, self.limits, shutdown).await;
         housekeeping.abort();
         revocation.abort();
         if let Some(heartbeat) = heartbeat {

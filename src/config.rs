@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::domain::limits::{RateLimits, ReplyLimits};
+use crate::http::client_addr::TrustedProxies;
+use crate::http::serve::ConnectionLimits;
 use crate::socket::SocketLimits;
 
 #[derive(Parser, Debug)]
@@ -171,7 +173,8 @@ pub struct ServeConfig {
     /// Profile updates and page reports per minute per visitor.
     #[arg(long, env = "PARLOR_RATE_PROFILE", default_value_t = 30)]
     pub rate_profile: u32,
-    /// Login attempts per minute, per IP address and per username.
+    /// Failed logins per minute per (username, client address); a successful login clears that
+    /// username's failures from that address.
     #[arg(long, env = "PARLOR_RATE_LOGIN", default_value_t = 10)]
     pub rate_login: u32,
     /// `sync` and `history` requests per minute per visitor.
@@ -198,9 +201,54 @@ pub struct ServeConfig {
     /// Bytes of message pages being read and built at once, server-wide.
     #[arg(long, env = "PARLOR_REPLY_BUDGET_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub reply_budget_bytes: usize,
-    /// Create a demo site and an `admin` agent when the database has no site yet.
-    #[arg(long, env = "PARLOR_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
-    pub demo: bool,
+    /// Failed logins per minute per client address, across usernames (an office behind one
+    /// NAT shares it).
+    #[arg(long, env = "PARLOR_RATE_LOGIN_PER_ADDRESS", default_value_t = 30)]
+    pub rate_login_per_address: u32,
+    /// New Engine.IO sessions (Socket.IO connections) per minute per client address.
+    #[arg(long, env = "PARLOR_RATE_HANDSHAKES", default_value_t = 600)]
+    pub rate_handshakes: u32,
+    /// Password checks that may run at once (each takes about 19 MiB); 0: one per CPU core.
+    #[arg(long, env = "PARLOR_LOGIN_CONCURRENCY", default_value_t = 0)]
+    pub login_concurrency: usize,
+    /// How long a login waits for a password check slot before answering 503, in milliseconds.
+    #[arg(long, env = "PARLOR_LOGIN_WAIT_MS", default_value_t = 5000)]
+    pub login_wait_ms: u64,
+    /// How long a client may take to send a request's headers, in milliseconds; also how long
+    /// a keep-alive connection may wait for its next request.
+    #[arg(long, env = "PARLOR_HTTP_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub http_header_timeout_ms: u64,
+    /// A connection with no bytes in either direction for this long is closed, in milliseconds
+    /// (until it becomes a WebSocket). Keep it above the ping interval: a long-poll waits that
+    /// long for its answer.
+    #[arg(long, env = "PARLOR_HTTP_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+    pub http_idle_timeout_ms: u64,
+    /// How long a request to the HTTP routes (login, health, assets) may take, body included,
+    /// in milliseconds; over it: 408. Socket.IO requests are not bounded by it.
+    #[arg(long, env = "PARLOR_HTTP_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub http_request_timeout_ms: u64,
+    /// Largest request head (request line and headers) in bytes, at least 8192; over it: 431.
+    #[arg(long, env = "PARLOR_HTTP_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub http_max_header_bytes: usize,
+    /// Largest request body of the HTTP routes in bytes; over it: 413. Socket.IO packets have
+    /// their own limit.
+    #[arg(long, env = "PARLOR_HTTP_MAX_BODY_BYTES", default_value_t = 16 * 1024)]
+    pub http_max_body_bytes: usize,
+    /// Open TCP connections per client address (IPv6: per /64); a connection over it is closed
+    /// at once. Trusted proxies are exempt.
+    #[arg(
+        long,
+        env = "PARLOR_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 500
+    )]
+    pub max_connections_per_address: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: comma-separated CIDRs or addresses.
+    #[arg(long, env = "PARLOR_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
+    /// Create a demo site and an `admin` agent when the database has no site yet. Unset: only
+    /// when standard output is a terminal (an interactive first run); `false`: never.
+    #[arg(long, env = "PARLOR_DEMO", action = clap::ArgAction::Set)]
+    pub demo: Option<bool>,
 }
 
 impl ServeConfig {
@@ -236,6 +284,7 @@ impl ServeConfig {
             reads_per_visitor: self.rate_read,
             reconnects_per_visitor: self.rate_reconnects,
             typing_per_second: self.rate_typing,
+            login_failures_per_address: self.rate_login_per_address,
         }
     }
 
@@ -243,6 +292,32 @@ impl ServeConfig {
         ReplyLimits {
             max_bytes: self.reply_max_bytes.max(16 * 1024),
             budget_bytes: self.reply_budget_bytes,
+        }
+    }
+
+    /// Password checks at once: as configured, or one per core.
+    pub fn password_checks(&self) -> usize {
+        match self.login_concurrency {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
+    pub fn password_wait(&self) -> Duration {
+        Duration::from_millis(self.login_wait_ms)
+    }
+
+    pub fn http_request_timeout(&self) -> Duration {
+        Duration::from_millis(self.http_request_timeout_ms.max(1))
+    }
+
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            header_timeout: Duration::from_millis(self.http_header_timeout_ms.max(1)),
+            idle_timeout: Duration::from_millis(self.http_idle_timeout_ms.max(1)),
+            max_header_bytes: self.http_max_header_bytes,
+            max_connections_per_address: self.max_connections_per_address,
+            trusted_proxies: self.trusted_proxies.clone(),
         }
     }
 }
@@ -269,25 +344,66 @@ impl fmt::Debug for ServeConfig {
             .field("max_sockets_per_visitor", &self.max_sockets_per_visitor)
             .field("socket_queue_bytes", &self.socket_queue_bytes)
             .field("reply_limits", &self.reply_limits())
+            .field("rate_handshakes", &self.rate_handshakes)
+            .field("password_checks", &self.password_checks())
+            .field("login_wait_ms", &self.login_wait_ms)
+            .field("http_header_timeout_ms", &self.http_header_timeout_ms)
+            .field("http_idle_timeout_ms", &self.http_idle_timeout_ms)
+            .field("http_request_timeout_ms", &self.http_request_timeout_ms)
+            .field("http_max_header_bytes", &self.http_max_header_bytes)
+            .field("http_max_body_bytes", &self.http_max_body_bytes)
+            .field(
+                "max_connections_per_address",
+                &self.max_connections_per_address,
+            )
+            .field("trusted_proxies", &self.trusted_proxies.to_string())
             .field("demo", &self.demo)
             .finish()
     }
 }
 
-/// Hides a password in `scheme://user:password@host`.
+/// Query parameters whose value is hidden when their name contains one of these.
+const SECRET_PARAMS: [&str; 3] = ["password", "token", "secret"];
+
+/// A URL fit for a log: user info (`scheme://user:password@`) and the values of query
+/// parameters named like a secret (`?password=`, `?auth_token=`, `?sslsecret=`) are redacted.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => {
-                    format!("{}{user}:<redacted>{}", &url[..scheme_end + 3], &url[at..])
-                }
-                None => url.to_owned(),
+    let (head, query) = match url.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match head.find("://") {
+        Some(scheme_end) => {
+            let rest = &head[scheme_end + 3..];
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{}<redacted>{}", &head[..scheme_end + 3], &rest[at..]),
+                None => head.to_owned(),
             }
         }
-        _ => url.to_owned(),
+        None => head.to_owned(),
+    };
+    if let Some(query) = query {
+        out.push('?');
+        for (i, pair) in query.split('&').enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            match pair.split_once('=') {
+                Some((name, _)) if is_secret_param(name) => {
+                    out.push_str(name);
+                    out.push_str("=<redacted>");
+                }
+                _ => out.push_str(pair),
+            }
+        }
     }
+    out
+}
+
+fn is_secret_param(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    SECRET_PARAMS.iter().any(|secret| name.contains(secret))
 }
 
 #[cfg(test)]
@@ -295,12 +411,59 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_in_urls_are_redacted() {
+    fn user_info_in_urls_is_redacted() {
         assert_eq!(
             redact_url("postgres://parlor:hunter2@db:5432/parlor"),
-            "postgres://parlor:<redacted>@db:5432/parlor"
+            "postgres://<redacted>@db:5432/parlor"
+        );
+        // A token as the user name (Redis, some hosted databases) is a secret too.
+        assert_eq!(
+            redact_url("redis://s3cr3t-token@cache:6379/0"),
+            "redis://<redacted>@cache:6379/0"
+        );
+        assert_eq!(
+            redact_url("rediss://:p@ss@cache:6380"),
+            "rediss://<redacted>@cache:6380"
         );
         assert_eq!(redact_url("sqlite://parlor.db"), "sqlite://parlor.db");
+        assert_eq!(
+            redact_url("sqlite:///var/lib/parlor/a@b.db"),
+            "sqlite:///var/lib/parlor/a@b.db"
+        );
+    }
+
+    #[test]
+    fn secret_query_parameters_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://db/parlor?user=p&password=hunter2&sslmode=require"),
+            "postgres://db/parlor?user=p&password=<redacted>&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://u:x@db/p?sslmode=verify-full&Auth_Token=abc&client_secret=z"),
+            "postgres://<redacted>@db/p?sslmode=verify-full&Auth_Token=<redacted>&client_secret=<redacted>"
+        );
+        assert_eq!(
+            redact_url("sqlite://parlor.db?synchronous=full"),
+            "sqlite://parlor.db?synchronous=full"
+        );
+    }
+
+    #[test]
+    fn demo_is_unset_by_default_and_settable() {
+        assert_eq!(Cli::parse_from(["parlor"]).serve.demo, None);
+        let cli = Cli::parse_from(["parlor", "--demo", "false"]);
+        assert_eq!(cli.serve.demo, Some(false));
+    }
+
+    #[test]
+    fn trusted_proxies_are_parsed_from_the_command_line() {
+        let cli = Cli::parse_from(["parlor", "--trusted-proxies", "10.0.0.0/8,::1"]);
+        assert!(cli
+            .serve
+            .trusted_proxies
+            .contains("10.2.3.4".parse().unwrap()));
+        assert!(Cli::parse_from(["parlor"]).serve.trusted_proxies.is_empty());
+        assert!(Cli::try_parse_from(["parlor", "--trusted-proxies", "nope"]).is_err());
     }
 
     #[test]

@@ -1,3 +1,5 @@
+use std::io::IsTerminal;
+
 use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
@@ -23,6 +25,12 @@ static JEMALLOC_CONF: &[u8; 109] =
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Files this process creates (the SQLite database, its -wal and -shm) hold every
+    // conversation and the JWT secret: readable by this user only.
+    // SAFETY: umask only sets the process's file mode mask; it cannot fail.
+    unsafe {
+        libc::umask(0o077);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -65,7 +73,12 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     tracing::info!(?config, "starting");
     let app = App::build(&config).await.context("starting parlor")?;
     let addr = app.addr()?;
-    let demo = if config.demo {
+    // Unset: an interactive first run gets a demo to click through; a service (no terminal)
+    // never gets an admin account with a password printed into its logs.
+    let demo = if config
+        .demo
+        .unwrap_or_else(|| std::io::stdout().is_terminal())
+    {
         cli::ensure_demo(app.chat().store()).await?
     } else {
         None

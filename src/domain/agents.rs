@@ -58,30 +58,53 @@ pub struct LoginGrant {
 
 impl Chat {
     /// Checks a username and password; a JWT for the agent on success.
+    ///
+    /// `ip` is the client's rate-limit key. Only failures are charged, per (username, `ip`) and
+    /// per `ip`; a success clears that username's failures from that address. The password check
+    /// waits for one of a few slots and gives up with `Unavailable` after `password_wait`.
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         ip: &str,
     ) -> DomainResult<LoginGrant> {
-        if !self.limiters.login(ip, username) {
+        if !self.limiters.login_allowed(ip, username) {
             return Err(DomainError::RateLimited);
         }
         let agent = self.store.agent_by_username(username).await?;
+        let slot = tokio::time::timeout(
+            self.password_wait,
+            self.password_checks.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| DomainError::Unavailable)?
+        .map_err(|_| DomainError::Unavailable)?;
+        // Failures of logins that were queued meanwhile count too: without this second look,
+        // a burst of concurrent guesses would all pass the check above before any was charged.
+        if !self.limiters.login_allowed(ip, username) {
+            return Err(DomainError::RateLimited);
+        }
         // Hash even for unknown usernames, so timing does not tell which usernames exist.
         let hash = agent
             .as_ref()
             .map(|a| a.password_hash.clone())
             .unwrap_or_else(|| DUMMY_HASH.to_owned());
         let password = password.to_owned();
-        let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .unwrap_or(false);
+        let matches = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            verify_password(&password, &hash)
+        })
+        .await
+        .unwrap_or(false);
         let agent = match agent {
             // A disabled or deleted agent is refused exactly like a wrong password.
             Some(agent) if matches && agent.is_active() => agent,
-            _ => return Err(DomainError::Unauthorized),
+            _ => {
+                self.limiters.login_failed(ip, username);
+                return Err(DomainError::Unauthorized);
+            }
         };
+        self.limiters.login_succeeded(ip, username);
         let token = self
             .jwt
             .issue(&agent.id, &agent.site_id, agent.token_version)

@@ -5,7 +5,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, MutexGuard, Semaphore};
 
 use super::auth::JwtKeys;
 use super::cluster::{Cluster, Member};
@@ -29,6 +29,10 @@ pub struct ChatConfig {
     pub max_sockets_per_visitor: u32,
     /// A visitor token unused for this long is no longer accepted.
     pub visitor_token_ttl: Duration,
+    /// Password checks (argon2, about 19 MiB each) that may run at once.
+    pub password_checks: usize,
+    /// How long a login waits for a password check slot before it is `Unavailable`.
+    pub password_wait: Duration,
 }
 
 pub struct Chat {
@@ -38,6 +42,11 @@ pub struct Chat {
     pub(super) limiters: Limiters,
     pub(super) replies: ReplyBudget,
     pub(super) visitor_slots: Arc<VisitorSlots>,
+    /// Slots for password checks: bounds argon2's memory and CPU, however many logins arrive.
+    /// A permit moves into the blocking task, so a check whose client has gone (its future
+    /// dropped) still holds its slot until argon2 is done with its memory.
+    pub(super) password_checks: Arc<Semaphore>,
+    pub(super) password_wait: Duration,
     /// Connections on this node, per presence member.
     presence: PresenceMap,
     cluster: Arc<dyn Cluster>,
@@ -63,6 +72,8 @@ impl Chat {
             limiters: Limiters::new(config.rate_limits),
             replies: ReplyBudget::new(config.reply_limits),
             visitor_slots: VisitorSlots::new(config.max_sockets_per_visitor),
+            password_checks: Arc::new(Semaphore::new(config.password_checks.max(1))),
+            password_wait: config.password_wait,
             presence: PresenceMap::default(),
             cluster,
             presence_grace: config.presence_grace,

@@ -13,6 +13,10 @@ pub enum DomainError {
     Unauthorized,
     #[error("too many requests, slow down")]
     RateLimited,
+    /// The server is too busy to take the request now (e.g. every password check slot is taken
+    /// for longer than a client should wait); retrying later may succeed.
+    #[error("the server is busy, try again shortly")]
+    Unavailable,
     #[error("internal error")]
     Internal(StoreError),
 }
@@ -41,6 +45,7 @@ impl DomainError {
             DomainError::NotFound => "not_found",
             DomainError::Unauthorized => "unauthorized",
             DomainError::RateLimited => "rate_limited",
+            DomainError::Unavailable => "unavailable",
             DomainError::Internal(_) => "internal",
         }
     }

@@ -1,7 +1,12 @@
 //! Rate limits on what the public can trigger, keyed by IP, visitor or username.
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::Instant;
 
 pub use super::replies::ReplyLimits;
 
@@ -12,6 +17,7 @@ pub struct RateLimits {
     pub messages_per_visitor: u32,
     /// Profile and page reports together: each one writes and notifies every agent.
     pub profile_updates_per_visitor: u32,
+    /// Failed logins per minute per (username, client address).
     pub logins: u32,
     /// `sync` and `history` together: each reads and sends up to a page of messages.
     pub syncs_per_visitor: u32,
@@ -21,18 +27,23 @@ pub struct RateLimits {
     pub reconnects_per_visitor: u32,
     /// `typing` events that reach the agents, per conversation and **second**.
     pub typing_per_second: u32,
+    /// Failed logins per minute per client address, whatever the usernames.
+    pub login_failures_per_address: u32,
 }
 
 pub struct Limiters {
     new_visitors: DefaultKeyedRateLimiter<String>,
     messages: DefaultKeyedRateLimiter<String>,
     profile_updates: DefaultKeyedRateLimiter<String>,
-    logins_per_ip: DefaultKeyedRateLimiter<String>,
-    logins_per_username: DefaultKeyedRateLimiter<String>,
     syncs: DefaultKeyedRateLimiter<String>,
     reads: DefaultKeyedRateLimiter<String>,
     reconnects: DefaultKeyedRateLimiter<String>,
     typing: DefaultKeyedRateLimiter<String>,
+    /// Keyed by (lowercased username, client address): a brute force from one address never
+    /// locks the agent out from another, and a success resets it.
+    login_failures: FailureBudget<(String, String)>,
+    /// Keyed by client address: spraying usernames from one address gets no further.
+    login_failures_per_address: FailureBudget<String>,
 }
 
 fn per_minute(n: u32) -> DefaultKeyedRateLimiter<String> {
@@ -47,14 +58,14 @@ impl Limiters {
             new_visitors: per_minute(l.new_visitors_per_ip),
             messages: per_minute(l.messages_per_visitor),
             profile_updates: per_minute(l.profile_updates_per_visitor),
-            logins_per_ip: per_minute(l.logins),
-            logins_per_username: per_minute(l.logins),
             syncs: per_minute(l.syncs_per_visitor),
             reads: per_minute(l.reads_per_visitor),
             reconnects: per_minute(l.reconnects_per_visitor),
             typing: RateLimiter::keyed(Quota::per_second(
                 NonZeroU32::new(l.typing_per_second).unwrap_or(NonZeroU32::MIN),
             )),
+            login_failures: FailureBudget::new(l.logins),
+            login_failures_per_address: FailureBudget::new(l.login_failures_per_address),
         }
     }
 
@@ -88,14 +99,26 @@ impl Limiters {
             .is_ok()
     }
 
-    /// Both budgets are charged, so neither spraying usernames nor spraying IPs gets far.
-    pub fn login(&self, ip: &str, username: &str) -> bool {
-        let by_ip = self.logins_per_ip.check_key(&ip.to_owned()).is_ok();
-        let by_name = self
-            .logins_per_username
-            .check_key(&username.to_lowercase())
-            .is_ok();
-        by_ip && by_name
+    /// Whether a login from `ip` as `username` may be tried: neither failure budget is spent.
+    /// Only failures are charged ([`Limiters::login_failed`]), so an agent who types the right
+    /// password is never slowed down by their own successful logins.
+    pub fn login_allowed(&self, ip: &str, username: &str) -> bool {
+        self.login_failures_per_address.allows(ip)
+            && self
+                .login_failures
+                .allows(&(username.to_lowercase(), ip.to_owned()))
+    }
+
+    pub fn login_failed(&self, ip: &str, username: &str) {
+        self.login_failures_per_address.charge(ip.to_owned());
+        self.login_failures
+            .charge((username.to_lowercase(), ip.to_owned()));
+    }
+
+    /// The agent proved who they are from this address: their earlier typos there are forgiven.
+    pub fn login_succeeded(&self, ip: &str, username: &str) {
+        self.login_failures
+            .reset(&(username.to_lowercase(), ip.to_owned()));
     }
 
     /// Forgets keys whose budget is full again, so memory does not grow with every IP seen.
@@ -103,12 +126,64 @@ impl Limiters {
         self.new_visitors.retain_recent();
         self.messages.retain_recent();
         self.profile_updates.retain_recent();
-        self.logins_per_ip.retain_recent();
-        self.logins_per_username.retain_recent();
         self.syncs.retain_recent();
         self.reads.retain_recent();
         self.reconnects.retain_recent();
         self.typing.retain_recent();
+        self.login_failures.shrink();
+        self.login_failures_per_address.shrink();
+    }
+}
+
+/// Failures per key in a leaky bucket: it holds at most `per_minute` and drains `per_minute`
+/// a minute. Unlike a governor limiter, checking does not charge: only [`FailureBudget::charge`]
+/// does, after the outcome is known.
+struct FailureBudget<K> {
+    per_minute: f64,
+    buckets: Mutex<HashMap<K, (f64, Instant)>>,
+}
+
+impl<K: Hash + Eq> FailureBudget<K> {
+    fn new(per_minute: u32) -> Self {
+        FailureBudget {
+            per_minute: f64::from(per_minute.max(1)),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn drained(&self, (level, at): (f64, Instant), now: Instant) -> f64 {
+        let drained = now.saturating_duration_since(at).as_secs_f64() * self.per_minute / 60.0;
+        (level - drained).max(0.0)
+    }
+
+    fn allows<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
+        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        buckets
+            .get(key)
+            .is_none_or(|b| self.drained(*b, Instant::now()) + 1.0 <= self.per_minute)
+    }
+
+    fn charge(&self, key: K) {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let bucket = buckets.entry(key).or_insert((0.0, now));
+        let level = (self.drained(*bucket, now) + 1.0).min(self.per_minute);
+        *bucket = (level, now);
+    }
+
+    fn reset(&self, key: &K) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        buckets.remove(key);
+    }
+
+    /// Forgets keys that have drained empty.
+    fn shrink(&self) {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        buckets.retain(|_, b| self.drained(*b, now) > 0.0);
     }
 }
 
@@ -127,6 +202,7 @@ mod tests {
             reads_per_visitor: 1,
             reconnects_per_visitor: 1,
             typing_per_second: 5,
+            login_failures_per_address: 1,
         });
         assert!(l.new_visitor("1.1.1.1"));
         assert!(l.new_visitor("1.1.1.1"));
@@ -147,9 +223,90 @@ mod tests {
             reads_per_visitor: 1,
             reconnects_per_visitor: 1,
             typing_per_second: 5,
+            login_failures_per_address: 1,
         });
         let passed = (0..100).filter(|_| l.typing("c")).count();
         assert_eq!(passed, 5);
         assert!(l.typing("another conversation"));
+    }
+
+    fn login_limits(logins: u32, per_address: u32) -> Limiters {
+        Limiters::new(RateLimits {
+            new_visitors_per_ip: 1,
+            messages_per_visitor: 1,
+            profile_updates_per_visitor: 1,
+            logins,
+            login_failures_per_address: per_address,
+            syncs_per_visitor: 1,
+            reads_per_visitor: 1,
+            reconnects_per_visitor: 1,
+            typing_per_second: 1,
+        })
+    }
+
+    #[test]
+    fn only_login_failures_are_charged() {
+        let l = login_limits(3, 10);
+        for _ in 0..10 {
+            assert!(l.login_allowed("1.1.1.1", "mira"));
+            l.login_succeeded("1.1.1.1", "mira");
+        }
+        for _ in 0..3 {
+            assert!(l.login_allowed("1.1.1.1", "mira"));
+            l.login_failed("1.1.1.1", "mira");
+        }
+        assert!(!l.login_allowed("1.1.1.1", "mira"));
+        assert!(!l.login_allowed("1.1.1.1", "MIRA"));
+    }
+
+    #[test]
+    fn a_brute_force_from_one_address_does_not_lock_out_another() {
+        let l = login_limits(3, 3);
+        for _ in 0..50 {
+            if l.login_allowed("1.1.1.1", "mira") {
+                l.login_failed("1.1.1.1", "mira");
+            }
+        }
+        assert!(!l.login_allowed("1.1.1.1", "mira"));
+        assert!(l.login_allowed("2.2.2.2", "mira"));
+        // The attacking address cannot move on to another username either.
+        assert!(!l.login_allowed("1.1.1.1", "oskar"));
+    }
+
+    #[test]
+    fn a_success_forgives_that_address_its_typos_for_that_username() {
+        let l = login_limits(3, 10);
+        l.login_failed("1.1.1.1", "mira");
+        l.login_failed("1.1.1.1", "mira");
+        l.login_succeeded("1.1.1.1", "mira");
+        l.login_failed("1.1.1.1", "mira");
+        l.login_failed("1.1.1.1", "mira");
+        assert!(l.login_allowed("1.1.1.1", "mira"));
+        // The address's own budget is not forgiven: one's own account is no reset button.
+        for _ in 0..6 {
+            l.login_failed("1.1.1.1", "oskar");
+        }
+        l.login_succeeded("1.1.1.1", "mira");
+        assert!(!l.login_allowed("1.1.1.1", "mira"));
+    }
+
+    #[test]
+    fn spraying_usernames_from_one_address_runs_out_of_the_address_budget() {
+        let l = login_limits(3, 5);
+        for i in 0..5 {
+            assert!(l.login_allowed("1.1.1.1", &format!("user{i}")));
+            l.login_failed("1.1.1.1", &format!("user{i}"));
+        }
+        assert!(!l.login_allowed("1.1.1.1", "user9"));
+    }
+
+    #[test]
+    fn the_failure_budget_drains_over_time() {
+        let b = FailureBudget::<&str>::new(60);
+        let long_ago = Instant::now() - std::time::Duration::from_secs(120);
+        b.buckets.lock().unwrap().insert("k", (60.0, long_ago));
+        assert!(b.allows(&"k"));
+        b.shrink();
+        assert!(b.buckets.lock().unwrap().is_empty());
     }
 }

@@ -21,10 +21,11 @@ use rust_embed::RustEmbed;
 #[exclude = "*.map"]
 struct Dist;
 
-/// Strict policy for the dashboard: only its own scripts, styles and socket.
+/// Strict policy for the dashboard: only its own scripts, styles and socket; only pages of this
+/// server may frame it.
 pub const ADMIN_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
 img-src 'self' data:; font-src 'self'; connect-src 'self'; media-src 'self' data:; \
-manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'";
 
 const DEMO_CSP: &str =
     "default-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
@@ -71,10 +72,15 @@ async fn admin(headers: HeaderMap) -> Response {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(ADMIN_CSP),
     );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // For browsers without CSP frame-ancestors; says the same.
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
+    // Dashboard URLs name conversations; no other site needs to learn them.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
+        HeaderValue::from_static("no-referrer"),
     );
     res
 }

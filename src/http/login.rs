@@ -1,11 +1,12 @@
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, State};
-use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::Deserialize;
 
+use super::client_addr::ClientAddr;
 use super::HttpError;
 use crate::domain::agents::LoginGrant;
 use crate::domain::{Chat, DomainError};
@@ -19,12 +20,18 @@ pub struct Credentials {
 /// `POST /api/login`: a JWT for the `/agent` handshake.
 pub async fn login(
     State(chat): State<Arc<Chat>>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    client: Option<Extension<ClientAddr>>,
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Json<LoginGrant>, HttpError> {
-    let Json(c) = body.map_err(|e| DomainError::invalid(e.body_text()))?;
-    let grant = chat
-        .login(&c.username, &c.password, &addr.ip().to_string())
-        .await?;
+    let Json(c) = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            DomainError::TooLarge(e.body_text())
+        } else {
+            DomainError::invalid(e.body_text())
+        }
+    })?;
+    // Set by the edge middleware on every served request.
+    let client = client.map_or_else(|| "unknown".to_owned(), |Extension(a)| a.to_string());
+    let grant = chat.login(&c.username, &c.password, &client).await?;
     Ok(Json(grant))
 }

@@ -1,25 +1,45 @@
 //! HTTP routes next to Socket.IO: login, health, and the embedded front end.
 
 pub mod assets;
+pub mod client_addr;
+pub mod edge;
 mod health;
 mod login;
+pub mod serve;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::domain::{Chat, DomainError};
 
-pub fn router(chat: Arc<Chat>) -> Router {
+/// What a client waits before retrying after `unavailable`.
+const RETRY_AFTER_UNAVAILABLE_SECS: u32 = 5;
+
+/// The HTTP routes. Every request body is bounded by `max_body_bytes` (over it: 413), whether or
+/// not the handler reads it, and every request by `timeout` (over it: 408), so a body sent a
+/// byte at a time does not hold a connection and a login slot for long. `/socket.io/` is not in
+/// this router: it keeps socketioxide's own payload limit, and a long-poll must be able to wait.
+pub fn router(chat: Arc<Chat>, max_body_bytes: usize, timeout: Duration) -> Router {
     Router::new()
         .route("/api/login", post(login::login))
         .route("/healthz", get(health::healthz))
         .with_state(chat)
         .merge(assets::router())
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
 }
 
 /// Domain errors as HTTP answers: `{ "error": code }` with the matching status.
@@ -34,10 +54,12 @@ impl From<DomainError> for HttpError {
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let status = match &self.0 {
-            DomainError::Invalid(_) | DomainError::TooLarge(_) => StatusCode::BAD_REQUEST,
+            DomainError::Invalid(_) => StatusCode::BAD_REQUEST,
+            DomainError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             DomainError::NotFound => StatusCode::NOT_FOUND,
             DomainError::Unauthorized => StatusCode::UNAUTHORIZED,
             DomainError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            DomainError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             DomainError::Internal(cause) => {
                 tracing::error!(error = %cause, "request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -47,10 +69,17 @@ impl IntoResponse for HttpError {
             DomainError::Internal(_) => "internal error".to_owned(),
             other => other.to_string(),
         };
-        (
+        let mut res = (
             status,
             Json(json!({ "error": self.0.code(), "message": message })),
         )
-            .into_response()
+            .into_response();
+        if matches!(self.0, DomainError::Unavailable) {
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(RETRY_AFTER_UNAVAILABLE_SECS),
+            );
+        }
+        res
     }
 }

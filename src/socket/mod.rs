@@ -22,6 +22,7 @@ use socketioxide_core::adapter::DefinedAdapter;
 
 use crate::domain::events::ConnectionId;
 use crate::domain::Chat;
+use crate::http::client_addr::ClientAddr;
 
 /// Largest accepted packet, on both transports. A message of 4000 characters, JSON-escaped
 /// at worst, fits; a bigger packet closes the sender's connection before it is parsed.
@@ -106,11 +107,17 @@ pub(crate) fn connection_id<A: Adapter>(s: &SocketRef<A>) -> ConnectionId {
     ConnectionId(s.id.to_string())
 }
 
+/// The client's rate-limit key ([`ClientAddr`]: behind a trusted proxy the forwarded address,
+/// an IPv6 client's /64), as the edge middleware resolved it for the handshake request.
 pub(crate) fn remote_ip<A: Adapter>(s: &SocketRef<A>) -> String {
-    s.req_parts()
+    let parts = s.req_parts();
+    if let Some(client) = parts.extensions.get::<ClientAddr>() {
+        return client.to_string();
+    }
+    parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .map(|ConnectInfo(addr)| ClientAddr::of(addr.ip()).to_string())
         .unwrap_or_else(|| "unknown".to_owned())
 }
 

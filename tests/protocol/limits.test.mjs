@@ -194,12 +194,12 @@ describe("new-visitor rate limit", () => {
   });
 });
 
-describe("login rate limit per username", () => {
+describe("login failure budget per username and address", () => {
   let srv;
   before(async () => { srv = await startServer({ env: { PARLOR_RATE_LOGIN: "3" } }); });
   after(async () => { await srv?.dispose(); });
 
-  it("login attempts beyond the per-username rate are refused with 429, even with the right password", async () => {
+  it("login failures beyond the budget for a username from one address are refused with 429, even with the right password", async () => {
     const site = await srv.createSite();
     const username = unique("victim");
     const password = "right password";
@@ -213,12 +213,12 @@ describe("login rate limit per username", () => {
   });
 });
 
-describe("login rate limit per IP", () => {
+describe("login failure budget per IP", () => {
   let srv;
-  before(async () => { srv = await startServer({ env: { PARLOR_RATE_LOGIN: "3" } }); });
+  before(async () => { srv = await startServer({ env: { PARLOR_RATE_LOGIN_PER_ADDRESS: "3" } }); });
   after(async () => { await srv?.dispose(); });
 
-  it("login attempts from one IP across many usernames are refused with 429 beyond the rate", async () => {
+  it("login failures from one IP across many usernames are refused with 429 beyond the budget", async () => {
     for (let i = 0; i < 3; i++) assert.equal((await srv.login(unique("nobody"), "pw")).status, 401);
     const res = await srv.login(unique("nobody"), "pw");
     assert.equal(res.status, 429, `expected 429, got ${res.status} ${res.text}`);

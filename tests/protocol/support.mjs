@@ -118,6 +118,13 @@ export async function startServer(opts = {}) {
     PARLOR_RATE_MESSAGES: HIGH,
     PARLOR_RATE_PROFILE: HIGH,
     PARLOR_RATE_LOGIN: HIGH,
+    PARLOR_RATE_LOGIN_PER_ADDRESS: HIGH,
+    PARLOR_RATE_SYNC: HIGH,
+    PARLOR_RATE_READ: HIGH,
+    PARLOR_RATE_RECONNECTS: HIGH,
+    // Every client of a test shares 127.0.0.1; security-http.test.mjs sets these per test.
+    PARLOR_RATE_HANDSHAKES: HIGH,
+    PARLOR_MAX_CONNECTIONS_PER_ADDRESS: HIGH,
     RUST_LOG: process.env.RUST_LOG || "warn",
     ...(opts.env || {}),
   };
