@@ -38,6 +38,7 @@ function watchRss(srv) {
       peak = Math.max(peak, rssMiB(srv));
     } catch {}
   }, 50);
+  timer.unref(); // a failed test must not keep the runner alive
   return { stop: () => (clearInterval(timer), Math.max(peak, rssMiB(srv))) };
 }
 
@@ -55,11 +56,18 @@ async function rawPolling(srv, nsp, auth) {
   const url = `${base}&sid=${sid}`;
   const client = {
     sid,
-    /** POSTs packets (strings) in one body; resolves with the HTTP status (400: session gone). */
+    /**
+     * POSTs packets (strings) in one body; resolves with the HTTP status (400: session gone;
+     * 0: the connection was closed).
+     */
     async post(packets) {
-      const res = await fetch(url, { method: "POST", body: packets.join("\x1e") });
-      await res.text();
-      return res.status;
+      try {
+        const res = await fetch(url, { method: "POST", body: packets.join("\x1e") });
+        await res.text();
+        return res.status;
+      } catch {
+        return 0;
+      }
     },
     /** One GET: the packets the server had queued. */
     async get() {
