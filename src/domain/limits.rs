@@ -31,6 +31,25 @@ pub struct RateLimits {
     pub login_failures_per_address: u32,
 }
 
+/// What a visitor (or an address) spends: each has its own token bucket per key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// A handshake that creates a visitor, per client address.
+    NewVisitor,
+    /// A `send`, per visitor.
+    Message,
+    /// A `profile` or `page`, per visitor.
+    ProfileUpdate,
+    /// A `sync` or `history`, per visitor.
+    Sync,
+    /// A `read`, per visitor.
+    Read,
+    /// A returning visitor's handshake, per visitor.
+    Reconnect,
+    /// A `typing` event relayed to the agents, per conversation.
+    Typing,
+}
+
 pub struct Limiters {
     new_visitors: DefaultKeyedRateLimiter<String>,
     messages: DefaultKeyedRateLimiter<String>,
@@ -69,34 +88,19 @@ impl Limiters {
         }
     }
 
-    pub fn sync(&self, visitor_id: &str) -> bool {
-        self.syncs.check_key(&visitor_id.to_owned()).is_ok()
-    }
-
-    pub fn read(&self, visitor_id: &str) -> bool {
-        self.reads.check_key(&visitor_id.to_owned()).is_ok()
-    }
-
-    pub fn reconnect(&self, visitor_id: &str) -> bool {
-        self.reconnects.check_key(&visitor_id.to_owned()).is_ok()
-    }
-
-    pub fn typing(&self, conversation_id: &str) -> bool {
-        self.typing.check_key(&conversation_id.to_owned()).is_ok()
-    }
-
-    pub fn new_visitor(&self, ip: &str) -> bool {
-        self.new_visitors.check_key(&ip.to_owned()).is_ok()
-    }
-
-    pub fn message(&self, visitor_id: &str) -> bool {
-        self.messages.check_key(&visitor_id.to_owned()).is_ok()
-    }
-
-    pub fn profile_update(&self, visitor_id: &str) -> bool {
-        self.profile_updates
-            .check_key(&visitor_id.to_owned())
-            .is_ok()
+    /// Whether one more of `budget` is allowed for `key` (an address, a visitor or a
+    /// conversation, as the budget says); charges it if so.
+    pub fn allow(&self, budget: Budget, key: &str) -> bool {
+        let limiter = match budget {
+            Budget::NewVisitor => &self.new_visitors,
+            Budget::Message => &self.messages,
+            Budget::ProfileUpdate => &self.profile_updates,
+            Budget::Sync => &self.syncs,
+            Budget::Read => &self.reads,
+            Budget::Reconnect => &self.reconnects,
+            Budget::Typing => &self.typing,
+        };
+        limiter.check_key(&key.to_owned()).is_ok()
     }
 
     /// Whether a login from `ip` as `username` may be tried: neither failure budget is spent.
@@ -204,12 +208,12 @@ mod tests {
             typing_per_second: 5,
             login_failures_per_address: 1,
         });
-        assert!(l.new_visitor("1.1.1.1"));
-        assert!(l.new_visitor("1.1.1.1"));
-        assert!(!l.new_visitor("1.1.1.1"));
-        assert!(l.new_visitor("2.2.2.2"));
-        assert!(l.message("v"));
-        assert!(!l.message("v"));
+        assert!(l.allow(Budget::NewVisitor, "1.1.1.1"));
+        assert!(l.allow(Budget::NewVisitor, "1.1.1.1"));
+        assert!(!l.allow(Budget::NewVisitor, "1.1.1.1"));
+        assert!(l.allow(Budget::NewVisitor, "2.2.2.2"));
+        assert!(l.allow(Budget::Message, "v"));
+        assert!(!l.allow(Budget::Message, "v"));
     }
 
     #[test]
@@ -225,9 +229,9 @@ mod tests {
             typing_per_second: 5,
             login_failures_per_address: 1,
         });
-        let passed = (0..100).filter(|_| l.typing("c")).count();
+        let passed = (0..100).filter(|_| l.allow(Budget::Typing, "c")).count();
         assert_eq!(passed, 5);
-        assert!(l.typing("another conversation"));
+        assert!(l.allow(Budget::Typing, "another conversation"));
     }
 
     fn login_limits(logins: u32, per_address: u32) -> Limiters {

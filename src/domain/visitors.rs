@@ -10,6 +10,7 @@ use super::cluster::Member;
 use super::error::{DomainError, DomainResult};
 use super::events::{AgentEvent, AgentRead, AgentTyping, ConnectionId, VisitorEvent};
 use super::input::{ClientId, MessageText, PageReport, ProfileUpdate};
+use super::limits::Budget;
 use super::model::{
     activity_now, now_millis, ConversationRef, Message, MessagePage, Page, Sender, Side, Site,
     Status, Visitor,
@@ -117,7 +118,7 @@ impl Chat {
                 )
                 .await?
             {
-                if !self.limiters.reconnect(&visitor.id) {
+                if !self.limiters.allow(Budget::Reconnect, &visitor.id) {
                     return Err(Refusal::RateLimited);
                 }
                 let slot = self
@@ -138,7 +139,7 @@ impl Chat {
                 });
             }
         }
-        if !self.limiters.new_visitor(ip) {
+        if !self.limiters.allow(Budget::NewVisitor, ip) {
             return Err(Refusal::RateLimited);
         }
         let token = new_visitor_token();
@@ -231,7 +232,7 @@ impl Chat {
         id: &VisitorIdentity,
         update: ProfileUpdate,
     ) -> DomainResult<Visitor> {
-        if !self.limiters.profile_update(&id.visitor_id) {
+        if !self.limiters.allow(Budget::ProfileUpdate, &id.visitor_id) {
             return Err(DomainError::RateLimited);
         }
         let row = self
@@ -264,7 +265,7 @@ impl Chat {
         client_id: ClientId,
         text: MessageText,
     ) -> DomainResult<Message> {
-        if !self.limiters.message(&id.visitor_id) {
+        if !self.limiters.allow(Budget::Message, &id.visitor_id) {
             // A retry of a stored message is answered even when over the limit.
             return self
                 .store
@@ -341,7 +342,7 @@ impl Chat {
         before_seq: i64,
         limit: Option<i64>,
     ) -> DomainResult<MessagePage> {
-        if !self.limiters.sync(&id.visitor_id) {
+        if !self.limiters.allow(Budget::Sync, &id.visitor_id) {
             return Err(DomainError::RateLimited);
         }
         self.history(&id.conversation_id, before_seq, limit).await
@@ -352,7 +353,7 @@ impl Chat {
         id: &VisitorIdentity,
         after_seq: i64,
     ) -> DomainResult<MessagePage> {
-        if !self.limiters.sync(&id.visitor_id) {
+        if !self.limiters.allow(Budget::Sync, &id.visitor_id) {
             return Err(DomainError::RateLimited);
         }
         self.sync(&id.conversation_id, after_seq).await
@@ -360,7 +361,7 @@ impl Chat {
 
     /// The visitor has read agent messages up to `seq`.
     pub async fn visitor_read(&self, id: &VisitorIdentity, seq: i64) -> DomainResult<()> {
-        if !self.limiters.read(&id.visitor_id) {
+        if !self.limiters.allow(Budget::Read, &id.visitor_id) {
             return Err(DomainError::RateLimited);
         }
         let conversation = self
@@ -389,7 +390,7 @@ impl Chat {
     }
 
     pub async fn visitor_page(&self, id: &VisitorIdentity, report: PageReport) -> DomainResult<()> {
-        if !self.limiters.profile_update(&id.visitor_id) {
+        if !self.limiters.allow(Budget::ProfileUpdate, &id.visitor_id) {
             return Err(DomainError::RateLimited);
         }
         let page = Page {
@@ -405,7 +406,7 @@ impl Chat {
     /// Relayed to the agents at most a few times a second per conversation; the rest are
     /// dropped (receivers expire an indicator that is not refreshed anyway).
     pub async fn visitor_typing(&self, id: &VisitorIdentity, typing: bool) {
-        if !self.limiters.typing(&id.conversation_id) {
+        if !self.limiters.allow(Budget::Typing, &id.conversation_id) {
             metrics::counter!("parlor_typing_dropped_total").increment(1);
             return;
         }
