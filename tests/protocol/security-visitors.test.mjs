@@ -109,7 +109,7 @@ describe("a client that never reads its replies", () => {
   });
   after(() => srv.dispose());
 
-  it("a long-polling client flooding sync without reading is disconnected with bounded memory", async () => {
+  it("a long-polling client flooding sync without reading is disconnected with bounded memory", async (t) => {
     const { site, agent } = await srv.siteWithAgent();
     const v = await srv.visitor(site.siteKey);
     const conversationId = v.session.conversation.id;
@@ -134,6 +134,7 @@ describe("a client that never reads its replies", () => {
     gone ||= await sessionGone(attacker, 5000);
     await sleep(1500); // pages already being built finish and are freed
     const peak = rss.stop();
+    t.diagnostic(`RSS ${baseline.toFixed(1)} -> peak ${peak.toFixed(1)} MiB; disconnected after ${Date.now() - started} ms, ${id} requests`);
     assert.ok(gone, "the client that never read was disconnected");
     assert.ok(peak - baseline <= 64, `RSS grew by ${(peak - baseline).toFixed(1)} MiB (at most 64)`);
     assert.match(srv.output, /outgoing queue full/, "the disconnect is logged");
@@ -181,7 +182,7 @@ describe("sockets per visitor", () => {
   });
   after(() => srv.dispose());
 
-  it("300 sockets on one visitor token: at most 10 accepted, others keep chatting", async () => {
+  it("300 sockets on one visitor token: at most 10 accepted, others keep chatting", async (t) => {
     const { site, agent } = await srv.siteWithAgent();
     const first = await srv.visitor(site.siteKey);
     const other = await srv.visitor(site.siteKey);
@@ -207,6 +208,7 @@ describe("sockets per visitor", () => {
     }
     const results = await Promise.all(outcomes);
     const connected = results.filter((r) => r === "connected").length;
+    t.diagnostic(`${connected + 1} accepted; p99 send→agent ${p99(latencies)} ms, max ${Math.max(...latencies)} ms`);
     assert.equal(connected, 9, "the first socket and 9 more: 10 in all");
     assert.ok(results.filter((r) => r === "too_many_connections").length === 290, `refusals: ${[...new Set(results)]}`);
     assert.ok(p99(latencies) <= 200, `p99 send→agent ${p99(latencies)} ms (at most 200)`);
@@ -226,7 +228,7 @@ describe("floods of cheap events", () => {
   });
   after(() => srv.dispose());
 
-  it("a typing and read flood from one visitor does not starve another visitor's messages", async () => {
+  it("a typing and read flood from one visitor does not starve another visitor's messages", async (t) => {
     const { site, agent } = await srv.siteWithAgent();
     const flooder = await srv.visitor(site.siteKey);
     const other = await srv.visitor(site.siteKey);
@@ -247,6 +249,7 @@ describe("floods of cheap events", () => {
     const latencies = [];
     for (let i = 0; i < 20; i++) {
       const sent = Date.now();
+      await sleep(100); // spread over seconds of flood
       const text = `through the flood ${i}`;
       const arrived = nextEvent(agent, "message", (m) => m.text === text, 5000);
       assertOk(await call(other.socket, "send", { clientId: cid(), text }));
@@ -258,6 +261,7 @@ describe("floods of cheap events", () => {
     const floodSeconds = (Date.now() - floodStart) / 1000;
     await sleep(300);
     const typing = received(agent, "typing").filter((t) => t.conversationId === floodConversation).length;
+    t.diagnostic(`p99 send→agent ${p99(latencies)} ms; ${typing} typing events relayed in ${floodSeconds.toFixed(1)} s`);
     assert.ok(p99(latencies) <= 250, `p99 send→agent ${p99(latencies)} ms (at most 250)`);
     assert.ok(typing <= 5 * Math.ceil(floodSeconds) + 5, `${typing} typing events in ${floodSeconds.toFixed(1)} s (about 5 a second)`);
     assert.ok(typing > 0, "typing still reaches the agent");
@@ -329,7 +333,7 @@ describe("oversized packets", () => {
   });
   after(() => srv.dispose());
 
-  it("50 packets of 1 MiB on both transports are refused with flat memory", async () => {
+  it("50 packets of 1 MiB on both transports are refused with flat memory", async (t) => {
     const site = await srv.createSite();
     const big = "x".repeat(1024 * 1024);
     await srv.visitor(site.siteKey); // warm up
@@ -349,6 +353,7 @@ describe("oversized packets", () => {
     }
     await sleep(1500);
     const peak = rss.stop();
+    t.diagnostic(`RSS ${baseline.toFixed(1)} -> peak ${peak.toFixed(1)} MiB`);
     assert.ok(peak - baseline <= 16, `RSS grew by ${(peak - baseline).toFixed(1)} MiB (at most 16)`);
     // And the server still serves.
     const v = await srv.visitor(site.siteKey);
