@@ -157,12 +157,14 @@ pub(crate) type Queued = Box<PacketBuf>;
 pub struct Permit<'a> {
     inner: mpsc::Permit<'a, Queued>,
     queue: &'a OutgoingQueue,
+    sid: Sid,
+    close_fn: &'a CloseFn,
 }
 impl Permit<'_> {
     /// Queues the packets, unless they would take the connection over its byte bound (then the
     /// connection is closed and they are dropped).
     fn send(self, packets: PacketBuf) {
-        if self.queue.charge(queued_len(&packets)) {
+        if self.queue.charge(queued_len(&packets), self.sid, self.close_fn) {
             self.inner.send(Box::new(packets));
         }
     }
@@ -202,49 +204,40 @@ impl Permit<'_> {
     }
 }
 
-/// The bytes waiting in a connection's outgoing queue, against the process-wide bound.
+/// How a connection is closed: the engine's `close_session` for this socket.
+type CloseFn = dyn Fn(Sid, DisconnectReason) + Send + Sync;
+
+/// The bytes waiting in a connection's outgoing queue, against the process-wide bound. Two
+/// words per socket: the bound and the hook are read from the process-wide setting, and the
+/// socket id and close function are the socket's own.
+#[derive(Default)]
 pub(crate) struct OutgoingQueue {
-    sid: Sid,
     queued: AtomicUsize,
-    max_bytes: usize,
     overflowed: AtomicBool,
-    on_overflow: Option<fn(Sid, usize)>,
-    close_fn: Arc<dyn Fn(Sid, DisconnectReason) + Send + Sync>,
 }
 
 impl OutgoingQueue {
-    fn new(sid: Sid, close_fn: Arc<dyn Fn(Sid, DisconnectReason) + Send + Sync>) -> Self {
-        let bound = OUTGOING_BOUND.get();
-        OutgoingQueue {
-            sid,
-            queued: AtomicUsize::new(0),
-            max_bytes: bound.map_or(usize::MAX, |b| b.max_bytes),
-            overflowed: AtomicBool::new(false),
-            on_overflow: bound.map(|b| b.on_overflow),
-            close_fn,
-        }
-    }
-
     /// Counts `n` more bytes queued; false (and the connection closing) when that would go
     /// over the bound.
-    fn charge(&self, n: usize) -> bool {
+    fn charge(&self, n: usize, sid: Sid, close_fn: &CloseFn) -> bool {
+        let max_bytes = OUTGOING_BOUND.get().map_or(usize::MAX, |b| b.max_bytes);
         let before = self.queued.fetch_add(n, Ordering::AcqRel);
-        if before.saturating_add(n) <= self.max_bytes {
+        if before.saturating_add(n) <= max_bytes {
             return true;
         }
         self.queued.fetch_sub(n, Ordering::AcqRel);
-        self.overflow();
+        self.overflow(sid, close_fn);
         false
     }
 
     /// The connection cannot take more: close it (once), so that its client reconnects and
     /// catches up instead of silently missing what could not be queued.
-    fn overflow(&self) {
+    fn overflow(&self, sid: Sid, close_fn: &CloseFn) {
         if !self.overflowed.swap(true, Ordering::AcqRel) {
-            if let Some(on_overflow) = self.on_overflow {
-                on_overflow(self.sid, self.queued.load(Ordering::Acquire));
+            if let Some(bound) = OUTGOING_BOUND.get() {
+                (bound.on_overflow)(sid, self.queued.load(Ordering::Acquire));
             }
-            (self.close_fn)(self.sid, DisconnectReason::TransportError);
+            close_fn(sid, DisconnectReason::TransportError);
         }
     }
 
@@ -342,7 +335,7 @@ where
     pub(crate) outgoing: OutgoingQueue,
 
     /// Function to call when the socket is closed
-    close_fn: Arc<dyn Fn(Sid, DisconnectReason) + Send + Sync>,
+    close_fn: Box<CloseFn>,
     /// User data bound to the socket
     pub data: D,
 
@@ -368,7 +361,6 @@ where
         let (internal_tx, internal_rx) = mpsc::channel(config.max_buffer_size);
         let (volatile_tx, volatile_rx) = watch::channel(None);
         let id = Sid::new();
-        let close_fn: Arc<dyn Fn(Sid, DisconnectReason) + Send + Sync> = Arc::from(close_fn);
 
         Self {
             id,
@@ -384,7 +376,7 @@ where
             heartbeat: Notify::new(),
             cancellation_token: CancellationToken::new(),
 
-            outgoing: OutgoingQueue::new(id, close_fn.clone()),
+            outgoing: OutgoingQueue::default(),
             close_fn,
 
             data: D::default(),
@@ -409,7 +401,7 @@ where
     /// Queues packets for the connection, counted against the outgoing byte bound.
     fn queue(&self, packets: PacketBuf) -> Result<(), TrySendError<PacketBuf>> {
         let n = queued_len(&packets);
-        if !self.outgoing.charge(n) {
+        if !self.outgoing.charge(n, self.id, &*self.close_fn) {
             return Err(TrySendError::Full(packets));
         }
         self.internal_tx
@@ -418,7 +410,7 @@ where
                 self.outgoing.refund(n);
                 match e {
                     TrySendError::Full(p) => {
-                        self.outgoing.overflow();
+                        self.outgoing.overflow(self.id, &*self.close_fn);
                         TrySendError::Full(*p)
                     }
                     TrySendError::Closed(p) => TrySendError::Closed(*p),
@@ -565,12 +557,14 @@ where
     pub fn reserve(&self) -> Result<Permit<'_>, TrySendError<()>> {
         let permit = self.internal_tx.try_reserve().inspect_err(|e| {
             if matches!(e, TrySendError::Full(())) {
-                self.outgoing.overflow();
+                self.outgoing.overflow(self.id, &*self.close_fn);
             }
         })?;
         Ok(Permit {
             inner: permit,
             queue: &self.outgoing,
+            sid: self.id,
+            close_fn: &*self.close_fn,
         })
     }
 
@@ -735,8 +729,6 @@ where
     ) -> (Arc<Socket<D>>, tokio::sync::mpsc::Receiver<Packet>) {
         let (internal_tx, internal_rx) = mpsc::channel(buffer_size);
         let (volatile_tx, volatile_rx) = watch::channel(None);
-        let close_fn: Arc<dyn Fn(Sid, DisconnectReason) + Send + Sync> = Arc::from(close_fn);
-
         let sock = Self {
             id: sid,
             protocol: ProtocolVersion::V4,
@@ -750,7 +742,7 @@ where
 
             heartbeat: Notify::new(),
             cancellation_token: CancellationToken::new(),
-            outgoing: OutgoingQueue::new(sid, close_fn.clone()),
+            outgoing: OutgoingQueue::default(),
             close_fn,
 
             data: D::default(),
