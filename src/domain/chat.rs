@@ -22,6 +22,12 @@ use crate::store::{Store, SummaryRow};
 /// Number of striped conversation locks: bounded memory, rare false sharing.
 const LOCK_STRIPES: usize = 1024;
 
+fn stripe(key: &str, stripes: usize) -> usize {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    (h.finish() as usize) % stripes
+}
+
 pub struct ChatConfig {
     pub presence_grace: Duration,
     pub rate_limits: RateLimits,
@@ -55,6 +61,9 @@ pub struct Chat {
     /// Held while a message is stored and announced, so each client receives a conversation's
     /// messages in `seq` order.
     conversation_locks: Vec<Mutex<()>>,
+    /// One page (`sync`, `history`) read at a time per visitor: a visitor that floods them
+    /// waits in its own lane instead of queueing thousands of reads for the shared budget.
+    page_lanes: Vec<Mutex<()>>,
 }
 
 impl Chat {
@@ -79,6 +88,7 @@ impl Chat {
             presence_grace: config.presence_grace,
             visitor_token_ttl: config.visitor_token_ttl,
             conversation_locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            page_lanes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
         })
     }
 
@@ -96,10 +106,17 @@ impl Chat {
     }
 
     pub(super) async fn lock_conversation(&self, conversation_id: &str) -> MutexGuard<'_, ()> {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        conversation_id.hash(&mut h);
-        let stripe = (h.finish() as usize) % self.conversation_locks.len();
-        self.conversation_locks[stripe].lock().await
+        self.conversation_locks[stripe(conversation_id, LOCK_STRIPES)]
+            .lock()
+            .await
+    }
+
+    /// Waits for the visitor's page lane: hold it while reading a `sync` or `history` page.
+    /// Striped, so an idle visitor costs nothing; two visitors rarely share a lane.
+    pub async fn page_lane(&self, visitor_id: &str) -> MutexGuard<'_, ()> {
+        self.page_lanes[stripe(visitor_id, LOCK_STRIPES)]
+            .lock()
+            .await
     }
 
     /// Stored summaries with presence added.

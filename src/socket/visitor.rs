@@ -113,8 +113,19 @@ async fn on_event<A: Adapter>(
     match &*event {
         "profile" => reply(ack, on_profile(&chat, &id, data).await),
         "send" => reply(ack, on_send(&s, &chat, &id, data).await),
-        "history" => reply(ack, on_history(&chat, &id, data).await),
-        "sync" => reply(ack, on_sync(&chat, &id, data).await),
+        "history" | "sync" => {
+            // One page at a time per visitor; a request whose connection closed while it
+            // waited for its turn is dropped unanswered (nobody is there to read it).
+            let _lane = chat.page_lane(&id.visitor_id).await;
+            if !s.connected() {
+                return;
+            }
+            if &*event == "sync" {
+                reply(ack, on_sync(&chat, &id, data).await)
+            } else {
+                reply(ack, on_history(&chat, &id, data).await)
+            }
+        }
         "read" => reply(ack, on_read(&chat, &id, data).await),
         "page" => {
             let allowed = s.extensions.get::<PageQueryParams>();
