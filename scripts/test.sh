@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 echo "== services (PostgreSQL, Redis)"
 bash scripts/services.sh
 
+echo "== vendored patches in use"
+bash scripts/check-patches.sh
+
 echo "== build"
 cargo build --release --bins
 
