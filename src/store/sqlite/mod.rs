@@ -968,41 +968,45 @@ mod tests {
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
-    #[tokio::test]
-    async fn messages_stored_before_the_clustering_migration_are_kept() {
+    /// A fresh database with only `migrations` applied and `rows` inserted, as an older
+    /// release left it; returns its folder and URL.
+    async fn database_migrated_to(migrations: &[&str], rows: &str) -> (PathBuf, String) {
         let dir = std::env::temp_dir().join(format!("parlor-test-{}", new_id()));
         std::fs::create_dir_all(dir.join("migrations")).unwrap();
-        std::fs::copy(
-            "migrations/sqlite/0001_init.sql",
-            dir.join("migrations/0001_init.sql"),
-        )
-        .unwrap();
-        let path = dir.join("parlor.db");
-        let url = format!("sqlite://{}", path.display());
-        {
-            let options = SqliteConnectOptions::from_str(&url)
-                .unwrap()
-                .create_if_missing(true);
-            let pool = SqlitePool::connect_with(options).await.unwrap();
-            let first = sqlx::migrate::Migrator::new(dir.join("migrations"))
-                .await
-                .unwrap();
-            first.run(&pool).await.unwrap();
-            sqlx::raw_sql(
-                "INSERT INTO sites (id, site_key, name, created_at) VALUES ('s', 'k', 'Site', 0);
+        for file in migrations {
+            std::fs::copy(
+                format!("migrations/sqlite/{file}"),
+                dir.join("migrations").join(file),
+            )
+            .unwrap();
+        }
+        let url = format!("sqlite://{}", dir.join("parlor.db").display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true);
+        let pool = SqlitePool::connect_with(options).await.unwrap();
+        let earlier = sqlx::migrate::Migrator::new(dir.join("migrations"))
+            .await
+            .unwrap();
+        earlier.run(&pool).await.unwrap();
+        sqlx::raw_sql(rows).execute(&pool).await.unwrap();
+        pool.close().await;
+        (dir, url)
+    }
+
+    #[tokio::test]
+    async fn messages_stored_before_the_clustering_migration_are_kept() {
+        let (dir, url) = database_migrated_to(
+            &["0001_init.sql"],
+            "INSERT INTO sites (id, site_key, name, created_at) VALUES ('s', 'k', 'Site', 0);
                  INSERT INTO visitors (id, site_id, token_hash, created_at) VALUES ('v', 's', 'h', 0);
                  INSERT INTO conversations (id, site_id, visitor_id, last_seq, created_at, updated_at)
                    VALUES ('c', 's', 'v', 2, 0, 0);
                  INSERT INTO messages (id, conversation_id, seq, sender, text, client_id, created_at)
                    VALUES ('m2', 'c', 2, 'visitor', 'second', 'b', 2),
                           ('m1', 'c', 1, 'visitor', 'first', 'a', 1);",
-            )
-            .execute(&pool)
-            .await
-            .unwrap();
-            pool.close().await;
-        }
-
+        )
+        .await;
         let store = SqliteStore::open(&url).await.unwrap();
 
         let texts: Vec<String> = store
@@ -1042,41 +1046,17 @@ mod tests {
 
     #[tokio::test]
     async fn rows_from_before_the_revocation_migration_get_its_defaults() {
-        let dir = std::env::temp_dir().join(format!("parlor-test-{}", new_id()));
-        std::fs::create_dir_all(dir.join("migrations")).unwrap();
-        for file in ["0001_init.sql", "0002_messages_clustered.sql"] {
-            std::fs::copy(
-                format!("migrations/sqlite/{file}"),
-                dir.join("migrations").join(file),
-            )
-            .unwrap();
-        }
-        let path = dir.join("parlor.db");
-        let url = format!("sqlite://{}", path.display());
-        {
-            let options = SqliteConnectOptions::from_str(&url)
-                .unwrap()
-                .create_if_missing(true);
-            let pool = SqlitePool::connect_with(options).await.unwrap();
-            let earlier = sqlx::migrate::Migrator::new(dir.join("migrations"))
-                .await
-                .unwrap();
-            earlier.run(&pool).await.unwrap();
-            sqlx::raw_sql(
-                "INSERT INTO sites (id, site_key, name, created_at) VALUES ('s', 'k', 'Site', 0);
+        let (dir, url) = database_migrated_to(
+            &["0001_init.sql", "0002_messages_clustered.sql"],
+            "INSERT INTO sites (id, site_key, name, created_at) VALUES ('s', 'k', 'Site', 0);
                  INSERT INTO agents (id, site_id, username, name, password_hash, created_at)
                    VALUES ('a', 's', 'ann', 'Ann', 'x', 0);
                  INSERT INTO visitors (id, site_id, token_hash, created_at)
                    VALUES ('v', 's', 'h', 1234);
                  INSERT INTO conversations (id, site_id, visitor_id, created_at, updated_at)
                    VALUES ('c', 's', 'v', 0, 0);",
-            )
-            .execute(&pool)
-            .await
-            .unwrap();
-            pool.close().await;
-        }
-
+        )
+        .await;
         let store = SqliteStore::open(&url).await.unwrap();
 
         let agent = store.agent_by_username("ann").await.unwrap().unwrap();
