@@ -195,19 +195,26 @@ impl<K: Hash + Eq> FailureBudget<K> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_budget_runs_out_per_key() {
-        let l = Limiters::new(RateLimits {
-            new_visitors_per_ip: 2,
+    /// Every budget at 1, but for what a test sets.
+    fn limits(set: impl FnOnce(&mut RateLimits)) -> Limiters {
+        let mut l = RateLimits {
+            new_visitors_per_ip: 1,
             messages_per_visitor: 1,
             profile_updates_per_visitor: 1,
             logins: 1,
+            login_failures_per_address: 1,
             syncs_per_visitor: 1,
             reads_per_visitor: 1,
             reconnects_per_visitor: 1,
-            typing_per_second: 5,
-            login_failures_per_address: 1,
-        });
+            typing_per_second: 1,
+        };
+        set(&mut l);
+        Limiters::new(l)
+    }
+
+    #[test]
+    fn a_budget_runs_out_per_key() {
+        let l = limits(|l| l.new_visitors_per_ip = 2);
         assert!(l.allow(Budget::NewVisitor, "1.1.1.1"));
         assert!(l.allow(Budget::NewVisitor, "1.1.1.1"));
         assert!(!l.allow(Budget::NewVisitor, "1.1.1.1"));
@@ -218,33 +225,16 @@ mod tests {
 
     #[test]
     fn typing_reaches_agents_at_most_five_times_a_second() {
-        let l = Limiters::new(RateLimits {
-            new_visitors_per_ip: 1,
-            messages_per_visitor: 1,
-            profile_updates_per_visitor: 1,
-            logins: 1,
-            syncs_per_visitor: 1,
-            reads_per_visitor: 1,
-            reconnects_per_visitor: 1,
-            typing_per_second: 5,
-            login_failures_per_address: 1,
-        });
+        let l = limits(|l| l.typing_per_second = 5);
         let passed = (0..100).filter(|_| l.allow(Budget::Typing, "c")).count();
         assert_eq!(passed, 5);
         assert!(l.allow(Budget::Typing, "another conversation"));
     }
 
     fn login_limits(logins: u32, per_address: u32) -> Limiters {
-        Limiters::new(RateLimits {
-            new_visitors_per_ip: 1,
-            messages_per_visitor: 1,
-            profile_updates_per_visitor: 1,
-            logins,
-            login_failures_per_address: per_address,
-            syncs_per_visitor: 1,
-            reads_per_visitor: 1,
-            reconnects_per_visitor: 1,
-            typing_per_second: 1,
+        limits(|l| {
+            l.logins = logins;
+            l.login_failures_per_address = per_address;
         })
     }
 
