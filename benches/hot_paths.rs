@@ -2,14 +2,15 @@
 //! message encoding. `cargo bench --bench hot_paths`. Timings are reported, never asserted.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use parlor::domain::ids::{ConversationId, MessageId};
 use parlor::domain::input::MessageText;
 use parlor::domain::model::{Message, Sender};
 use serde_json::json;
 
 fn message(text: &str) -> Message {
     Message {
-        id: "6217ba7bd7a54921aa9422c2a7849308".into(),
-        conversation_id: "4fb635e790434b079f91af2886d21f85".into(),
+        id: MessageId::parse("6217ba7bd7a54921aa9422c2a7849308").expect("an id"),
+        conversation_id: ConversationId::parse("4fb635e790434b079f91af2886d21f85").expect("an id"),
         seq: 42,
         sender: Sender::Visitor,
         agent_name: None,

@@ -12,17 +12,19 @@ use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use socketioxide::adapter::{Emitter, LocalAdapter};
+use socketioxide::adapter::{Adapter, Emitter, LocalAdapter};
+use socketioxide_core::adapter::DefinedAdapter;
 
 use crate::cluster::{self, ClusterAdapter, RedisDirectory};
 use crate::config::ServeConfig;
 use crate::domain::auth::{random_token, JwtKeys};
-use crate::domain::cluster::SingleNode;
+use crate::domain::cluster::{Cluster, SingleNode};
+use crate::domain::store::{Store, StoreError};
 use crate::domain::{Chat, ChatConfig};
 use crate::http::edge::{self, Edge};
 use crate::http::serve::ConnectionLimits;
 use crate::socket::events::SocketEvents;
-use crate::store::{self, Store, StoreError};
+use crate::store;
 use crate::{http, socket};
 
 /// The smallest JWT secret accepted: 256 bits.
@@ -73,28 +75,11 @@ impl App {
             password_checks: config.password_checks(),
             password_wait: config.password_wait(),
         };
-        let body_limit = config.http_max_body_bytes;
-        let request_timeout = config.http_request_timeout();
-        let (router, chat, directory, revocation): (_, _, _, Sweep) = match &config.redis_url {
+        let (router, chat, directory, revocation) = match &config.redis_url {
             None => {
-                let events = Arc::new(SocketEvents::<LocalAdapter>::default());
-                let chat = Chat::new(
-                    store,
-                    events.clone(),
-                    Arc::new(SingleNode),
-                    jwt,
-                    chat_config,
-                );
-                let (layer, io, _) =
-                    socket::layer::<LocalAdapter>(chat.clone(), (), config.socket_limits());
-                let revocation = Box::pin(socket::revocation::sweep(io.clone(), chat.clone()));
-                events.bind(io);
-                (
-                    http::router(chat.clone(), body_limit, request_timeout).layer(layer),
-                    chat,
-                    None,
-                    revocation,
-                )
+                let (router, chat, revocation, _) =
+                    wire::<LocalAdapter>(store, Arc::new(SingleNode), (), jwt, chat_config, config);
+                (router, chat, None, revocation)
             }
             Some(url) => {
                 let node_id = random_token(12);
@@ -107,25 +92,19 @@ impl App {
                 .await
                 .map_err(|e| StartError::Redis(e.to_string()))?;
                 let directory = Arc::new(connected.directory);
-                let events = Arc::new(SocketEvents::<ClusterAdapter<Emitter>>::default());
-                let chat = Chat::new(store, events.clone(), directory.clone(), jwt, chat_config);
-                let (layer, io, inits) = socket::layer::<ClusterAdapter<Emitter>>(
-                    chat.clone(),
+                let (router, chat, revocation, inits) = wire::<ClusterAdapter<Emitter>>(
+                    store,
+                    directory.clone(),
                     connected.adapter,
-                    config.socket_limits(),
+                    jwt,
+                    chat_config,
+                    config,
                 );
                 for init in inits {
                     init.await.map_err(|e| StartError::Redis(e.to_string()))?;
                 }
-                let revocation = Box::pin(socket::revocation::sweep(io.clone(), chat.clone()));
-                events.bind(io);
                 tracing::info!(node_id, "joined the cluster");
-                (
-                    http::router(chat.clone(), body_limit, request_timeout).layer(layer),
-                    chat,
-                    Some(directory),
-                    revocation,
-                )
+                (router, chat, Some(directory), revocation)
             }
         };
         let edge = Arc::new(Edge::new(
@@ -214,6 +193,31 @@ impl App {
         }
         served
     }
+}
+
+/// The service over Socket.IO adapter `A` (local on one node, Redis in a cluster): the chat
+/// service, the routes with the Socket.IO layer, the revocation sweep over this node's sockets,
+/// and the adapter's initialisations for the caller to await.
+fn wire<A: Adapter + DefinedAdapter>(
+    store: Arc<dyn Store>,
+    cluster: Arc<dyn Cluster>,
+    adapter: A::State,
+    jwt: JwtKeys,
+    chat_config: ChatConfig,
+    config: &ServeConfig,
+) -> (Router, Arc<Chat>, Sweep, [A::InitRes; 2]) {
+    let events = Arc::new(SocketEvents::<A>::default());
+    let chat = Chat::new(store, events.clone(), cluster, jwt, chat_config);
+    let (layer, io, inits) = socket::layer::<A>(chat.clone(), adapter, config.socket_limits());
+    let revocation = Box::pin(socket::revocation::sweep(io.clone(), chat.clone()));
+    events.bind(io);
+    let router = http::router(
+        chat.clone(),
+        config.http_max_body_bytes,
+        config.http_request_timeout(),
+    )
+    .layer(layer);
+    (router, chat, revocation, inits)
 }
 
 /// The configured secret, or one generated on first start and kept in the database so agent

@@ -8,10 +8,12 @@ use anyhow::{bail, Context};
 use serde_json::json;
 
 use crate::config::AgentCommand;
-use crate::domain::auth::{hash_password, new_id, random_token};
+use crate::domain::auth::{hash_password, random_token};
+use crate::domain::ids::{AgentId, SiteId, SiteKey};
 use crate::domain::input::single_line;
 use crate::domain::model::{now_millis, Agent, Site};
-use crate::store::{self, NewAgent, NewSite, Store};
+use crate::domain::store::{NewAgent, NewSite, Store};
+use crate::store;
 
 const PRECHAT_FIELDS: [&str; 3] = ["name", "email", "phone"];
 const MIN_PASSWORD_CHARS: usize = 8;
@@ -53,8 +55,8 @@ pub async fn create_site(
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(store
         .create_site(NewSite {
-            id: &new_id(),
-            site_key: &format!("pk_{}", random_token(18)),
+            id: &SiteId::generate(),
+            site_key: &SiteKey::generate(),
             name,
             allowed_origins: &allowed_origins,
             prechat_fields: &prechat_fields,
@@ -107,10 +109,7 @@ pub async fn list_sites(store: &dyn Store) -> anyhow::Result<serde_json::Value> 
 
 /// `agent list --site KEY`: the site's agents that are not deleted.
 pub async fn list_agents(store: &dyn Store, site_key: &str) -> anyhow::Result<serde_json::Value> {
-    let site = store
-        .site_by_key(site_key)
-        .await?
-        .with_context(|| format!("no site with key {site_key}"))?;
+    let site = site_with_key(store, site_key).await?;
     let agents: Vec<Agent> = store.list_agents(&site.id).await?;
     Ok(agents
         .into_iter()
@@ -165,17 +164,23 @@ fn confirm(question: &str) -> anyhow::Result<bool> {
     Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
 }
 
+/// The site a `--site KEY` argument names.
+async fn site_with_key(store: &dyn Store, site_key: &str) -> anyhow::Result<Site> {
+    let site = match SiteKey::parse(site_key) {
+        Some(key) => store.site_by_key(&key).await?,
+        None => None,
+    };
+    site.with_context(|| format!("no site with key {site_key}"))
+}
+
 pub async fn create_agent(
     store: &dyn Store,
     site_key: &str,
     username: &str,
     name: &str,
     password: &str,
-) -> anyhow::Result<String> {
-    let site = store
-        .site_by_key(site_key)
-        .await?
-        .with_context(|| format!("no site with key {site_key}"))?;
+) -> anyhow::Result<AgentId> {
+    let site = site_with_key(store, site_key).await?;
     let username = username.trim();
     if username.is_empty() || username.chars().count() > 64 {
         bail!("--username must be 1..64 characters");
@@ -192,7 +197,7 @@ pub async fn create_agent(
     let hash = hash(password).await?;
     let agent = store
         .create_agent(NewAgent {
-            id: &new_id(),
+            id: &AgentId::generate(),
             site_id: &site.id,
             username,
             name,
@@ -281,7 +286,7 @@ pub async fn agent_command(command: AgentCommand) -> anyhow::Result<()> {
 
 /// What the first run on an empty database prints.
 pub struct Demo {
-    pub site_key: String,
+    pub site_key: SiteKey,
     pub username: String,
     pub password: String,
 }
@@ -300,7 +305,14 @@ pub async fn ensure_demo(store: &Arc<dyn Store>) -> anyhow::Result<Option<Demo>>
     )
     .await?;
     let password = random_token(12);
-    create_agent(store.as_ref(), &site.site_key, "admin", "Admin", &password).await?;
+    create_agent(
+        store.as_ref(),
+        site.site_key.as_str(),
+        "admin",
+        "Admin",
+        &password,
+    )
+    .await?;
     Ok(Some(Demo {
         site_key: site.site_key,
         username: "admin".into(),

@@ -10,8 +10,8 @@ use parlor::config::{Cli, Command, ServeConfig, SiteCommand};
 use parlor::store;
 
 /// jemalloc instead of glibc's malloc: glibc kept every freed page (RSS stayed at its peak after
-/// sockets closed) and kept argon2's 19 MiB buffers on the heap (idle RSS 68 MiB after 20 logins,
-/// 14 MiB with jemalloc). See docs/benchmarks.md.
+/// sockets closed) and kept argon2's large buffers on the heap after logins (the figures are in
+/// docs/benchmarks.md).
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

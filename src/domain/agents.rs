@@ -4,20 +4,21 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::auth::{new_id, verify_password};
+use super::auth::verify_password;
 use super::chat::Chat;
 use super::cluster::Member;
 use super::error::{DomainError, DomainResult};
 use super::events::{AgentEvent, AgentRead, ConnectionId, ReadUpTo, VisitorEvent, VisitorTyping};
 use super::expiry::token_still_valid;
+use super::ids::{AgentId, ConversationId, MessageId, SiteId};
 use super::input::{page_limit, ClientId, MessageText};
 use super::model::{
     activity_now, now_millis, Conversation, Message, MessagePage, Micros, Sender, Side, Status,
     Summary, SummaryPage,
 };
 use super::replies::SUMMARY_READ_BYTES;
+use super::store::{ListFilter, NewMessage};
 use super::visitors::{check_read_seq, VisitorIdentity};
-use crate::store::{ListFilter, NewMessage};
 
 /// Conversations in the `conversations` event.
 const INITIAL_LIST: i64 = 100;
@@ -25,8 +26,8 @@ const INITIAL_LIST: i64 = 100;
 /// Who an agent connection is, fixed at the handshake.
 #[derive(Debug, Clone)]
 pub struct AgentIdentity {
-    pub agent_id: String,
-    pub site_id: String,
+    pub agent_id: AgentId,
+    pub site_id: SiteId,
     pub name: String,
     /// The token's version: the connection ends once the agent's moves on (revocation).
     pub token_version: i64,
@@ -45,9 +46,9 @@ impl AgentIdentity {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentProfile {
-    pub id: String,
+    pub id: AgentId,
     pub name: String,
-    pub site_id: String,
+    pub site_id: SiteId,
 }
 
 #[derive(Debug, Serialize)]
@@ -107,7 +108,11 @@ impl Chat {
         self.limiters.login_succeeded(ip, username);
         let token = self
             .jwt
-            .issue(&agent.id, &agent.site_id, agent.token_version)
+            .issue(
+                agent.id.as_str(),
+                agent.site_id.as_str(),
+                agent.token_version,
+            )
             .ok_or(DomainError::Unauthorized)?;
         Ok(LoginGrant {
             token,
@@ -122,14 +127,19 @@ impl Chat {
     /// The agent a JWT stands for, if it is well signed, unexpired and not revoked.
     pub async fn authenticate_agent(&self, token: &str) -> DomainResult<AgentIdentity> {
         let claims = self.jwt.verify(token).ok_or(DomainError::Unauthorized)?;
+        let (Some(agent_id), Some(site_id)) =
+            (AgentId::parse(&claims.sub), SiteId::parse(&claims.site))
+        else {
+            return Err(DomainError::Unauthorized);
+        };
         let agent = self
             .store
-            .agent_by_id(&claims.sub)
+            .agent_by_id(&agent_id)
             .await?
             .ok_or(DomainError::Unauthorized)?;
         let identity = AgentIdentity {
             agent_id: agent.id.clone(),
-            site_id: claims.site,
+            site_id,
             name: agent.name.clone(),
             token_version: claims.ver,
             expires_at: claims.exp,
@@ -185,7 +195,7 @@ impl Chat {
     async fn own_conversation(
         &self,
         id: &AgentIdentity,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
     ) -> DomainResult<Conversation> {
         self.store
             .conversation(&id.site_id, conversation_id)
@@ -197,7 +207,7 @@ impl Chat {
         &self,
         id: &AgentIdentity,
         from: &ConnectionId,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         client_id: ClientId,
         text: MessageText,
     ) -> DomainResult<Message> {
@@ -205,7 +215,7 @@ impl Chat {
         let appended = self
             .store
             .append_message(NewMessage {
-                id: &new_id(),
+                id: &MessageId::generate(),
                 site_id: &id.site_id,
                 conversation_id,
                 sender: Sender::Agent,
@@ -242,7 +252,7 @@ impl Chat {
     pub async fn agent_history(
         &self,
         id: &AgentIdentity,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         before_seq: i64,
         limit: Option<i64>,
     ) -> DomainResult<MessagePage> {
@@ -253,7 +263,7 @@ impl Chat {
     pub async fn agent_sync(
         &self,
         id: &AgentIdentity,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         after_seq: i64,
     ) -> DomainResult<MessagePage> {
         let conversation = self.own_conversation(id, conversation_id).await?;
@@ -265,7 +275,7 @@ impl Chat {
         &self,
         id: &AgentIdentity,
         from: &ConnectionId,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         seq: i64,
     ) -> DomainResult<()> {
         let conversation = self.own_conversation(id, conversation_id).await?;
@@ -296,7 +306,11 @@ impl Chat {
         Ok(())
     }
 
-    pub async fn end(&self, id: &AgentIdentity, conversation_id: &str) -> DomainResult<Summary> {
+    pub async fn end(
+        &self,
+        id: &AgentIdentity,
+        conversation_id: &ConversationId,
+    ) -> DomainResult<Summary> {
         let conversation = self.own_conversation(id, conversation_id).await?;
         let _order = self.lock_conversation(&conversation.id).await;
         if self
@@ -317,7 +331,7 @@ impl Chat {
     pub async fn agent_typing(
         &self,
         id: &AgentIdentity,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         typing: bool,
     ) -> DomainResult<()> {
         let conversation = self.own_conversation(id, conversation_id).await?;

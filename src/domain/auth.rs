@@ -27,15 +27,9 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
-/// A new visitor token: 256 random bits. Only its hash is stored.
-pub fn new_visitor_token() -> String {
-    random_token(32)
-}
-
-/// Visitor tokens are high-entropy, so a fast hash is enough (no salt or stretching needed).
-pub fn hash_visitor_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    URL_SAFE_NO_PAD.encode(digest)
+/// SHA-256, URL-safe base64 without padding.
+pub fn sha256_base64(s: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(s.as_bytes()))
 }
 
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
@@ -133,8 +127,8 @@ mod tests {
 
     #[test]
     fn visitor_tokens_are_256_bit_and_hashed() {
-        let t = new_visitor_token();
-        assert_eq!(URL_SAFE_NO_PAD.decode(&t).unwrap().len(), 32);
-        assert_ne!(hash_visitor_token(&t), t);
+        let t = super::super::ids::VisitorToken::generate();
+        assert_eq!(URL_SAFE_NO_PAD.decode(t.as_str()).unwrap().len(), 32);
+        assert_ne!(t.hash().as_str(), t.as_str());
     }
 }

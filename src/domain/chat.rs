@@ -11,18 +11,19 @@ use super::auth::JwtKeys;
 use super::cluster::{Cluster, Member};
 use super::error::{DomainError, DomainResult};
 use super::events::{AgentEvent, AgentsPresence, Events, VisitorEvent, VisitorPresence};
+use super::ids::{ConversationId, SiteId, VisitorId};
 use super::input::{page_limit, seq_cursor, SYNC_LIMIT};
 use super::limits::{Limiters, RateLimits};
 use super::model::{Message, MessagePage, Summary};
 use super::presence::PresenceMap;
 use super::replies::{ReplyBudget, ReplyLimits, MESSAGE_READ_BYTES};
 use super::slots::VisitorSlots;
-use crate::store::{Store, SummaryRow};
+use super::store::{Store, SummaryRow};
 
 /// Number of striped conversation locks: bounded memory, rare false sharing.
 const LOCK_STRIPES: usize = 1024;
 
-fn stripe(key: &str, stripes: usize) -> usize {
+fn stripe(key: &impl Hash, stripes: usize) -> usize {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     key.hash(&mut h);
     (h.finish() as usize) % stripes
@@ -105,7 +106,10 @@ impl Chat {
         self.limiters.shrink();
     }
 
-    pub(super) async fn lock_conversation(&self, conversation_id: &str) -> MutexGuard<'_, ()> {
+    pub(super) async fn lock_conversation(
+        &self,
+        conversation_id: &ConversationId,
+    ) -> MutexGuard<'_, ()> {
         self.conversation_locks[stripe(conversation_id, LOCK_STRIPES)]
             .lock()
             .await
@@ -113,7 +117,7 @@ impl Chat {
 
     /// Waits for the visitor's page lane: hold it while reading a `sync` or `history` page.
     /// Striped, so an idle visitor costs nothing; two visitors rarely share a lane.
-    pub async fn page_lane(&self, visitor_id: &str) -> MutexGuard<'_, ()> {
+    pub async fn page_lane(&self, visitor_id: &VisitorId) -> MutexGuard<'_, ()> {
         self.page_lanes[stripe(visitor_id, LOCK_STRIPES)]
             .lock()
             .await
@@ -147,8 +151,8 @@ impl Chat {
     /// The conversation's summary, or `NotFound` when it is not this site's.
     pub(super) async fn summary(
         &self,
-        site_id: &str,
-        conversation_id: &str,
+        site_id: &SiteId,
+        conversation_id: &ConversationId,
     ) -> DomainResult<Summary> {
         let row = self
             .store
@@ -163,8 +167,8 @@ impl Chat {
 
     pub(super) async fn announce_summary(
         &self,
-        site_id: &str,
-        conversation_id: &str,
+        site_id: &SiteId,
+        conversation_id: &ConversationId,
     ) -> DomainResult<Summary> {
         let summary = self.summary(site_id, conversation_id).await?;
         self.events
@@ -179,7 +183,7 @@ impl Chat {
 
     pub(super) async fn history(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         before_seq: i64,
         limit: Option<i64>,
     ) -> DomainResult<MessagePage> {
@@ -201,7 +205,7 @@ impl Chat {
 
     pub(super) async fn sync(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         after_seq: i64,
     ) -> DomainResult<MessagePage> {
         let after_seq = seq_cursor(after_seq)?;

@@ -4,15 +4,17 @@
 
 use async_trait::async_trait;
 
+use super::ids::{ConversationId, SiteId};
+
 /// A presence member: a visitor (`v:<site>:<conversation>`) or a site's agent side (`a:<site>`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Member {
     Visitor {
-        site_id: String,
-        conversation_id: String,
+        site_id: SiteId,
+        conversation_id: ConversationId,
     },
     Agents {
-        site_id: String,
+        site_id: SiteId,
     },
 }
 
@@ -30,11 +32,11 @@ impl Member {
     pub fn parse(key: &str) -> Option<Member> {
         match key.split(':').collect::<Vec<_>>().as_slice() {
             ["v", site, conversation] => Some(Member::Visitor {
-                site_id: (*site).to_owned(),
-                conversation_id: (*conversation).to_owned(),
+                site_id: SiteId::parse(site)?,
+                conversation_id: ConversationId::parse(conversation)?,
             }),
             ["a", site] => Some(Member::Agents {
-                site_id: (*site).to_owned(),
+                site_id: SiteId::parse(site)?,
             }),
             _ => None,
         }

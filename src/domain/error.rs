@@ -1,4 +1,4 @@
-use crate::store::StoreError;
+use super::store::StoreError;
 
 /// Everything a request can fail with; the socket and HTTP layers map it once to protocol codes.
 #[derive(Debug, thiserror::Error)]
@@ -52,3 +52,24 @@ impl DomainError {
 }
 
 pub type DomainResult<T> = Result<T, DomainError>;
+
+/// Why a Socket.IO handshake (either namespace) was refused; the text is the client's
+/// `connect_error` message.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("unknown_site")]
+    UnknownSite,
+    #[error("origin_not_allowed")]
+    OriginNotAllowed,
+    #[error("rate_limited")]
+    RateLimited,
+    /// The visitor already holds the maximum number of connections.
+    #[error("too_many_connections")]
+    TooManyConnections,
+    /// An agent's token is missing, malformed, expired or revoked.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// The database did not answer: not the client's fault.
+    #[error("internal")]
+    Internal(#[from] StoreError),
+}

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use serde::Serialize;
 
+use super::ids::{ConversationId, SiteId};
 use super::model::{ConversationRef, Message, Side, Summary};
 
 /// Identifies one client connection, so an event can skip the connection that caused it.
@@ -51,21 +52,21 @@ pub struct ReadUpTo {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VisitorPresence {
-    pub conversation_id: String,
+    pub conversation_id: ConversationId,
     pub online: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentTyping {
-    pub conversation_id: String,
+    pub conversation_id: ConversationId,
     pub typing: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentRead {
-    pub conversation_id: String,
+    pub conversation_id: ConversationId,
     pub by: Side,
     pub seq: i64,
 }
@@ -75,12 +76,12 @@ pub trait Events: Send + Sync + 'static {
     /// To every connection of the conversation's visitor, except `except`.
     async fn to_visitor(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         except: Option<&ConnectionId>,
         event: VisitorEvent,
     );
     /// To every visitor connection of a site.
-    async fn to_site_visitors(&self, site_id: &str, event: VisitorEvent);
+    async fn to_site_visitors(&self, site_id: &SiteId, event: VisitorEvent);
     /// To every agent connection of a site, except `except`.
-    async fn to_agents(&self, site_id: &str, except: Option<&ConnectionId>, event: AgentEvent);
+    async fn to_agents(&self, site_id: &SiteId, except: Option<&ConnectionId>, event: AgentEvent);
 }

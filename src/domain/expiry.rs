@@ -10,8 +10,9 @@ use std::collections::HashMap;
 use super::agents::AgentIdentity;
 use super::chat::Chat;
 use super::error::DomainResult;
+use super::ids::AgentId;
 use super::model::{now_millis, Agent, Millis};
-use crate::store::SeenWindow;
+use super::store::SeenWindow;
 
 /// A returning visitor's `last_seen_at` is written again only once it is this old, so most
 /// handshakes write nothing.
@@ -53,10 +54,10 @@ impl Chat {
         if connections.is_empty() {
             return Ok(Vec::new());
         }
-        let mut ids: Vec<String> = connections.iter().map(|c| c.agent_id.clone()).collect();
+        let mut ids: Vec<AgentId> = connections.iter().map(|c| c.agent_id.clone()).collect();
         ids.sort_unstable();
         ids.dedup();
-        let agents: HashMap<String, Agent> = self
+        let agents: HashMap<AgentId, Agent> = self
             .store
             .agents_by_ids(&ids)
             .await?

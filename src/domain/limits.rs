@@ -90,7 +90,7 @@ impl Limiters {
 
     /// Whether one more of `budget` is allowed for `key` (an address, a visitor or a
     /// conversation, as the budget says); charges it if so.
-    pub fn allow(&self, budget: Budget, key: &str) -> bool {
+    pub fn allow(&self, budget: Budget, key: impl AsRef<str>) -> bool {
         let limiter = match budget {
             Budget::NewVisitor => &self.new_visitors,
             Budget::Message => &self.messages,
@@ -100,7 +100,7 @@ impl Limiters {
             Budget::Reconnect => &self.reconnects,
             Budget::Typing => &self.typing,
         };
-        limiter.check_key(&key.to_owned()).is_ok()
+        limiter.check_key(&key.as_ref().to_owned()).is_ok()
     }
 
     /// Whether a login from `ip` as `username` may be tried: neither failure budget is spent.

@@ -1,7 +1,9 @@
 //! The live-chat rules: sites, agents, visitors, conversations, messages, presence.
 //!
-//! Knows no transport and no SQL: it talks to storage through [`crate::store::Store`] and to
-//! connected clients through [`events::Events`].
+//! Knows no transport and no SQL. It defines the ports it needs from the outside and the
+//! adapters implement them: [`store::Store`] (SQLite, PostgreSQL in `src/store/`),
+//! [`events::Events`] (Socket.IO rooms in `crate::socket`) and [`cluster::Cluster`] (Redis in
+//! `crate::cluster`).
 
 pub mod agents;
 pub mod auth;
@@ -10,13 +12,15 @@ pub mod cluster;
 pub mod error;
 pub mod events;
 pub mod expiry;
+pub mod ids;
 pub mod input;
 pub mod limits;
 pub mod model;
 pub mod presence;
 pub mod replies;
 pub mod slots;
+pub mod store;
 pub mod visitors;
 
 pub use chat::{Chat, ChatConfig};
-pub use error::{DomainError, DomainResult};
+pub use error::{DomainError, DomainResult, Refusal};

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use serde::Serialize;
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
+use super::ids::{AgentId, ConversationId, MessageId, SiteId, SiteKey, VisitorId};
+
 /// Milliseconds since the Unix epoch: how message and creation times are stored.
 pub type Millis = i64;
 
@@ -64,8 +66,8 @@ pub fn parse_micros(s: &str) -> Option<Micros> {
 
 #[derive(Debug, Clone)]
 pub struct Site {
-    pub id: String,
-    pub site_key: String,
+    pub id: SiteId,
+    pub site_key: SiteKey,
     pub name: String,
     /// Origins allowed to open a visitor connection; empty means any.
     pub allowed_origins: Vec<String>,
@@ -77,8 +79,8 @@ pub struct Site {
 
 #[derive(Debug, Clone)]
 pub struct Agent {
-    pub id: String,
-    pub site_id: String,
+    pub id: AgentId,
+    pub site_id: SiteId,
     pub username: String,
     pub name: String,
     pub password_hash: String,
@@ -100,7 +102,7 @@ impl Agent {
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Visitor {
-    pub id: String,
+    pub id: VisitorId,
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
@@ -167,9 +169,9 @@ pub enum Side {
 
 #[derive(Debug, Clone)]
 pub struct Conversation {
-    pub id: String,
-    pub site_id: String,
-    pub visitor_id: String,
+    pub id: ConversationId,
+    pub site_id: SiteId,
+    pub visitor_id: VisitorId,
     pub status: Status,
     pub last_seq: i64,
     pub visitor_read_seq: i64,
@@ -179,15 +181,15 @@ pub struct Conversation {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ConversationRef {
-    pub id: String,
+    pub id: ConversationId,
     pub status: Status,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
-    pub id: String,
-    pub conversation_id: String,
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
     pub seq: i64,
     pub sender: Sender,
     pub agent_name: Option<String>,
@@ -207,7 +209,7 @@ pub struct Page {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
-    pub id: String,
+    pub id: ConversationId,
     pub visitor: Visitor,
     pub status: Status,
     pub online: bool,

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 
+use super::ids::VisitorId;
+
 /// Visitors are counted by a keyed 64-bit hash of their id rather than the id itself: every
 /// connected socket holds a slot, and a hash costs 8 bytes where an id's copy costs 56. Two
 /// visitors sharing a hash (one chance in 2^64 per pair, with a key an attacker cannot know)
@@ -32,7 +34,7 @@ impl VisitorSlots {
     }
 
     /// A slot for one more connection of `visitor_id`, or `None` when it holds the maximum.
-    pub fn take(self: &Arc<Self>, visitor_id: &str) -> Option<VisitorSlot> {
+    pub fn take(self: &Arc<Self>, visitor_id: &VisitorId) -> Option<VisitorSlot> {
         let key = self.hasher.hash_one(visitor_id);
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let count = open.entry(key).or_insert(0);
@@ -47,7 +49,7 @@ impl VisitorSlots {
     }
 
     #[cfg(test)]
-    fn open(&self, visitor_id: &str) -> u32 {
+    fn open(&self, visitor_id: &VisitorId) -> u32 {
         let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         open.get(&self.hasher.hash_one(visitor_id))
             .copied()
@@ -86,14 +88,15 @@ mod tests {
     #[test]
     fn a_visitor_holds_at_most_the_maximum_and_slots_come_back() {
         let slots = VisitorSlots::new(2);
-        let a = slots.take("v").unwrap();
-        let _b = slots.take("v").unwrap();
-        assert!(slots.take("v").is_none());
-        assert!(slots.take("w").is_some(), "another visitor is not affected");
+        let (v, w) = (VisitorId::generate(), VisitorId::generate());
+        let a = slots.take(&v).unwrap();
+        let _b = slots.take(&v).unwrap();
+        assert!(slots.take(&v).is_none());
+        assert!(slots.take(&w).is_some(), "another visitor is not affected");
         drop(a);
-        assert!(slots.take("v").is_some());
+        assert!(slots.take(&v).is_some());
         assert_eq!(
-            slots.open("v"),
+            slots.open(&v),
             1,
             "the slot of a connection gone is given back"
         );

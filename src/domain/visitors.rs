@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::auth::{hash_visitor_token, new_id, new_visitor_token};
 use super::chat::Chat;
 use super::cluster::Member;
-use super::error::{DomainError, DomainResult};
+use super::error::{DomainError, DomainResult, Refusal};
 use super::events::{AgentEvent, AgentRead, AgentTyping, ConnectionId, VisitorEvent};
+use super::ids::{ConversationId, MessageId, SiteId, SiteKey, VisitorId, VisitorToken};
 use super::input::{ClientId, MessageText, PageReport, ProfileUpdate};
 use super::limits::Budget;
 use super::model::{
@@ -16,7 +16,7 @@ use super::model::{
     Status, Visitor,
 };
 use super::slots::VisitorSlot;
-use crate::store::{NewMessage, NewVisitor};
+use super::store::{NewMessage, NewVisitor};
 
 /// Messages in the `session` event.
 const SESSION_MESSAGES: i64 = 50;
@@ -24,9 +24,9 @@ const SESSION_MESSAGES: i64 = 50;
 /// Who a visitor connection is, fixed at the handshake.
 #[derive(Debug, Clone)]
 pub struct VisitorIdentity {
-    pub site_id: String,
-    pub visitor_id: String,
-    pub conversation_id: String,
+    pub site_id: SiteId,
+    pub visitor_id: VisitorId,
+    pub conversation_id: ConversationId,
 }
 
 impl VisitorIdentity {
@@ -45,7 +45,7 @@ pub struct AdmittedVisitor {
     pub site: Site,
     pub visitor: Visitor,
     /// The token to keep: the one presented, or a new one.
-    pub token: String,
+    pub token: VisitorToken,
     /// Created by this handshake: agents have not heard of the conversation yet.
     pub is_new: bool,
     /// This connection's place under the visitor's connection cap; keep it with the socket.
@@ -57,7 +57,7 @@ pub struct AdmittedVisitor {
 #[serde(rename_all = "camelCase")]
 pub struct VisitorSession {
     pub visitor: Visitor,
-    pub token: String,
+    pub token: VisitorToken,
     pub conversation: ConversationRef,
     pub messages: Vec<Message>,
     pub has_more: bool,
@@ -75,28 +75,12 @@ pub struct SiteInfo {
     pub allowed_query_params: Vec<String>,
 }
 
-/// Why a visitor handshake was refused; the text is the `connect_error` message.
-#[derive(Debug, thiserror::Error)]
-pub enum Refusal {
-    #[error("unknown_site")]
-    UnknownSite,
-    #[error("origin_not_allowed")]
-    OriginNotAllowed,
-    #[error("rate_limited")]
-    RateLimited,
-    /// The visitor already holds the maximum number of connections.
-    #[error("too_many_connections")]
-    TooManyConnections,
-    #[error("internal")]
-    Internal(#[from] crate::store::StoreError),
-}
-
 impl Chat {
     /// Checks a handshake and resumes the visitor of `token`, or creates a new visitor.
     pub async fn admit_visitor(
         &self,
-        site_key: &str,
-        token: Option<&str>,
+        site_key: &SiteKey,
+        token: Option<&VisitorToken>,
         origin: Option<&str>,
         ip: &str,
     ) -> Result<AdmittedVisitor, Refusal> {
@@ -111,11 +95,7 @@ impl Chat {
         if let Some(token) = token {
             if let Some((visitor, conversation)) = self
                 .store
-                .visitor_by_token(
-                    &site.id,
-                    &hash_visitor_token(token),
-                    self.visitor_seen_window(),
-                )
+                .visitor_by_token(&site.id, &token.hash(), self.visitor_seen_window())
                 .await?
             {
                 if !self.limiters.allow(Budget::Reconnect, &visitor.id) {
@@ -133,7 +113,7 @@ impl Chat {
                     },
                     site,
                     visitor,
-                    token: token.to_owned(),
+                    token: token.clone(),
                     is_new: false,
                     slot: Arc::new(slot),
                 });
@@ -142,14 +122,14 @@ impl Chat {
         if !self.limiters.allow(Budget::NewVisitor, ip) {
             return Err(Refusal::RateLimited);
         }
-        let token = new_visitor_token();
+        let token = VisitorToken::generate();
         let (visitor, conversation) = self
             .store
             .create_visitor(NewVisitor {
-                visitor_id: &new_id(),
-                conversation_id: &new_id(),
+                visitor_id: &VisitorId::generate(),
+                conversation_id: &ConversationId::generate(),
                 site_id: &site.id,
-                token_hash: &hash_visitor_token(&token),
+                token_hash: &token.hash(),
                 now: now_millis(),
                 activity: activity_now(),
             })
@@ -282,7 +262,7 @@ impl Chat {
         let appended = self
             .store
             .append_message(NewMessage {
-                id: &new_id(),
+                id: &MessageId::generate(),
                 site_id: &id.site_id,
                 conversation_id: &id.conversation_id,
                 sender: Sender::Visitor,

@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use serde::Deserialize;
+use std::future::Future;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
@@ -14,9 +17,11 @@ use super::ack::{parse, reply};
 use super::connection_id;
 use super::events::{site_room, AGENT_NS};
 use crate::domain::agents::AgentIdentity;
+use crate::domain::events::ConnectionId;
+use crate::domain::ids::ConversationId;
 use crate::domain::input::{ClientId, MessageText};
-use crate::domain::model::{parse_micros, Status};
-use crate::domain::{Chat, DomainError, DomainResult};
+use crate::domain::model::{parse_micros, MessagePage, Status, SummaryPage};
+use crate::domain::{Chat, DomainError, DomainResult, Refusal};
 
 type Ctx = State<Arc<Chat>>;
 type Me = Extension<AgentIdentity>;
@@ -28,16 +33,6 @@ pub fn register<A: Adapter + DefinedAdapter>(io: &SocketIo<A>) -> A::InitRes {
 #[derive(Deserialize)]
 struct Handshake {
     token: String,
-}
-
-/// Why an agent handshake was refused; the text is the `connect_error` message.
-#[derive(Debug, thiserror::Error)]
-enum Refusal {
-    #[error("unauthorized")]
-    Unauthorized,
-    /// The token could not be checked (the database did not answer): not the agent's fault.
-    #[error("internal")]
-    Internal,
 }
 
 async fn authenticate<A: Adapter>(
@@ -53,19 +48,19 @@ async fn authenticate<A: Adapter>(
         }
         Err(DomainError::Internal(cause)) => {
             tracing::error!(error = %cause, "agent handshake failed");
-            Err(Refusal::Internal)
+            Err(Refusal::Internal(cause))
         }
         Err(_) => Err(Refusal::Unauthorized),
     }
 }
 
 async fn on_connect<A: Adapter>(s: SocketRef<A>, State(chat): Ctx, Extension(id): Me) {
-    s.on("list", on_list::<A>);
-    s.on("send", on_send::<A>);
-    s.on("history", on_history::<A>);
-    s.on("sync", on_sync::<A>);
-    s.on("read", on_read::<A>);
-    s.on("end", on_end::<A>);
+    on(&s, "list", on_list);
+    on(&s, "send", on_send);
+    on(&s, "history", on_history);
+    on(&s, "sync", on_sync);
+    on(&s, "read", on_read);
+    on(&s, "end", on_end);
     s.on("typing", on_typing);
     s.on_disconnect(async |State(chat): Ctx, Extension(id): Me| {
         chat.close_agent_session(&id);
@@ -84,6 +79,46 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>, State(chat): Ctx, Extension(id)
     }
 }
 
+/// Who asks: the service, the agent, and the connection (which events skip).
+struct Caller {
+    chat: Arc<Chat>,
+    id: AgentIdentity,
+    connection: ConnectionId,
+}
+
+/// Registers a request: its payload parsed as `R`, `handle` run, and the result acked.
+fn on<A, R, T, F, Fut>(s: &SocketRef<A>, event: &'static str, handle: F)
+where
+    A: Adapter,
+    R: DeserializeOwned + Send + 'static,
+    T: Serialize,
+    F: Fn(Caller, R) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = DomainResult<T>> + Send + 'static,
+{
+    s.on(
+        event,
+        move |s: SocketRef<A>,
+              TryData(data): TryData<Value>,
+              ack: AckSender<A>,
+              State(chat): Ctx,
+              Extension(id): Me| {
+            let handle = handle.clone();
+            async move {
+                let caller = Caller {
+                    chat,
+                    id,
+                    connection: connection_id(&s),
+                };
+                let result = match parse::<R>(data) {
+                    Ok(request) => handle(caller, request).await,
+                    Err(e) => Err(e),
+                };
+                reply(ack, result);
+            }
+        },
+    );
+}
+
 #[derive(Deserialize)]
 struct List {
     before: Option<String>,
@@ -91,65 +126,39 @@ struct List {
     status: Option<String>,
 }
 
-async fn on_list<A: Adapter>(
-    TryData(data): TryData<Value>,
-    ack: AckSender<A>,
-    State(chat): Ctx,
-    Extension(id): Me,
-) {
-    let result = async {
-        let req: List = parse(data)?;
-        let before = req
-            .before
-            .map(|b| {
-                parse_micros(&b).ok_or_else(|| DomainError::invalid("before must be an updatedAt"))
-            })
-            .transpose()?;
-        let status = req
-            .status
-            .map(|s| {
-                Status::parse(&s)
-                    .ok_or_else(|| DomainError::invalid("status must be open or ended"))
-            })
-            .transpose()?;
-        chat.list(&id, before, req.limit, status).await
-    }
-    .await;
-    reply(ack, result);
+async fn on_list(c: Caller, req: List) -> DomainResult<SummaryPage> {
+    let before = req
+        .before
+        .map(|b| {
+            parse_micros(&b).ok_or_else(|| DomainError::invalid("before must be an updatedAt"))
+        })
+        .transpose()?;
+    let status = req
+        .status
+        .map(|s| {
+            Status::parse(&s).ok_or_else(|| DomainError::invalid("status must be open or ended"))
+        })
+        .transpose()?;
+    c.chat.list(&c.id, before, req.limit, status).await
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Send {
+struct SendRequest {
     conversation_id: String,
     client_id: String,
     text: String,
 }
 
-async fn on_send<A: Adapter>(
-    s: SocketRef<A>,
-    TryData(data): TryData<Value>,
-    ack: AckSender<A>,
-    State(chat): Ctx,
-    Extension(id): Me,
-) {
-    let result = async {
-        let req: Send = parse(data)?;
-        let client_id = ClientId::parse(&req.client_id)?;
-        let text = MessageText::parse(&req.text)?;
-        let message = chat
-            .agent_send(
-                &id,
-                &connection_id(&s),
-                &req.conversation_id,
-                client_id,
-                text,
-            )
-            .await?;
-        Ok(json!({ "message": message }))
-    }
-    .await;
-    reply(ack, result);
+async fn on_send(c: Caller, req: SendRequest) -> DomainResult<Value> {
+    let conversation = ConversationId::named(&req.conversation_id)?;
+    let client_id = ClientId::parse(&req.client_id)?;
+    let text = MessageText::parse(&req.text)?;
+    let message = c
+        .chat
+        .agent_send(&c.id, &c.connection, &conversation, client_id, text)
+        .await?;
+    Ok(json!({ "message": message }))
 }
 
 #[derive(Deserialize)]
@@ -160,41 +169,23 @@ struct History {
     limit: Option<i64>,
 }
 
-async fn on_history<A: Adapter>(
-    TryData(data): TryData<Value>,
-    ack: AckSender<A>,
-    State(chat): Ctx,
-    Extension(id): Me,
-) {
-    let result = async {
-        let req: History = parse(data)?;
-        chat.agent_history(&id, &req.conversation_id, req.before_seq, req.limit)
-            .await
-    }
-    .await;
-    reply(ack, result);
+async fn on_history(c: Caller, req: History) -> DomainResult<MessagePage> {
+    let conversation = ConversationId::named(&req.conversation_id)?;
+    c.chat
+        .agent_history(&c.id, &conversation, req.before_seq, req.limit)
+        .await
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Sync {
+struct SyncRequest {
     conversation_id: String,
     after_seq: i64,
 }
 
-async fn on_sync<A: Adapter>(
-    TryData(data): TryData<Value>,
-    ack: AckSender<A>,
-    State(chat): Ctx,
-    Extension(id): Me,
-) {
-    let result = async {
-        let req: Sync = parse(data)?;
-        chat.agent_sync(&id, &req.conversation_id, req.after_seq)
-            .await
-    }
-    .await;
-    reply(ack, result);
+async fn on_sync(c: Caller, req: SyncRequest) -> DomainResult<MessagePage> {
+    let conversation = ConversationId::named(&req.conversation_id)?;
+    c.chat.agent_sync(&c.id, &conversation, req.after_seq).await
 }
 
 #[derive(Deserialize)]
@@ -204,21 +195,12 @@ struct Read {
     seq: i64,
 }
 
-async fn on_read<A: Adapter>(
-    s: SocketRef<A>,
-    TryData(data): TryData<Value>,
-    ack: AckSender<A>,
-    State(chat): Ctx,
-    Extension(id): Me,
-) {
-    let result = async {
-        let req: Read = parse(data)?;
-        chat.agent_read(&id, &connection_id(&s), &req.conversation_id, req.seq)
-            .await?;
-        Ok(json!({}))
-    }
-    .await;
-    reply(ack, result);
+async fn on_read(c: Caller, req: Read) -> DomainResult<Value> {
+    let conversation = ConversationId::named(&req.conversation_id)?;
+    c.chat
+        .agent_read(&c.id, &c.connection, &conversation, req.seq)
+        .await?;
+    Ok(json!({}))
 }
 
 #[derive(Deserialize)]
@@ -227,19 +209,10 @@ struct End {
     conversation_id: String,
 }
 
-async fn on_end<A: Adapter>(
-    TryData(data): TryData<Value>,
-    ack: AckSender<A>,
-    State(chat): Ctx,
-    Extension(id): Me,
-) {
-    let result: DomainResult<Value> = async {
-        let req: End = parse(data)?;
-        let summary = chat.end(&id, &req.conversation_id).await?;
-        Ok(json!({ "conversation": summary }))
-    }
-    .await;
-    reply(ack, result);
+async fn on_end(c: Caller, req: End) -> DomainResult<Value> {
+    let conversation = ConversationId::named(&req.conversation_id)?;
+    let summary = c.chat.end(&c.id, &conversation).await?;
+    Ok(json!({ "conversation": summary }))
 }
 
 #[derive(Deserialize)]
@@ -249,11 +222,12 @@ struct Typing {
     typing: bool,
 }
 
+/// Typing has no ack: one for an unknown or foreign conversation is dropped silently.
 async fn on_typing(TryData(data): TryData<Value>, State(chat): Ctx, Extension(id): Me) {
-    if let Ok(req) = parse::<Typing>(data) {
-        // Typing for an unknown or foreign conversation is dropped silently: it has no ack.
-        let _ = chat
-            .agent_typing(&id, &req.conversation_id, req.typing)
-            .await;
+    let Ok(req) = parse::<Typing>(data) else {
+        return;
+    };
+    if let Ok(conversation) = ConversationId::named(&req.conversation_id) {
+        let _ = chat.agent_typing(&id, &conversation, req.typing).await;
     }
 }

@@ -17,6 +17,7 @@ use socketioxide::BroadcastError;
 use socketioxide::SocketIo;
 
 use crate::domain::events::{AgentEvent, ConnectionId, Events, VisitorEvent};
+use crate::domain::ids::{ConversationId, SiteId};
 
 pub const VISITOR_NS: &str = "/visitor";
 pub const AGENT_NS: &str = "/agent";
@@ -24,11 +25,11 @@ pub const AGENT_NS: &str = "/agent";
 /// How long a cluster-wide broadcast may take before this node delivers locally on its own.
 const BROADCAST_TIMEOUT: Duration = Duration::from_millis(750);
 
-pub fn conversation_room(conversation_id: &str) -> String {
+pub fn conversation_room(conversation_id: &ConversationId) -> String {
     format!("c:{conversation_id}")
 }
 
-pub fn site_room(site_id: &str) -> String {
+pub fn site_room(site_id: &SiteId) -> String {
     format!("s:{site_id}")
 }
 
@@ -108,7 +109,7 @@ impl<A: Adapter> SocketEvents<A> {
 impl<A: Adapter> Events for SocketEvents<A> {
     async fn to_visitor(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         except: Option<&ConnectionId>,
         event: VisitorEvent,
     ) {
@@ -120,7 +121,7 @@ impl<A: Adapter> Events for SocketEvents<A> {
         self.emit_visitor_event(to, event).await;
     }
 
-    async fn to_site_visitors(&self, site_id: &str, event: VisitorEvent) {
+    async fn to_site_visitors(&self, site_id: &SiteId, event: VisitorEvent) {
         let to = Audience {
             ns: VISITOR_NS,
             room: site_room(site_id),
@@ -129,7 +130,7 @@ impl<A: Adapter> Events for SocketEvents<A> {
         self.emit_visitor_event(to, event).await;
     }
 
-    async fn to_agents(&self, site_id: &str, except: Option<&ConnectionId>, event: AgentEvent) {
+    async fn to_agents(&self, site_id: &SiteId, except: Option<&ConnectionId>, event: AgentEvent) {
         let to = Audience {
             ns: AGENT_NS,
             room: site_room(site_id),

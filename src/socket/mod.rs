@@ -60,8 +60,8 @@ pub fn layer<A: Adapter + DefinedAdapter>(
         .max_payload(MAX_PACKET_BYTES as u64)
         .ws_max_message_size(MAX_PACKET_BYTES)
         .ws_max_frame_size(MAX_PACKET_BYTES)
-        // Chat packets are small; engineioxide's default 4 KiB read buffer per socket was
-        // measured at 3 KiB more RSS per idle socket (docs/benchmarks.md).
+        // Chat packets are small, and engineioxide's default 4 KiB read buffer is held by every
+        // idle socket (its cost is in docs/benchmarks.md).
         .ws_read_buffer_size(1024)
         // Packets queued per socket before it is closed (like the byte bound above); the
         // default of 128 lost live events for an agent that stalled briefly. The queue
@@ -77,8 +77,8 @@ pub fn layer<A: Adapter + DefinedAdapter>(
 
 /// engineioxide keeps each socket's request head for the socket's lifetime, and the header
 /// values and URIs (axum's `OriginalUri` too) that hyper parses are slices of the connection's
-/// 8-16 KiB read buffer, which they keep alive. Copies of their own let that buffer go once the
-/// handshake is read: an idle socket went from 29 to 21.6 KiB (docs/benchmarks.md).
+/// read buffer, which they keep alive. Copies of their own let that buffer go once the
+/// handshake is read (what that saves per idle socket is in docs/benchmarks.md).
 pub async fn detach_request_head(mut req: Request) -> Request {
     for value in req.headers_mut().values_mut() {
         if let Ok(mut own) = HeaderValue::from_bytes(value.as_bytes()) {

@@ -13,10 +13,11 @@ use socketioxide_core::adapter::DefinedAdapter;
 use super::ack::{parse, reply};
 use super::events::{conversation_room, site_room, VISITOR_NS};
 use super::{connection_id, remote_ip};
+use crate::domain::ids::{SiteKey, VisitorToken};
 use crate::domain::input::{ClientId, MessageText, PageReport, ProfileUpdate};
 use crate::domain::model::MessagePage;
-use crate::domain::visitors::{AdmittedVisitor, Refusal, VisitorIdentity};
-use crate::domain::{Chat, DomainResult};
+use crate::domain::visitors::{AdmittedVisitor, VisitorIdentity};
+use crate::domain::{Chat, DomainResult, Refusal};
 
 type Ctx = State<Arc<Chat>>;
 type Me = Extension<VisitorIdentity>;
@@ -45,13 +46,15 @@ async fn admit<A: Adapter>(
         .headers
         .get(http::header::ORIGIN)
         .and_then(|o| o.to_str().ok());
+    let site_key = SiteKey::parse(&auth.site_key).ok_or(Refusal::UnknownSite)?;
+    // A token that cannot be one is no token: the visitor starts afresh, as with an unknown one.
+    let token = auth
+        .token
+        .as_ref()
+        .and_then(Value::as_str)
+        .and_then(VisitorToken::parse);
     let admitted = chat
-        .admit_visitor(
-            &auth.site_key,
-            auth.token.as_ref().and_then(Value::as_str),
-            origin,
-            &remote_ip(&s),
-        )
+        .admit_visitor(&site_key, token.as_ref(), origin, &remote_ip(&s))
         .await
         .inspect_err(|e| {
             if let Refusal::Internal(cause) = e {

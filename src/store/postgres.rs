@@ -23,16 +23,15 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::rows::{
-    conversation_from, summary_from, summary_query, visitor_from, AgentRow, MessageRow, SiteRow,
-    CONVERSATION_COLUMNS, MESSAGE_COLUMNS,
-};
-use super::{
-    Appended, ListFilter, NewAgent, NewMessage, NewSite, NewVisitor, SeenWindow, Store, StoreError,
-    StoreResult, SummaryRow,
-};
+use super::rows::{AgentRow, AGENT_COLUMNS};
+use super::shared::json_list;
+use crate::domain::ids::{AgentId, ConversationId, SiteId, SiteKey, TokenHash};
 use crate::domain::model::{
     Agent, Conversation, Message, Micros, Millis, Page, Sender, Side, Site, Status, Visitor,
+};
+use crate::domain::store::{
+    Appended, ListFilter, NewAgent, NewMessage, NewSite, NewVisitor, SeenWindow, Store, StoreError,
+    StoreResult, SummaryRow,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -108,26 +107,15 @@ fn split_pool_size(url: &str) -> StoreResult<(String, u32)> {
     Ok((url, pool_size))
 }
 
-const SITE_COLUMNS: &str = "id, site_key, name, allowed_origins::text AS allowed_origins, \
-     prechat_fields::text AS prechat_fields, allowed_query_params::text AS allowed_query_params";
-const AGENT_COLUMNS: &str =
-    "id, site_id, username, name, password_hash, token_version, disabled, deleted_at";
-
-/// False for a string PostgreSQL cannot hold: TEXT never contains U+0000 (SQLite's does), and
-/// binding one is an error. Lookups by such a key answer "no such row", as on SQLite, instead
-/// of failing; writes of one still fail (the domain should refuse U+0000 in client input).
-fn storable(key: &str) -> bool {
-    !key.contains('\0')
-}
-
 /// True when `e` is a unique violation of the named constraint.
 fn violates(e: &sqlx::Error, constraint: &str) -> bool {
     matches!(e, sqlx::Error::Database(d)
         if d.is_unique_violation() && d.constraint() == Some(constraint))
 }
 
-fn json_list(items: &[String]) -> String {
-    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
+/// The queries PostgreSQL runs as SQLite does.
+mod shared {
+    crate::store::shared::shared_sql!(sqlx::Postgres);
 }
 
 #[async_trait]
@@ -138,20 +126,7 @@ impl Store for PostgresStore {
     }
 
     async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
-        // Two nodes starting at once both insert; the loser's row is dropped and both read the
-        // winner's value.
-        sqlx::query(
-            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&self.pool)
-        .await?;
-        let stored = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-            .bind(key)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(stored)
+        shared::setting_or_insert(&self.pool, key, value).await
     }
 
     async fn create_site(&self, s: NewSite<'_>) -> StoreResult<Site> {
@@ -161,8 +136,8 @@ impl Store for PostgresStore {
                 created_at) \
              VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7)",
         )
-        .bind(s.id)
-        .bind(s.site_key)
+        .bind(s.id.as_str())
+        .bind(s.site_key.as_str())
         .bind(s.name)
         .bind(json_list(s.allowed_origins))
         .bind(json_list(s.prechat_fields))
@@ -174,45 +149,19 @@ impl Store for PostgresStore {
     }
 
     async fn list_sites(&self) -> StoreResult<Vec<Site>> {
-        let sql = format!("SELECT {SITE_COLUMNS} FROM sites ORDER BY created_at, id");
-        sqlx::query_as::<_, SiteRow>(&sql)
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(SiteRow::into_site)
-            .collect()
+        shared::list_sites(&self.pool).await
     }
 
-    async fn site_by_key(&self, site_key: &str) -> StoreResult<Option<Site>> {
-        if !storable(site_key) {
-            return Ok(None);
-        }
-        let sql = format!("SELECT {SITE_COLUMNS} FROM sites WHERE site_key = $1");
-        sqlx::query_as::<_, SiteRow>(&sql)
-            .bind(site_key)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(SiteRow::into_site)
-            .transpose()
+    async fn site_by_key(&self, site_key: &SiteKey) -> StoreResult<Option<Site>> {
+        shared::site_by_key(&self.pool, site_key).await
     }
 
-    async fn site_by_id(&self, id: &str) -> StoreResult<Option<Site>> {
-        if !storable(id) {
-            return Ok(None);
-        }
-        let sql = format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = $1");
-        sqlx::query_as::<_, SiteRow>(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(SiteRow::into_site)
-            .transpose()
+    async fn site_by_id(&self, id: &SiteId) -> StoreResult<Option<Site>> {
+        shared::site_by_id(&self.pool, id).await
     }
 
     async fn count_sites(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sites")
-            .fetch_one(&self.pool)
-            .await?)
+        shared::count_sites(&self.pool).await
     }
 
     async fn create_agent(&self, a: NewAgent<'_>) -> StoreResult<Agent> {
@@ -220,8 +169,8 @@ impl Store for PostgresStore {
             "INSERT INTO agents (id, site_id, username, name, password_hash, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(a.id)
-        .bind(a.site_id)
+        .bind(a.id.as_str())
+        .bind(a.site_id.as_str())
         .bind(a.username)
         .bind(a.name)
         .bind(a.password_hash)
@@ -238,90 +187,38 @@ impl Store for PostgresStore {
     }
 
     async fn agent_by_username(&self, username: &str) -> StoreResult<Option<Agent>> {
-        if !storable(username) {
-            return Ok(None);
-        }
-        let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE username = $1");
-        Ok(sqlx::query_as::<_, AgentRow>(&sql)
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(Agent::from))
+        shared::agent_by_username(&self.pool, username).await
     }
 
-    async fn agent_by_id(&self, id: &str) -> StoreResult<Option<Agent>> {
-        if !storable(id) {
-            return Ok(None);
-        }
-        let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1");
-        Ok(sqlx::query_as::<_, AgentRow>(&sql)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(Agent::from))
+    async fn agent_by_id(&self, id: &AgentId) -> StoreResult<Option<Agent>> {
+        shared::agent_by_id(&self.pool, id).await
     }
 
-    async fn agents_by_ids(&self, ids: &[String]) -> StoreResult<Vec<Agent>> {
-        let ids: Vec<&str> = ids
-            .iter()
-            .map(String::as_str)
-            .filter(|id| storable(id))
-            .collect();
+    async fn agents_by_ids(&self, ids: &[AgentId]) -> StoreResult<Vec<Agent>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
+        let ids: Vec<&str> = ids.iter().map(AgentId::as_str).collect();
         let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = ANY($1)");
-        Ok(sqlx::query_as::<_, AgentRow>(&sql)
+        sqlx::query_as::<_, AgentRow>(&sql)
             .bind(ids)
             .fetch_all(&self.pool)
             .await?
             .into_iter()
-            .map(Agent::from)
-            .collect())
+            .map(Agent::try_from)
+            .collect()
     }
 
-    async fn list_agents(&self, site_id: &str) -> StoreResult<Vec<Agent>> {
-        if !storable(site_id) {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT {AGENT_COLUMNS} FROM agents WHERE site_id = $1 AND deleted_at IS NULL \
-             ORDER BY created_at, id"
-        );
-        Ok(sqlx::query_as::<_, AgentRow>(&sql)
-            .bind(site_id)
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(Agent::from)
-            .collect())
+    async fn list_agents(&self, site_id: &SiteId) -> StoreResult<Vec<Agent>> {
+        shared::list_agents(&self.pool, site_id).await
     }
 
     async fn set_agent_password(&self, username: &str, password_hash: &str) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE agents SET password_hash = $1, token_version = token_version + 1 \
-             WHERE username = $2 AND deleted_at IS NULL",
-        )
-        .bind(password_hash)
-        .bind(username)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        shared::set_agent_password(&self.pool, username, password_hash).await
     }
 
     async fn set_agent_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool> {
-        // Disabling revokes every token; enabling leaves the version alone (tokens from before
-        // the disable stay revoked: the agent logs in again).
-        let done = sqlx::query(
-            "UPDATE agents SET disabled = $1, \
-               token_version = token_version + CASE WHEN $1 THEN 1 ELSE 0 END \
-             WHERE username = $2 AND deleted_at IS NULL",
-        )
-        .bind(disabled)
-        .bind(username)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        shared::set_agent_disabled(&self.pool, username, disabled).await
     }
 
     async fn delete_agent(
@@ -355,9 +252,9 @@ impl Store for PostgresStore {
             "INSERT INTO visitors (id, site_id, token_hash, created_at, last_seen_at) \
              VALUES ($1, $2, $3, $4, $4)",
         )
-        .bind(v.visitor_id)
-        .bind(v.site_id)
-        .bind(v.token_hash)
+        .bind(v.visitor_id.as_str())
+        .bind(v.site_id.as_str())
+        .bind(v.token_hash.as_str())
         .bind(v.now)
         .execute(&mut *tx)
         .await?;
@@ -365,9 +262,9 @@ impl Store for PostgresStore {
             "INSERT INTO conversations (id, site_id, visitor_id, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(v.conversation_id)
-        .bind(v.site_id)
-        .bind(v.visitor_id)
+        .bind(v.conversation_id.as_str())
+        .bind(v.site_id.as_str())
+        .bind(v.visitor_id.as_str())
         .bind(v.now)
         .bind(v.activity)
         .execute(&mut *tx)
@@ -378,36 +275,21 @@ impl Store for PostgresStore {
 
     async fn visitor_by_token(
         &self,
-        site_id: &str,
-        token_hash: &str,
+        site_id: &SiteId,
+        token_hash: &TokenHash,
         seen: SeenWindow,
     ) -> StoreResult<Option<(Visitor, Conversation)>> {
-        if !storable(site_id) || !storable(token_hash) {
-            return Ok(None);
-        }
-        let sql = format!(
-            "SELECT {CONVERSATION_COLUMNS}, v.id AS v_id, v.name AS v_name, v.email AS v_email, \
-               v.phone AS v_phone, v.last_seen_at AS v_last_seen_at \
-             FROM visitors v JOIN conversations c ON c.visitor_id = v.id \
-             WHERE v.site_id = $1 AND v.token_hash = $2 AND v.last_seen_at >= $3"
-        );
-        let Some(row) = sqlx::query(&sql)
-            .bind(site_id)
-            .bind(token_hash)
-            .bind(seen.expired_before)
-            .fetch_optional(&self.pool)
-            .await?
+        let Some((visitor, conversation, last_seen)) =
+            shared::visitor_by_token(&self.pool, site_id, token_hash, seen.expired_before).await?
         else {
             return Ok(None);
         };
-        let (visitor, conversation) = (visitor_from(&row)?, conversation_from(&row)?);
-        let last_seen: i64 = sqlx::Row::try_get(&row, "v_last_seen_at")?;
         if last_seen < seen.refresh_before {
             sqlx::query(
                 "UPDATE visitors SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1",
             )
             .bind(seen.now)
-            .bind(&visitor.id)
+            .bind(visitor.id.as_str())
             .execute(&self.pool)
             .await?;
         }
@@ -419,90 +301,64 @@ impl Store for PostgresStore {
             .bind(&v.name)
             .bind(&v.email)
             .bind(&v.phone)
-            .bind(&v.id)
+            .bind(v.id.as_str())
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    async fn set_page(&self, conversation_id: &str, page: &Page) -> StoreResult<()> {
+    async fn set_page(&self, conversation_id: &ConversationId, page: &Page) -> StoreResult<()> {
         sqlx::query("UPDATE conversations SET page_url = $1, page_title = $2 WHERE id = $3")
             .bind(&page.url)
             .bind(&page.title)
-            .bind(conversation_id)
+            .bind(conversation_id.as_str())
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    async fn conversation(&self, site_id: &str, id: &str) -> StoreResult<Option<Conversation>> {
-        if !storable(site_id) || !storable(id) {
-            return Ok(None);
-        }
-        let sql = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.site_id = $1 AND c.id = $2"
-        );
-        sqlx::query(&sql)
-            .bind(site_id)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| conversation_from(&r))
-            .transpose()
+    async fn conversation(
+        &self,
+        site_id: &SiteId,
+        id: &ConversationId,
+    ) -> StoreResult<Option<Conversation>> {
+        shared::conversation(&self.pool, site_id, id).await
     }
 
-    async fn summary(&self, site_id: &str, id: &str) -> StoreResult<Option<SummaryRow>> {
-        if !storable(site_id) || !storable(id) {
-            return Ok(None);
-        }
-        sqlx::query(&summary_query("c.site_id = $1 AND c.id = $2"))
-            .bind(site_id)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| summary_from(&r))
-            .transpose()
+    async fn summary(
+        &self,
+        site_id: &SiteId,
+        id: &ConversationId,
+    ) -> StoreResult<Option<SummaryRow>> {
+        shared::summary(&self.pool, site_id, id).await
     }
 
     async fn list_summaries(
         &self,
-        site_id: &str,
+        site_id: &SiteId,
         filter: ListFilter,
     ) -> StoreResult<Vec<SummaryRow>> {
-        let sql = summary_query(
-            "c.site_id = $1 \
-               AND ($2::bigint IS NULL OR c.updated_at < $2) \
-               AND ($3::text IS NULL OR c.status = $3) \
-             ORDER BY c.updated_at DESC, c.id DESC LIMIT $4",
-        );
-        sqlx::query(&sql)
-            .bind(site_id)
-            .bind(filter.before)
-            .bind(filter.status.map(Status::as_str))
-            .bind(filter.limit + 1)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(summary_from)
-            .collect()
+        shared::list_summaries(&self.pool, site_id, filter).await
     }
 
-    async fn set_status(&self, id: &str, status: Status, activity: Micros) -> StoreResult<bool> {
+    async fn set_status(
+        &self,
+        id: &ConversationId,
+        status: Status,
+        activity: Micros,
+    ) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE conversations SET status = $1, updated_at = $2 WHERE id = $3 AND status <> $1",
         )
         .bind(status.as_str())
         .bind(activity)
-        .bind(id)
+        .bind(id.as_str())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Option<Appended>> {
-        if !storable(m.conversation_id) || !storable(m.site_id) {
-            return Ok(None);
-        }
         // Fast path for a retry of a committed send: no transaction, no row lock.
         if let Some(existing) = self.existing(&m).await? {
             return Ok(Some(Appended {
@@ -518,7 +374,7 @@ impl Store for PostgresStore {
             let active: Option<bool> = sqlx::query_scalar(
                 "SELECT NOT disabled AND deleted_at IS NULL FROM agents WHERE id = $1",
             )
-            .bind(agent_id)
+            .bind(agent_id.as_str())
             .fetch_optional(&mut *tx)
             .await?;
             if active != Some(true) {
@@ -535,8 +391,8 @@ impl Store for PostgresStore {
              RETURNING last_seq, status",
         )
         .bind(m.activity)
-        .bind(m.conversation_id)
-        .bind(m.site_id)
+        .bind(m.conversation_id.as_str())
+        .bind(m.site_id.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         let Some((seq, was_status)) = locked else {
@@ -546,7 +402,7 @@ impl Store for PostgresStore {
         let reopened = m.reopen && was_status == Status::Ended.as_str();
         if reopened {
             sqlx::query("UPDATE conversations SET status = 'open' WHERE id = $1")
-                .bind(m.conversation_id)
+                .bind(m.conversation_id.as_str())
                 .execute(&mut *tx)
                 .await?;
         }
@@ -555,11 +411,11 @@ impl Store for PostgresStore {
                (id, conversation_id, seq, sender, agent_id, agent_name, text, client_id, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
-        .bind(m.id)
-        .bind(m.conversation_id)
+        .bind(m.id.as_str())
+        .bind(m.conversation_id.as_str())
         .bind(seq)
         .bind(m.sender.as_str())
-        .bind(m.agent_id)
+        .bind(m.agent_id.map(AgentId::as_str))
         .bind(m.agent_name)
         .bind(m.text)
         .bind(m.client_id)
@@ -594,78 +450,38 @@ impl Store for PostgresStore {
 
     async fn message_by_client_id(
         &self,
-        site_id: &str,
-        conversation_id: &str,
+        site_id: &SiteId,
+        conversation_id: &ConversationId,
         sender: Sender,
         client_id: &str,
     ) -> StoreResult<Option<Message>> {
-        if !storable(site_id) || !storable(conversation_id) || !storable(client_id) {
-            return Ok(None);
-        }
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages \
-             WHERE conversation_id = $1 AND sender = $2 AND client_id = $3 \
-               AND EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND site_id = $4)"
-        );
-        sqlx::query_as::<_, MessageRow>(&sql)
-            .bind(conversation_id)
-            .bind(sender.as_str())
-            .bind(client_id)
-            .bind(site_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(MessageRow::into_message)
-            .transpose()
+        shared::message_by_client_id(&self.pool, site_id, conversation_id, sender, client_id).await
     }
 
     async fn messages_before(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         before_seq: i64,
         limit: i64,
     ) -> StoreResult<Vec<Message>> {
-        if !storable(conversation_id) {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq < $2 \
-             ORDER BY seq DESC LIMIT $3"
-        );
-        let mut rows = sqlx::query_as::<_, MessageRow>(&sql)
-            .bind(conversation_id)
-            .bind(before_seq)
-            .bind(limit + 1)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.reverse();
-        rows.into_iter().map(MessageRow::into_message).collect()
+        shared::messages_before(&self.pool, conversation_id, before_seq, limit).await
     }
 
     async fn messages_after(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         after_seq: i64,
         limit: i64,
     ) -> StoreResult<Vec<Message>> {
-        if !storable(conversation_id) {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2 \
-             ORDER BY seq ASC LIMIT $3"
-        );
-        sqlx::query_as::<_, MessageRow>(&sql)
-            .bind(conversation_id)
-            .bind(after_seq)
-            .bind(limit + 1)
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(MessageRow::into_message)
-            .collect()
+        shared::messages_after(&self.pool, conversation_id, after_seq, limit).await
     }
 
-    async fn mark_read(&self, conversation_id: &str, side: Side, seq: i64) -> StoreResult<i64> {
+    async fn mark_read(
+        &self,
+        conversation_id: &ConversationId,
+        side: Side,
+        seq: i64,
+    ) -> StoreResult<i64> {
         let column = match side {
             Side::Visitor => "visitor_read_seq",
             Side::Agent => "agent_read_seq",
@@ -676,7 +492,7 @@ impl Store for PostgresStore {
         );
         Ok(sqlx::query_scalar(&sql)
             .bind(seq)
-            .bind(conversation_id)
+            .bind(conversation_id.as_str())
             .fetch_one(&self.pool)
             .await?)
     }

@@ -1,11 +1,20 @@
 //! Rows as both backends read them: the column lists, the row structs and their conversion
-//! into the domain's model. Only the SQL that differs lives in `sqlite` and `postgres`.
+//! into the domain's model, where each id is parsed into its type (a malformed one is a
+//! corrupt row).
 
 use sqlx::{ColumnIndex, Decode, FromRow, Row, Type};
 
-use super::{StoreError, StoreResult, SummaryRow};
+use crate::domain::ids::{AgentId, ConversationId, MessageId, SiteId, SiteKey, VisitorId};
 use crate::domain::model::{Agent, Conversation, Message, Page, Sender, Site, Status, Visitor};
+use crate::domain::store::{StoreError, StoreResult, SummaryRow};
 
+/// The JSON lists are `jsonb` on PostgreSQL, `TEXT` on SQLite: both read them as text.
+pub(super) const SITE_COLUMNS: &str = "id, site_key, name, \
+     CAST(allowed_origins AS TEXT) AS allowed_origins, \
+     CAST(prechat_fields AS TEXT) AS prechat_fields, \
+     CAST(allowed_query_params AS TEXT) AS allowed_query_params";
+pub(super) const AGENT_COLUMNS: &str =
+    "id, site_id, username, name, password_hash, token_version, disabled, deleted_at";
 pub(super) const CONVERSATION_COLUMNS: &str =
     "c.id, c.site_id, c.visitor_id, c.status, c.last_seq, \
      c.visitor_read_seq, c.agent_read_seq, c.updated_at";
@@ -31,8 +40,8 @@ impl SiteRow {
             allowed_origins: list(&self.allowed_origins)?,
             prechat_fields: list(&self.prechat_fields)?,
             allowed_query_params: list(&self.allowed_query_params)?,
-            id: self.id,
-            site_key: self.site_key,
+            id: SiteId::try_from(self.id)?,
+            site_key: SiteKey::try_from(self.site_key)?,
             name: self.name,
         })
     }
@@ -50,18 +59,20 @@ pub(super) struct AgentRow {
     pub(super) deleted_at: Option<i64>,
 }
 
-impl From<AgentRow> for Agent {
-    fn from(r: AgentRow) -> Agent {
-        Agent {
-            id: r.id,
-            site_id: r.site_id,
+impl TryFrom<AgentRow> for Agent {
+    type Error = StoreError;
+
+    fn try_from(r: AgentRow) -> StoreResult<Agent> {
+        Ok(Agent {
+            id: AgentId::try_from(r.id)?,
+            site_id: SiteId::try_from(r.site_id)?,
             username: r.username,
             name: r.name,
             password_hash: r.password_hash,
             token_version: r.token_version,
             disabled: r.disabled,
             deleted_at: r.deleted_at,
-        }
+        })
     }
 }
 
@@ -82,8 +93,8 @@ impl MessageRow {
         Ok(Message {
             sender: Sender::parse(&self.sender)
                 .ok_or_else(|| StoreError::Corrupt(format!("sender {}", self.sender)))?,
-            id: self.id,
-            conversation_id: self.conversation_id,
+            id: MessageId::try_from(self.id)?,
+            conversation_id: ConversationId::try_from(self.conversation_id)?,
             seq: self.seq,
             agent_name: self.agent_name,
             text: self.text,
@@ -102,9 +113,9 @@ where
 {
     let status: String = row.try_get("status")?;
     Ok(Conversation {
-        id: row.try_get("id")?,
-        site_id: row.try_get("site_id")?,
-        visitor_id: row.try_get("visitor_id")?,
+        id: ConversationId::try_from(row.try_get::<String, _>("id")?)?,
+        site_id: SiteId::try_from(row.try_get::<String, _>("site_id")?)?,
+        visitor_id: VisitorId::try_from(row.try_get::<String, _>("visitor_id")?)?,
         status: Status::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
         last_seq: row.try_get("last_seq")?,
@@ -122,7 +133,7 @@ where
     i64: Decode<'r, R::Database> + Type<R::Database>,
 {
     Ok(Visitor {
-        id: row.try_get("v_id")?,
+        id: VisitorId::try_from(row.try_get::<String, _>("v_id")?)?,
         name: row.try_get("v_name")?,
         email: row.try_get("v_email")?,
         phone: row.try_get("v_phone")?,

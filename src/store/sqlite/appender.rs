@@ -1,21 +1,15 @@
-//! Group commit for the hot writes: one thread owns message appends and the visitor and
-//! conversation updates that come with chatting (new visitors, profiles, pages, status, read
-//! marks), and commits every write that is waiting as one transaction, so a burst costs one
-//! commit instead of one each. Each caller gets its answer only after the commit: an ack means
-//! committed. With one writer there is no wait for SQLite's write lock either: a second writing
-//! connection sleeps in SQLite's busy handler, in steps of up to 100 ms.
+//! Group commit for the hot writes: one thread commits every write of chatting that is waiting
+//! as one transaction and answers each caller after the commit (ARCHITECTURE.md, "SQLite's
+//! write path", tells the whole story).
 //!
 //! The thread talks to SQLite directly through rusqlite with cached prepared statements: the
 //! profile showed sqlx's hand-off of every statement to its worker thread (a channel round trip
 //! and a wake-up each) dominating the cost of a message. It shares sqlx's SQLite library.
 //!
-//! The store checkpoints the WAL from another connection in the background (a whole checkpoint
-//! between two commits stalled every message queued behind it). Only the last few pages of a
-//! checkpoint are copied here, when the background asks, so that SQLite can start the WAL over;
-//! when the writer is idle, with a RESTART checkpoint, which holds sqlx's writes back too and
-//! gives up after [`REWIND_PATIENCE`] rather than keep messages waiting for a long read.
-//! Should the background fall behind (a slow disk), the writer copies everything itself once
-//! the WAL is past [`WAL_FILE_LIMIT_BYTES`]: messages wait, but the WAL stays bounded.
+//! Its part in checkpoints: the last few pages, when the background asks, so that SQLite can
+//! start the WAL over (when idle, with a RESTART checkpoint that gives up after
+//! [`REWIND_PATIENCE`] rather than keep messages waiting for a long read); and everything, once
+//! the WAL is past [`WAL_FILE_LIMIT_BYTES`].
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,8 +19,9 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::domain::ids::{AgentId, ConversationId, MessageId, SiteId};
 use crate::domain::model::{Message, Micros, Millis, Sender, Status};
-use crate::store::{Appended, NewMessage, StoreError, StoreResult};
+use crate::domain::store::{Appended, NewMessage, StoreError, StoreResult};
 
 /// Size the WAL file is cut back to when SQLite starts it over, and past which the writer
 /// checkpoints it itself. Steady load stays well below it (the background starts the WAL over
@@ -53,11 +48,11 @@ trait Write: Send {
 
 /// An append waiting for the writer, with everything owned.
 struct Job {
-    id: String,
-    site_id: String,
-    conversation_id: String,
+    id: MessageId,
+    site_id: SiteId,
+    conversation_id: ConversationId,
     sender: Sender,
-    agent_id: Option<String>,
+    agent_id: Option<AgentId>,
     agent_name: Option<String>,
     text: String,
     client_id: Option<String>,
@@ -166,10 +161,9 @@ impl Appender {
         let conn = Connection::open(path).map_err(corrupt)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(corrupt)?;
         let synchronous = if synchronous_full { "FULL" } else { "NORMAL" };
-        // A 256 KiB page cache, as on sqlx's connections: the 2 MiB default filled up with the
-        // pages of new visitors and stayed after they left (RSS after 19,000 sockets closed
-        // 170 % of idle instead of 157 %), and made no difference to messages, whose pages are
-        // spread over more than 2 MiB anyway (35-38 against 33-35 µs per message).
+        // A small page cache, as on sqlx's connections: SQLite's default filled up with the
+        // pages of new visitors and stayed after they left, and made no difference to
+        // messages, whose pages are spread wider than any cache anyway (docs/benchmarks.md).
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON; \
              PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_FILE_LIMIT_BYTES}; \
@@ -197,11 +191,11 @@ impl Appender {
     pub async fn append(&self, m: NewMessage<'_>) -> StoreResult<Option<Appended>> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
-            id: m.id.to_owned(),
-            site_id: m.site_id.to_owned(),
-            conversation_id: m.conversation_id.to_owned(),
+            id: m.id.clone(),
+            site_id: m.site_id.clone(),
+            conversation_id: m.conversation_id.clone(),
             sender: m.sender,
-            agent_id: m.agent_id.map(str::to_owned),
+            agent_id: m.agent_id.cloned(),
             agent_name: m.agent_name.map(str::to_owned),
             text: m.text.to_owned(),
             client_id: m.client_id.map(str::to_owned),
@@ -298,8 +292,8 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Work>, wal: &Path, rewind_due: &
 
 /// Copies every frame and has the next commit start the WAL over, however long a background
 /// pass takes: SQLite answers busy at once while another connection checkpoints (it waits for
-/// writers and readers, not for another checkpoint), and the WAL grew by 40 MB past the limit
-/// during one slow pass. Writes wait meanwhile; the WAL stays bounded.
+/// writers and readers, not for another checkpoint), and the WAL grew far past the limit during
+/// one slow pass. Writes wait meanwhile; the WAL stays bounded.
 fn rewind_now(conn: &Connection) {
     let started = Instant::now();
     while !checkpoint(conn, "RESTART") && started.elapsed() < BUSY_TIMEOUT {
@@ -426,7 +420,13 @@ fn append(conn: &Connection, job: &Job) -> rusqlite::Result<Outcome> {
     if let Some((id, seq, agent_name, text, created_at)) = state.original {
         return Ok(Outcome::Appended(Appended {
             message: Message {
-                id,
+                id: MessageId::try_from(id).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        2,
+                        rusqlite::types::Type::Text,
+                        e.into(),
+                    )
+                })?,
                 conversation_id: job.conversation_id.clone(),
                 seq,
                 sender: job.sender,

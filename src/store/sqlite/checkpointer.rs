@@ -1,12 +1,6 @@
-//! WAL checkpoints on a thread and a connection of their own. They used to run on sqlx's writer
-//! connection, where every other write (a new visitor, a read marker) queued behind them, and
-//! SQLite's default auto-checkpoint ran inside those writes as well.
-//!
-//! Under steady load a PASSIVE checkpoint never catches up with the appender, and SQLite only
-//! starts the WAL over once every frame is copied: the file would grow without end, and every
-//! commit would pay for extending it. Once the WAL is past [`WAL_REWIND_FRAMES`], more passes
-//! copy what arrived during the previous one, and the appender, which cannot fall behind
-//! itself, copies the small rest between two batches, or at once when it is idle
+//! WAL checkpoints on a thread and a connection of their own, so that no write waits behind one
+//! (ARCHITECTURE.md, "SQLite's write path"). Once the WAL is past [`WAL_REWIND_FRAMES`], more
+//! passes copy what arrived during the previous one, and the appender copies the small rest
 //! ([`Appender::rewind_wal`]).
 
 use std::path::Path;
@@ -16,7 +10,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use super::appender::Appender;
-use crate::store::{StoreError, StoreResult};
+use crate::domain::store::{StoreError, StoreResult};
 
 /// How often the WAL is checkpointed.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);

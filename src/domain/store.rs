@@ -1,0 +1,297 @@
+//! The storage port: what the domain needs from a database, implemented by the adapters in
+//! `src/store/` (SQLite, PostgreSQL). Every method is one short transaction.
+//! `append_message` allocates the conversation's next `seq` under the conversation row's write
+//! lock, in the transaction that stores the message.
+
+use async_trait::async_trait;
+
+use super::ids::{
+    AgentId, ConversationId, MalformedId, MessageId, SiteId, SiteKey, TokenHash, VisitorId,
+};
+use super::model::{
+    Agent, Conversation, Message, Micros, Millis, Page, Sender, Side, Site, Status, Visitor,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint other than the idempotency key was hit (e.g. a taken username).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The database failed (connection, I/O, SQL); the adapter's error, kept for the log.
+    #[error("database error: {0}")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("migration failed: {0}")]
+    Migrate(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("unsupported database url: {0}")]
+    UnsupportedUrl(String),
+    /// An agent's append was refused because the agent is disabled or deleted. An outcome of
+    /// that append alone: the rest of a group commit goes on.
+    #[error("the agent is disabled or deleted")]
+    AgentInactive,
+}
+
+impl From<MalformedId> for StoreError {
+    fn from(e: MalformedId) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+pub struct NewSite<'a> {
+    pub id: &'a SiteId,
+    pub site_key: &'a SiteKey,
+    pub name: &'a str,
+    pub allowed_origins: &'a [String],
+    pub prechat_fields: &'a [String],
+    pub allowed_query_params: &'a [String],
+    pub now: Millis,
+}
+
+pub struct NewAgent<'a> {
+    pub id: &'a AgentId,
+    pub site_id: &'a SiteId,
+    pub username: &'a str,
+    pub name: &'a str,
+    pub password_hash: &'a str,
+    pub now: Millis,
+}
+
+pub struct NewVisitor<'a> {
+    pub visitor_id: &'a VisitorId,
+    pub conversation_id: &'a ConversationId,
+    pub site_id: &'a SiteId,
+    pub token_hash: &'a TokenHash,
+    pub now: Millis,
+    /// The conversation's first `updated_at`.
+    pub activity: Micros,
+}
+
+pub struct NewMessage<'a> {
+    pub id: &'a MessageId,
+    /// The site the sender acts for: a conversation of another site is not found.
+    pub site_id: &'a SiteId,
+    pub conversation_id: &'a ConversationId,
+    pub sender: Sender,
+    pub agent_id: Option<&'a AgentId>,
+    pub agent_name: Option<&'a str>,
+    pub text: &'a str,
+    pub client_id: Option<&'a str>,
+    /// A visitor message reopens an ended conversation.
+    pub reopen: bool,
+    /// `created_at` of the message.
+    pub now: Millis,
+    /// The conversation's new `updated_at`.
+    pub activity: Micros,
+}
+
+// What a backend returns after storing a new row: derived from the input, the same for both.
+
+impl NewSite<'_> {
+    pub fn site(&self) -> Site {
+        Site {
+            id: self.id.clone(),
+            site_key: self.site_key.clone(),
+            name: self.name.to_owned(),
+            allowed_origins: self.allowed_origins.to_vec(),
+            prechat_fields: self.prechat_fields.to_vec(),
+            allowed_query_params: self.allowed_query_params.to_vec(),
+        }
+    }
+}
+
+impl NewAgent<'_> {
+    pub fn agent(&self) -> Agent {
+        Agent {
+            id: self.id.clone(),
+            site_id: self.site_id.clone(),
+            username: self.username.to_owned(),
+            name: self.name.to_owned(),
+            password_hash: self.password_hash.to_owned(),
+            token_version: 0,
+            disabled: false,
+            deleted_at: None,
+        }
+    }
+}
+
+impl NewVisitor<'_> {
+    pub fn created(&self) -> (Visitor, Conversation) {
+        (
+            Visitor {
+                id: self.visitor_id.clone(),
+                name: None,
+                email: None,
+                phone: None,
+            },
+            Conversation {
+                id: self.conversation_id.clone(),
+                site_id: self.site_id.clone(),
+                visitor_id: self.visitor_id.clone(),
+                status: Status::Open,
+                last_seq: 0,
+                visitor_read_seq: 0,
+                agent_read_seq: 0,
+                updated_at: self.activity,
+            },
+        )
+    }
+}
+
+impl NewMessage<'_> {
+    pub fn stored(&self, seq: i64) -> Message {
+        Message {
+            id: self.id.clone(),
+            conversation_id: self.conversation_id.clone(),
+            seq,
+            sender: self.sender,
+            agent_name: self.agent_name.map(str::to_owned),
+            text: self.text.to_owned(),
+            client_id: self.client_id.map(str::to_owned),
+            created_at: self.now,
+        }
+    }
+}
+
+/// When a visitor token is still good: the store applies it in `visitor_by_token`.
+#[derive(Clone, Copy, Debug)]
+pub struct SeenWindow {
+    pub now: Millis,
+    /// A visitor last seen before this is not found (its token expired).
+    pub expired_before: Millis,
+    /// A visitor last seen before this gets `last_seen_at = now` (at most one write a day).
+    pub refresh_before: Millis,
+}
+
+/// What `append_message` did.
+pub struct Appended {
+    pub message: Message,
+    /// False when the clientId was already used: `message` is the original.
+    pub created: bool,
+    /// The conversation was ended and this message reopened it.
+    pub reopened: bool,
+}
+
+/// The stored part of an agent-list summary (presence is added by the domain).
+pub struct SummaryRow {
+    pub conversation: Conversation,
+    pub visitor: Visitor,
+    pub page: Option<Page>,
+    pub last_message: Option<Message>,
+    pub unread: i64,
+}
+
+#[derive(Clone, Copy)]
+pub struct ListFilter {
+    pub before: Option<Micros>,
+    pub status: Option<Status>,
+    /// Rows wanted; implementations return up to `limit + 1` so callers can tell `hasMore`.
+    pub limit: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Returns the stored value for `key`, storing `value` first if there was none.
+    async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
+
+    async fn create_site(&self, site: NewSite<'_>) -> StoreResult<Site>;
+    /// Every site, oldest first.
+    async fn list_sites(&self) -> StoreResult<Vec<Site>>;
+    async fn site_by_key(&self, site_key: &SiteKey) -> StoreResult<Option<Site>>;
+    async fn site_by_id(&self, id: &SiteId) -> StoreResult<Option<Site>>;
+    async fn count_sites(&self) -> StoreResult<i64>;
+
+    async fn create_agent(&self, agent: NewAgent<'_>) -> StoreResult<Agent>;
+    async fn agent_by_username(&self, username: &str) -> StoreResult<Option<Agent>>;
+    async fn agent_by_id(&self, id: &AgentId) -> StoreResult<Option<Agent>>;
+    /// The agents with these ids (deleted ones included: callers check), in no order.
+    async fn agents_by_ids(&self, ids: &[AgentId]) -> StoreResult<Vec<Agent>>;
+    /// The site's agents that are not deleted, oldest first.
+    async fn list_agents(&self, site_id: &SiteId) -> StoreResult<Vec<Agent>>;
+    /// Sets a new password hash and bumps the token version; false if there is no such agent.
+    async fn set_agent_password(&self, username: &str, password_hash: &str) -> StoreResult<bool>;
+    /// Disables (bumping the token version) or enables an agent that is not deleted; false if
+    /// there is no such agent.
+    async fn set_agent_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool>;
+    /// Soft-deletes an agent: sets `deleted_at`, bumps the token version, clears the password
+    /// and renames it to `tombstone` so its username is free again. The row stays (messages
+    /// reference it). False if there is no such agent.
+    async fn delete_agent(&self, username: &str, tombstone: &str, now: Millis)
+        -> StoreResult<bool>;
+
+    /// Creates a visitor with its one conversation.
+    async fn create_visitor(&self, v: NewVisitor<'_>) -> StoreResult<(Visitor, Conversation)>;
+    /// The visitor of a token, unless it was last seen before `seen.expired_before`; refreshes
+    /// its `last_seen_at` when older than `seen.refresh_before`.
+    async fn visitor_by_token(
+        &self,
+        site_id: &SiteId,
+        token_hash: &TokenHash,
+        seen: SeenWindow,
+    ) -> StoreResult<Option<(Visitor, Conversation)>>;
+    async fn update_visitor(&self, visitor: &Visitor) -> StoreResult<()>;
+    async fn set_page(&self, conversation_id: &ConversationId, page: &Page) -> StoreResult<()>;
+
+    async fn conversation(
+        &self,
+        site_id: &SiteId,
+        id: &ConversationId,
+    ) -> StoreResult<Option<Conversation>>;
+    async fn summary(
+        &self,
+        site_id: &SiteId,
+        id: &ConversationId,
+    ) -> StoreResult<Option<SummaryRow>>;
+    async fn list_summaries(
+        &self,
+        site_id: &SiteId,
+        filter: ListFilter,
+    ) -> StoreResult<Vec<SummaryRow>>;
+    /// Sets the status and `updated_at`; returns false when it already had the status.
+    async fn set_status(
+        &self,
+        id: &ConversationId,
+        status: Status,
+        activity: Micros,
+    ) -> StoreResult<bool>;
+
+    /// `None` when the site has no such conversation. Checked in the append itself, so an
+    /// agent's reply needs no lookup of its own first. An agent's new message (`agent_id`) is
+    /// refused with [`StoreError::AgentInactive`] when the agent is disabled or deleted, also
+    /// checked in the append, so a send already under way when the agent is disabled fails.
+    async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Option<Appended>>;
+    /// The message a side already sent with this idempotency key, if any, in a conversation of
+    /// this site.
+    async fn message_by_client_id(
+        &self,
+        site_id: &SiteId,
+        conversation_id: &ConversationId,
+        sender: Sender,
+        client_id: &str,
+    ) -> StoreResult<Option<Message>>;
+    /// Up to `limit + 1` messages with `seq < before_seq`, ascending.
+    async fn messages_before(
+        &self,
+        conversation_id: &ConversationId,
+        before_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Message>>;
+    /// Up to `limit + 1` messages with `seq > after_seq`, ascending.
+    async fn messages_after(
+        &self,
+        conversation_id: &ConversationId,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Message>>;
+    /// Raises the side's read marker to `seq` (never lowers it); returns the marker now stored.
+    async fn mark_read(
+        &self,
+        conversation_id: &ConversationId,
+        side: Side,
+        seq: i64,
+    ) -> StoreResult<i64>;
+}
