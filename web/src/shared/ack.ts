@@ -11,24 +11,25 @@ export type Ack<M extends Requests<M>> = <E extends keyof M & string>(
   payload: M[E][0],
 ) => Promise<AckResult<M[E][1]>>;
 
-// A send waits less than a page: its pending bubble says "Sending…" meanwhile.
-const TIMEOUT_MS: Record<string, number> = { send: 10000 };
-const PAGE_TIMEOUT_MS = 15000;
+// A write waits less than a page of messages, which may be large and queued behind others.
+const PAGES = ['history', 'sync', 'list'];
 
-/** Requests over whatever socket `current()` returns when each request is made. */
-export function acker<M extends Requests<M>>(current: () => Socket | null): Ack<M> {
+/** Requests over whatever socket `current()` returns when each request is made; `scope` goes
+ * into every payload (an agent's requests about one conversation carry its `conversationId`). */
+export function acker<M extends Requests<M>>(current: () => Socket | null, scope?: object): Ack<M> {
   return async (event, payload) => {
     const socket = current();
     if (!socket) return fail('offline', 'Not connected');
     let r: any;
     try {
-      r = await socket.timeout(TIMEOUT_MS[event] || PAGE_TIMEOUT_MS).emitWithAck(event, payload);
+      r = await socket.timeout(PAGES.includes(event) ? 15000 : 10000).emitWithAck(event, scope ? { ...(payload as object), ...scope } : payload);
     } catch {
       return fail('timeout', 'No answer from the server');
     }
     if (r && r.ok === true) return r;
     const e = r && r.error;
-    return fail(String((e && e.code) || 'internal'), String((e && e.message) || 'Not sent'));
+    const code = String((e && e.code) || 'internal');
+    return fail(code, String((e && e.message) || code));
   };
 }
 
