@@ -16,6 +16,9 @@ cargo build --release --bins
 echo "== unit tests"
 cargo test --release
 
+echo "== web unit tests"
+(cd web && npm ci --no-audit --no-fund --loglevel=error && npm test)
+
 echo "== protocol tests (SQLite)"
 (cd tests/protocol && npm ci --no-audit --no-fund --loglevel=error && npm test)
 

@@ -251,8 +251,8 @@ function ConversationView({ conv }: { conv: Summary }) {
   const [endErr, setEndErr] = useState('');
   const inputRef = useRef<HTMLTextAreaElement>(null);
 
-  const msgs = [...t.msgs.values()].sort((a, b) => a.seq - b.seq);
-  const seenUpTo = s.visitorRead.get(conv.id) || 0;
+  const msgs = t.messages;
+  const seenUpTo = t.peerRead;
   let lastAgent = -1;
   msgs.forEach((m, i) => m.sender === 'agent' && (lastAgent = i));
 
@@ -349,7 +349,7 @@ function ConversationView({ conv }: { conv: Summary }) {
             <div class="meta">
               {p.failed ? (
                 <>
-                  <span>Not sent: {p.failed}. </span>
+                  <span>Not sent: {p.failed.message}. </span>
                   <button type="button" class="link" onClick={() => s.retry(conv.id, p.clientId)}>
                     Retry
                   </button>
@@ -464,7 +464,7 @@ function ProfilePanel({ conv }: { conv: Summary }) {
   const s = useStore();
   const v = conv.visitor;
   const t = s.threads.get(conv.id);
-  const firstMsg = t && t.msgs.get(1);
+  const firstMsg = t && t.messages[0] && t.messages[0].seq === 1 ? t.messages[0] : undefined;
   const firstSeen = v.createdAt || conv.createdAt || (firstMsg && firstMsg.createdAt);
   return (
     <aside class="profile" aria-label="Visitor profile">

@@ -1,26 +1,16 @@
 // The dashboard's state: one Socket.IO connection to /agent and everything the
-// views show. Views subscribe and re-render on change.
+// views show. Views subscribe and re-render on change. Each conversation opened is a shared
+// `Thread` (messages, gaps, history, the send queue, read markers); the conversation list
+// is kept here.
 import { io, type Socket } from 'socket.io-client';
-import { uid, type Message, type Summary } from '../shared/types';
+import { acker } from '../shared/ack';
+import { Thread } from '../shared/thread';
+import type { AgentRequests, Message, Summary, ThreadRequests } from '../shared/types';
 
 export interface Agent {
   id: string;
   name: string;
   siteId: string;
-}
-export interface PendingMsg {
-  clientId: string;
-  text: string;
-  createdAt: string;
-  failed?: string;
-}
-export interface Thread {
-  msgs: Map<number, Message>;
-  hasMore: boolean;
-  loaded: boolean;
-  loading: boolean;
-  pending: PendingMsg[];
-  sending: boolean;
 }
 export type Filter = 'all' | 'open' | 'ended';
 
@@ -38,8 +28,6 @@ export class Store {
   loadingConvs = false;
   threads = new Map<string, Thread>();
   typing = new Map<string, number>();
-  visitorRead = new Map<string, number>();
-  readSent = new Map<string, number>();
   selected: string | null = null;
   filter: Filter = 'all';
   search = '';
@@ -47,6 +35,7 @@ export class Store {
   private listeners = new Set<() => void>();
   private queued = false;
   private audio: AudioContext | null = null;
+  private request = acker<AgentRequests>(() => this.socket);
 
   constructor() {
     try {
@@ -119,10 +108,9 @@ export class Store {
     this.agent = null;
     this.connected = this.everConnected = false;
     this.convs.clear();
+    this.threads.forEach((t) => t.setOnline(false));
     this.threads.clear();
     this.typing.clear();
-    this.visitorRead.clear();
-    this.readSent.clear();
     this.selected = null;
     this.notice = notice;
     this.changed();
@@ -136,11 +124,12 @@ export class Store {
     s.on('connect', () => {
       this.connected = true;
       this.everConnected = true;
+      this.threads.forEach((t) => t.setOnline(true));
       this.changed();
     });
     s.on('disconnect', (reason) => {
       this.connected = false;
-      this.threads.forEach((t) => (t.sending = false));
+      this.threads.forEach((t) => t.setOnline(false));
       if (reason === 'io server disconnect') setTimeout(() => this.socket === s && s.connect(), 2000);
       this.changed();
     });
@@ -156,7 +145,7 @@ export class Store {
       p.conversations.forEach((c) => this.convs.set(c.id, c));
       this.moreConvs.all = !!p.hasMore;
       // catch up every conversation we hold messages for
-      this.threads.forEach((t, id) => t.loaded && this.sync(id));
+      this.threads.forEach((t) => t.loaded && void t.catchUp());
       if (this.selected) this.markRead(this.selected);
       this.changed();
     });
@@ -181,26 +170,19 @@ export class Store {
       this.changed();
     });
     s.on('read', (r: { conversationId: string; by: string; seq: number }) => {
-      if (r.by === 'visitor') {
-        this.visitorRead.set(r.conversationId, Math.max(this.visitorRead.get(r.conversationId) || 0, r.seq));
-      } else {
+      if (r.by === 'visitor') this.thread(r.conversationId).peerReadUpTo(r.seq);
+      else {
         const c = this.convs.get(r.conversationId);
         if (c && (!c.lastMessage || r.seq >= c.lastMessage.seq)) this.convs.set(c.id, { ...c, unread: 0 });
-        this.readSent.set(r.conversationId, Math.max(this.readSent.get(r.conversationId) || 0, r.seq));
+        this.thread(r.conversationId).readUpTo(r.seq);
       }
       this.changed();
     });
   }
 
   private onMessage(m: Message) {
-    const t = this.threads.get(m.conversationId);
-    if (t && t.loaded) {
-      let top = 0;
-      t.msgs.forEach((_, k) => (top = Math.max(top, k)));
-      this.addMessages(t, [m]);
-      // A skipped seq means a live event was lost (e.g. across cluster nodes): catch up.
-      if (top > 0 && m.seq > top + 1) this.sync(m.conversationId, top);
-    }
+    // A conversation not opened yet takes its messages when it is (`loadLatest`).
+    this.threads.get(m.conversationId)?.receive(m);
     const c = this.convs.get(m.conversationId);
     if (!c) {
       this.fetchConvs();
@@ -238,8 +220,8 @@ export class Store {
     if (this.fetchTimer) return;
     this.fetchTimer = setTimeout(() => {
       this.fetchTimer = null;
-      this.socket?.emit('list', { limit: 20 }, (r: any) => {
-        if (r && r.ok) this.learn(r.conversations);
+      void this.request('list', { limit: 20 }).then((r) => {
+        if (r.ok) this.learn(r.conversations);
         this.changed();
       });
     }, 150);
@@ -261,7 +243,7 @@ export class Store {
     const hay = [v.name, v.email, v.phone, displayName(c), c.lastMessage?.text];
     if (hay.some((h) => h && h.toLowerCase().includes(q))) return true;
     const t = this.threads.get(c.id);
-    if (t) for (const m of t.msgs.values()) if (m.text.toLowerCase().includes(q)) return true;
+    if (t) for (const m of t.messages) if (m.text.toLowerCase().includes(q)) return true;
     return false;
   }
   setFilter(f: Filter) {
@@ -270,19 +252,18 @@ export class Store {
     if (f !== 'all' && this.sorted().length < 20 && this.moreConvs[f]) this.loadMoreConvs();
   }
   loadMoreConvs() {
-    const s = this.socket;
-    if (!s || !this.connected || this.loadingConvs) return;
+    if (!this.socket || !this.connected || this.loadingConvs) return;
     const f = this.filter;
     const list = [...this.convs.values()].filter((c) => f === 'all' || c.status === f);
     const oldest = list.reduce<string | null>((o, c) => (o === null || c.updatedAt < o ? c.updatedAt : o), null);
-    const req: any = { limit: 50 };
+    const req: AgentRequests['list'][0] = { limit: 50 };
     if (oldest) req.before = oldest;
     if (f !== 'all') req.status = f;
     this.loadingConvs = true;
     this.changed();
-    s.timeout(15000).emit('list', req, (err: any, r: any) => {
+    void this.request('list', req).then((r) => {
       this.loadingConvs = false;
-      if (!err && r && r.ok) {
+      if (r.ok) {
         this.learn(r.conversations);
         this.moreConvs[f] = !!r.hasMore;
         if (f === 'all') {
@@ -306,7 +287,20 @@ export class Store {
   thread(id: string): Thread {
     let t = this.threads.get(id);
     if (!t) {
-      t = { msgs: new Map(), hasMore: false, loaded: false, loading: false, pending: [], sending: false };
+      t = new Thread(
+        { ack: acker<ThreadRequests>(() => this.socket, { conversationId: id }) },
+        {
+          // No `retryAfter`: a refused or unanswered reply shows "Not sent" with Retry and Discard.
+          own: 'agent',
+          onSent: (m) => {
+            const c = this.convs.get(id);
+            if (c)
+              this.convs.set(id, { ...c, lastMessage: m, updatedAt: m.createdAt > c.updatedAt ? m.createdAt : c.updatedAt });
+          },
+        },
+      );
+      t.setOnline(this.connected);
+      t.subscribe(() => this.changed());
       this.threads.set(id, t);
     }
     return t;
@@ -315,154 +309,45 @@ export class Store {
     this.selected = id;
     if (id) {
       const t = this.thread(id);
-      if (!t.loaded && !t.loading) this.loadLatest(id);
+      if (!t.loaded && !t.loading) {
+        const c = this.convs.get(id);
+        void t.loadLatest((c?.lastMessage?.seq || 0) + 1).then((ok) => ok && this.selected === id && this.markRead(id));
+      }
       this.markRead(id);
     }
     this.changed();
   }
-  private loadLatest(id: string) {
-    const t = this.thread(id);
-    const s = this.socket;
-    if (!s || !this.connected) return;
-    const c = this.convs.get(id);
-    t.loading = true;
-    s.timeout(15000).emit(
-      'history',
-      { conversationId: id, beforeSeq: (c?.lastMessage?.seq || 0) + 1, limit: 50 },
-      (err: any, r: any) => {
-        t.loading = false;
-        if (!err && r && r.ok) {
-          t.loaded = true;
-          t.hasMore = !!r.hasMore;
-          this.addMessages(t, r.messages);
-          this.sync(id); // anything that arrived in between
-          if (this.selected === id) this.markRead(id);
-        }
-        this.changed();
-      },
-    );
-  }
   loadOlder(id: string): boolean {
-    const t = this.thread(id);
-    const s = this.socket;
-    if (!s || !this.connected || t.loading || !t.hasMore || !t.msgs.size) return false;
-    t.loading = true;
-    s.timeout(15000).emit(
-      'history',
-      { conversationId: id, beforeSeq: Math.min(...t.msgs.keys()), limit: 50 },
-      (err: any, r: any) => {
-        t.loading = false;
-        if (!err && r && r.ok) {
-          t.hasMore = !!r.hasMore;
-          this.addMessages(t, r.messages);
-        }
-        this.changed();
-      },
-    );
-    this.changed();
-    return true;
-  }
-  /** Fetches the messages after `from` (default: the highest seq held), page by page. */
-  private sync(id: string, from?: number) {
-    const t = this.thread(id);
-    let after = 0;
-    if (from === undefined) t.msgs.forEach((_, k) => (after = Math.max(after, k)));
-    else after = from;
-    this.socket?.emit('sync', { conversationId: id, afterSeq: after }, (r: any) => {
-      if (!r || !r.ok) return;
-      this.addMessages(t, r.messages);
-      this.changed();
-      if (r.hasMore && r.messages.length) this.sync(id, r.messages[r.messages.length - 1].seq);
-      else this.flush(id);
-    });
-  }
-  private addMessages(t: Thread, list: Message[]) {
-    for (const m of list) {
-      t.msgs.set(m.seq, m);
-      if (m.sender === 'agent' && m.clientId) {
-        const i = t.pending.findIndex((p) => p.clientId === m.clientId);
-        if (i >= 0) t.pending.splice(i, 1);
-      }
-    }
+    return this.thread(id).loadOlder();
   }
   markRead(id: string) {
     if (document.hidden || !this.connected) return;
     const c = this.convs.get(id);
-    const t = this.threads.get(id);
-    let seq = c?.lastMessage?.seq || 0;
-    t?.msgs.forEach((m) => m.sender === 'visitor' && (seq = Math.max(seq, m.seq)));
     if (c && c.unread) this.convs.set(id, { ...c, unread: 0 });
-    if (seq > (this.readSent.get(id) || 0)) {
-      this.readSent.set(id, seq);
-      this.socket?.emit('read', { conversationId: id, seq });
-    }
+    this.thread(id).markRead(c?.lastMessage?.seq || 0);
   }
   send(id: string, text: string) {
-    text = text.trim();
-    if (!text) return;
-    const t = this.thread(id);
-    t.pending.push({ clientId: uid(), text, createdAt: new Date().toISOString() });
+    if (!text.trim()) return;
     this.typingOff(id);
-    this.changed();
-    this.flush(id);
+    this.thread(id).send(text);
   }
   retry(id: string, clientId: string) {
-    const p = this.thread(id).pending.find((x) => x.clientId === clientId);
-    if (p) p.failed = undefined;
-    this.changed();
-    this.flush(id);
+    this.thread(id).retry(clientId);
   }
   discard(id: string, clientId: string) {
-    const t = this.thread(id);
-    t.pending = t.pending.filter((x) => x.clientId !== clientId);
+    this.thread(id).discard(clientId);
+  }
+  async end(id: string): Promise<string | null> {
+    if (!this.socket || !this.connected) return 'Not connected';
+    const r = await this.request('end', { conversationId: id });
+    if (!r.ok) return r.error.code === 'timeout' ? 'Could not end the chat' : r.error.message;
+    if (r.conversation) this.convs.set(id, r.conversation);
+    else {
+      const c = this.convs.get(id);
+      if (c) this.convs.set(id, { ...c, status: 'ended' });
+    }
     this.changed();
-  }
-  private flush(id: string) {
-    const t = this.thread(id);
-    const s = this.socket;
-    if (!s || !this.connected || t.sending) return;
-    const p = t.pending.find((x) => !x.failed);
-    if (!p) return;
-    t.sending = true;
-    s.timeout(10000).emit('send', { conversationId: id, clientId: p.clientId, text: p.text }, (err: any, r: any) => {
-      if (!t.sending) return; // reset by a disconnect; the next sync/flush retries
-      t.sending = false;
-      if (err) {
-        p.failed = 'No answer from the server';
-      } else if (r && r.ok) {
-        this.addMessages(t, [r.message]);
-        const i = t.pending.indexOf(p);
-        if (i >= 0) t.pending.splice(i, 1);
-        const c = this.convs.get(id);
-        if (c)
-          this.convs.set(id, {
-            ...c,
-            lastMessage: r.message,
-            updatedAt: r.message.createdAt > c.updatedAt ? r.message.createdAt : c.updatedAt,
-          });
-      } else {
-        p.failed = (r && r.error && r.error.message) || 'Not sent';
-      }
-      this.changed();
-      if (!p.failed) this.flush(id);
-    });
-  }
-  end(id: string): Promise<string | null> {
-    return new Promise((resolve) => {
-      const s = this.socket;
-      if (!s || !this.connected) return resolve('Not connected');
-      s.timeout(10000).emit('end', { conversationId: id }, (err: any, r: any) => {
-        if (!err && r && r.ok) {
-          if (r.conversation) this.convs.set(id, r.conversation);
-          else {
-            const c = this.convs.get(id);
-            if (c) this.convs.set(id, { ...c, status: 'ended' });
-          }
-          this.changed();
-          resolve(null);
-        } else resolve((r && r.error && r.error.message) || 'Could not end the chat');
-      });
-    });
+    return null;
   }
 
   private typingAt = new Map<string, number>();

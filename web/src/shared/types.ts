@@ -31,9 +31,43 @@ export interface Summary {
   createdAt?: string;
 }
 
-export interface AckErr {
-  ok: false;
-  error: { code: string; message: string };
+export type Profile = { name?: string; email?: string; phone?: string };
+
+/** A page of `sync` or `history`, ascending by `seq`; `hasMore`: more follow in that direction. */
+export interface Page {
+  messages: Message[];
+  hasMore: boolean;
+}
+
+/** `code` is a protocol code (`invalid`, `not_found`, `rate_limited`, ...) or, made up by the
+ * client, `timeout` (no ack in time) and `offline` (no socket to ask). */
+export interface AckError {
+  code: string;
+  message: string;
+}
+export type AckResult<T> = ({ ok: true } & T) | { ok: false; error: AckError };
+
+// Request events, each as [payload, what an `ok: true` ack carries besides `ok`].
+
+/** The requests about one conversation's messages, as `/visitor` names them (its own). */
+export interface ThreadRequests {
+  send: [{ clientId: string; text: string }, { message: Message }];
+  history: [{ beforeSeq: number; limit?: number }, Page];
+  sync: [{ afterSeq: number }, Page];
+  read: [{ seq: number }, {}];
+}
+export interface VisitorRequests extends ThreadRequests {
+  profile: [Profile, { visitor: Visitor }];
+  page: [{ url: string; title?: string }, {}];
+}
+/** `/agent` names the conversation in every request about one. */
+type Scoped<T> = { [E in keyof T]: T[E] extends [infer P, infer R] ? [P & { conversationId: string }, R] : never };
+export interface AgentRequests extends Scoped<ThreadRequests> {
+  list: [
+    { before?: string; limit?: number; status?: 'open' | 'ended' },
+    { conversations: Summary[]; hasMore: boolean },
+  ];
+  end: [{ conversationId: string }, { conversation?: Summary }];
 }
 
 export function uid(): string {

@@ -5,67 +5,17 @@
 // Renders inside a Shadow DOM, talks Socket.IO to the origin the script was
 // loaded from, and adds one global: window.Parlor { open, close, toggle, identify }.
 // User text is only ever rendered with text nodes.
+//
+// The conversation itself (messages, gaps, history, the send queue, read markers) is the
+// shared `Thread`; this file connects it to the socket, localStorage and the DOM
+// (`template.ts` the markup, `list.ts` the messages).
 import { io } from 'socket.io-client';
 import css from './style.css?inline';
-import { splitLinks } from '../shared/links';
-import { uid, type Message, type Visitor } from '../shared/types';
-
-interface Pending {
-  clientId: string;
-  text: string;
-  createdAt: string;
-  failed?: string;
-}
-type Profile = { name?: string; email?: string; phone?: string };
-type Field = 'name' | 'email' | 'phone';
-
-const ICON_CHAT =
-  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 3C6.5 3 2 6.9 2 11.7c0 2.5 1.2 4.7 3.2 6.3L4.5 21.6c-.1.5.4.9.9.7l4-1.8c.8.2 1.7.3 2.6.3 5.5 0 10-3.9 10-8.7S17.5 3 12 3z"/></svg>';
-const ICON_CLOSE =
-  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z"/></svg>';
-const ICON_SEND =
-  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z"/></svg>';
-const ICON_DOWN = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 16.6 5.4 10 6.8 8.6l5.2 5.2 5.2-5.2 1.4 1.4z"/></svg>';
-
-const TEMPLATE = `
-<button class="launcher" type="button" aria-label="Open chat" aria-expanded="false" aria-controls="p-panel">
-  <span class="ic ic-open">${ICON_CHAT}</span><span class="ic ic-close">${ICON_CLOSE}</span>
-  <span class="badge" hidden></span>
-</button>
-<section class="panel" id="p-panel" role="dialog" aria-labelledby="p-title" hidden>
-  <header class="head">
-    <div class="avatar" aria-hidden="true">${ICON_CHAT}</div>
-    <div class="titles"><h2 id="p-title"></h2><p class="status"><span class="dot"></span><span class="status-text"></span></p></div>
-    <button class="close" type="button" aria-label="Minimize chat">${ICON_CLOSE}</button>
-  </header>
-  <div class="conn" role="status" hidden></div>
-  <div class="log" role="log" aria-label="Conversation" tabindex="0">
-    <div class="more" hidden>Loading earlier messages…</div>
-    <div class="intro"><p class="hello"></p></div>
-    <ol class="msgs"></ol>
-    <div class="note away" hidden></div>
-    <div class="note ended" hidden>This chat has ended. Write below if you need anything else — we'll pick it up again.</div>
-  </div>
-  <button class="jump" type="button" hidden>${ICON_DOWN}<span>New messages</span></button>
-  <form class="prechat" novalidate hidden>
-    <p class="lead">Before we start, tell us how we can reach you in case you leave.</p>
-    <div class="fields"></div>
-    <p class="err" role="alert"></p>
-    <button class="primary" type="submit">Start chat</button>
-  </form>
-  <div class="typing" aria-live="polite" hidden><span class="dots" aria-hidden="true"><i></i><i></i><i></i></span><span class="typing-text"></span></div>
-  <form class="composer">
-    <textarea rows="1" maxlength="4000" aria-label="Type your message" placeholder="Write a message…"></textarea>
-    <button class="send" type="submit" aria-label="Send message">${ICON_SEND}</button>
-  </form>
-  <p class="brand">Powered by <b>Parlor</b></p>
-</section>`;
-
-const FIELD_LABEL: Record<Field, [string, string, string]> = {
-  name: ['Your name', 'text', 'name'],
-  email: ['E-mail', 'email', 'email'],
-  phone: ['Phone', 'tel', 'tel'],
-};
+import { acker } from '../shared/ack';
+import { Thread, type Pending } from '../shared/thread';
+import type { Message, Profile, ThreadRequests, Visitor, VisitorRequests } from '../shared/types';
+import { FIELD_LABEL, TEMPLATE, type Field } from './template';
+import { messageList } from './list';
 
 (function main() {
   const w = window as any;
@@ -100,21 +50,10 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
 
   // ---- state ----
   let token = get('token');
-  const msgs = new Map<number, Message>();
-  let pending: Pending[] = [];
-  try {
-    pending = JSON.parse(get('queue') || '[]');
-  } catch {
-    /* ignore */
-  }
   let visitor: Visitor | null = null;
   let site = { name: '', prechatFields: ['name', 'email'] as Field[], allowedQueryParams: [] as string[] };
   let status: 'open' | 'ended' = 'open';
   let agentsOnline = false;
-  let hasMore = false;
-  let loadingMore = false;
-  let readSeq = Number(get('read')) || 0; // agent messages the visitor has seen
-  let agentReadSeq = Number(get('seen')) || 0; // visitor messages an agent has seen
   let isOpen = get('open') === '1';
   let ready = false; // got a session on the current connection
   let everConnected = false;
@@ -164,13 +103,47 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
   const composer = $<HTMLFormElement>('.composer');
   const input = $<HTMLTextAreaElement>('textarea');
 
-  // ---- socket ----
+  // ---- socket and conversation ----
   const socket = io(origin + '/visitor', {
     autoConnect: false,
     transports: ['websocket', 'polling'],
     tryAllTransports: true,
     auth: (cb: (a: object) => void) => cb(token ? { siteKey, token } : { siteKey }),
   } as any);
+  const request = acker<VisitorRequests>(() => socket);
+  const thread = new Thread(
+    { ack: acker<ThreadRequests>(() => socket) },
+    {
+      own: 'visitor',
+      // A visitor's message is never given up on a lost answer or a busy server: it waits.
+      retryAfter: (e) => (e.code === 'timeout' ? 500 : e.code === 'rate_limited' || e.code === 'internal' ? 3000 : undefined),
+    },
+  );
+  // What survives a reload: the messages not yet sent and both read markers.
+  try {
+    const saved = JSON.parse(get('queue') || '[]');
+    if (Array.isArray(saved)) thread.restore(saved.filter((p: Pending) => p && typeof p.clientId === 'string' && typeof p.text === 'string'));
+  } catch {
+    /* ignore */
+  }
+  thread.readUpTo(Number(get('read')) || 0); // agent messages the visitor has seen
+  thread.peerReadUpTo(Number(get('seen')) || 0); // visitor messages an agent has seen
+  const stored: Record<string, string | null> = {};
+  const store = (k: string, v: string | null) => stored[k] !== v && set(k, (stored[k] = v));
+  let queued = false;
+  thread.subscribe(() => {
+    store('queue', thread.pending.length ? JSON.stringify(thread.pending) : null);
+    store('read', thread.read ? String(thread.read) : null);
+    store('seen', thread.peerRead ? String(thread.peerRead) : null);
+    // One render for whatever changed in this turn.
+    if (!queued) {
+      queued = true;
+      queueMicrotask(() => {
+        queued = false;
+        render();
+      });
+    }
+  });
   let started = false;
   const start = () => {
     if (started || fatal) return;
@@ -185,8 +158,7 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
   });
   socket.on('disconnect', (reason) => {
     ready = false;
-    sending = 0;
-    sendGen++;
+    thread.setOnline(false);
     setTyping(false);
     if (reason === 'io server disconnect') setTimeout(() => started && socket.connect(), 2000);
     render();
@@ -203,17 +175,12 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
   });
 
   socket.on('session', (s: any) => {
-    const before = maxSeq();
     if (visitor && s.visitor && visitor.id !== s.visitor.id) {
       // a different identity (e.g. the old token expired): start afresh
-      msgs.clear();
-      els.clear();
-      list.textContent = '';
-      readSeq = agentReadSeq = 0;
-      set('read', null);
-      set('seen', null);
+      thread.reset();
+      rows.clear();
     }
-    const first = msgs.size === 0;
+    const first = !thread.messages.length;
     token = s.token;
     set('token', token);
     visitor = s.visitor;
@@ -225,23 +192,19 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
       };
     status = s.conversation.status;
     agentsOnline = !!s.agentsOnline;
-    add(s.messages || []);
-    if (first) hasMore = !!s.hasMore;
+    thread.latest({ messages: s.messages || [], hasMore: !!s.hasMore });
     ready = true;
-    if (!first) sync(before);
+    // The session brings the latest 50: fetch what came between them and what we held.
+    if (!first) void thread.catchUp();
     if (wantProfile) sendProfile(wantProfile);
     reportPage();
+    thread.setOnline(true); // sends the queued messages, after the profile
     render(first);
-    flush();
   });
 
   socket.on('message', (m: Message) => {
-    const top = maxSeq();
-    add([m]);
-    // A skipped seq means a live event was lost (e.g. across cluster nodes): catch up.
-    if (ready && top > 0 && m.seq > top + 1) sync(top);
+    thread.receive(m);
     if (m.sender !== 'visitor') setTyping(false);
-    render();
   });
   socket.on('typing', (t: { typing: boolean; agentName?: string }) => {
     typingName = t.agentName || '';
@@ -251,122 +214,30 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
     agentsOnline = !!p.agentsOnline;
     render();
   });
-  socket.on('read', (r: { seq: number }) => {
-    if (r.seq > agentReadSeq) {
-      agentReadSeq = r.seq;
-      set('seen', String(r.seq));
-      render();
-    }
-  });
+  socket.on('read', (r: { seq: number }) => thread.peerReadUpTo(r.seq));
   socket.on('conversation', (c: { status: 'open' | 'ended' }) => {
     status = c.status;
     render();
   });
 
-  function sync(after: number) {
-    socket.emit('sync', { afterSeq: after }, (r: any) => {
-      if (!r || !r.ok) return;
-      add(r.messages);
-      render();
-      if (r.hasMore && r.messages.length) sync(r.messages[r.messages.length - 1].seq);
-    });
-  }
-
-  function loadOlder() {
-    if (!hasMore || loadingMore || !ready) return;
-    const oldest = Math.min(...msgs.keys());
-    if (!isFinite(oldest)) return;
-    loadingMore = true;
-    more.hidden = false;
-    socket.emit('history', { beforeSeq: oldest, limit: 50 }, (r: any) => {
-      loadingMore = false;
-      more.hidden = true;
-      if (!r || !r.ok) return;
-      hasMore = !!r.hasMore;
-      const fromBottom = log.scrollHeight - log.scrollTop;
-      add(r.messages);
-      render();
-      log.scrollTop = log.scrollHeight - fromBottom;
-    });
-  }
-
-  function add(list: Message[]) {
-    for (const m of list) {
-      if (!m || typeof m.seq !== 'number') continue;
-      if (m.sender === 'visitor' && m.clientId) {
-        const i = pending.findIndex((p) => p.clientId === m.clientId);
-        if (i >= 0) {
-          pending.splice(i, 1);
-          saveQueue();
-        }
-      }
-      msgs.set(m.seq, m);
-    }
-  }
-  const maxSeq = () => {
-    let s = 0;
-    msgs.forEach((_, k) => (s = Math.max(s, k)));
-    return s;
-  };
-  const saveQueue = () => set('queue', pending.length ? JSON.stringify(pending) : null);
-
-  // ---- sending: one at a time, in order, same clientId until acked ----
-  let sending = 0;
-  let sendGen = 0;
-  function flush() {
-    if (sending || !ready || !socket.connected) return;
-    const p = pending.find((x) => !x.failed);
-    if (!p) return;
-    const gen = ++sendGen;
-    sending = gen;
-    socket.timeout(10000).emit('send', { clientId: p.clientId, text: p.text }, (err: any, r: any) => {
-      if (gen !== sendGen) return;
-      sending = 0;
-      if (err) {
-        setTimeout(flush, 500);
-        return;
-      }
-      if (r && r.ok) {
-        add([r.message]);
-        const i = pending.indexOf(p);
-        if (i >= 0) pending.splice(i, 1);
-        saveQueue();
-      } else {
-        const code = r && r.error && r.error.code;
-        if (code === 'rate_limited' || code === 'internal') {
-          setTimeout(flush, 3000);
-          return;
-        }
-        p.failed = (r && r.error && r.error.message) || 'Not sent';
-        saveQueue();
-      }
-      render();
-      flush();
-    });
-  }
-
   function send(text: string) {
-    text = text.trim();
-    if (!text) return;
-    pending.push({ clientId: uid(), text, createdAt: new Date().toISOString() });
-    saveQueue();
+    if (!thread.send(text)) return;
     stopTyping();
     start();
     render(true);
-    flush();
   }
 
   function sendProfile(p: Profile, done?: (err?: string) => void) {
     wantProfile = p;
     if (!ready) return;
-    socket.timeout(10000).emit('profile', p, (err: any, r: any) => {
-      if (err) return done && done('Could not reach the server. Please try again.');
+    void request('profile', p).then((r) => {
+      if (!r.ok && r.error.code === 'timeout') return done && done('Could not reach the server. Please try again.');
       wantProfile = null;
-      if (r && r.ok) {
+      if (r.ok) {
         visitor = r.visitor;
         set('prechat', '1');
         done && done();
-      } else done && done((r && r.error && r.error.message) || 'Please check your details.');
+      } else done && done(r.error.message);
       render();
     });
   }
@@ -418,116 +289,11 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
 
   // ---- reading ----
   function markRead() {
-    if (!isOpen || document.hidden || !ready) return;
-    let s = 0;
-    msgs.forEach((m) => m.sender !== 'visitor' && (s = Math.max(s, m.seq)));
-    if (s > readSeq) {
-      readSeq = s;
-      set('read', String(s));
-      socket.emit('read', { seq: s });
-    }
+    if (isOpen && !document.hidden && ready) thread.markRead();
   }
-  const unread = () => {
-    let n = 0;
-    msgs.forEach((m) => m.sender !== 'visitor' && m.seq > readSeq && n++);
-    return n;
-  };
 
   // ---- rendering ----
-  const els = new Map<string, { li: HTMLLIElement; who: HTMLElement; meta: HTMLElement }>();
-  const fmtTime = (iso: string) => {
-    const d = new Date(iso);
-    return isNaN(+d) ? '' : d.toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
-  };
-
-  function element(k: string, sender: string, text: string) {
-    let e = els.get(k);
-    if (e) return e;
-    const li = document.createElement('li');
-    const who = document.createElement('div');
-    who.className = 'who';
-    const bubble = document.createElement('div');
-    bubble.className = 'bubble';
-    for (const [t, href] of splitLinks(text)) {
-      if (href) {
-        const a = document.createElement('a');
-        a.href = href;
-        a.textContent = t;
-        a.target = '_blank';
-        a.rel = 'noopener noreferrer nofollow';
-        bubble.appendChild(a);
-      } else bubble.appendChild(document.createTextNode(t));
-    }
-    const meta = document.createElement('div');
-    meta.className = 'meta';
-    li.append(who, bubble, meta);
-    li.dataset.sender = sender;
-    e = { li, who, meta };
-    els.set(k, e);
-    return e;
-  }
-
-  function renderList() {
-    type Row = { k: string; sender: string; text: string; name: string; at: string; seq: number; p?: Pending };
-    const rows: Row[] = [];
-    [...msgs.values()]
-      .sort((a, b) => a.seq - b.seq)
-      .forEach((m) =>
-        rows.push({
-          k: m.sender === 'visitor' && m.clientId ? 'c' + m.clientId : 's' + m.seq,
-          sender: m.sender,
-          text: m.text,
-          name: m.agentName || '',
-          at: m.createdAt,
-          seq: m.seq,
-        }),
-      );
-    pending.forEach((p) => rows.push({ k: 'c' + p.clientId, sender: 'visitor', text: p.text, name: '', at: p.createdAt, seq: 0, p }));
-    let lastOwn = -1;
-    rows.forEach((r, i) => r.sender === 'visitor' && !r.p && (lastOwn = i));
-    const keep = new Set<string>();
-    let prev: Element | null = null;
-    rows.forEach((r, i) => {
-      keep.add(r.k);
-      const { li, who, meta } = element(r.k, r.sender, r.text);
-      const next = rows[i + 1];
-      const before = rows[i - 1];
-      const startRun = !before || before.sender !== r.sender || before.name !== r.name;
-      const endRun = !next || next.sender !== r.sender || next.name !== r.name;
-      li.className = `m ${r.sender === 'visitor' ? 'me' : r.sender === 'agent' ? 'them' : 'sys'}${startRun ? ' first' : ''}${endRun ? ' last' : ''}${r.p ? (r.p.failed ? ' failed' : ' pending') : ''}`;
-      who.textContent = r.sender === 'agent' && startRun ? r.name || 'Support' : '';
-      meta.textContent = '';
-      if (r.p) {
-        if (r.p.failed) {
-          meta.append('Not sent · ');
-          const b = document.createElement('button');
-          b.type = 'button';
-          b.className = 'retry';
-          b.textContent = 'Retry';
-          b.onclick = () => {
-            r.p!.failed = undefined;
-            saveQueue();
-            render();
-            flush();
-          };
-          meta.appendChild(b);
-        } else meta.textContent = 'Sending…';
-      } else if (r.sender === 'visitor' && i === lastOwn) {
-        meta.textContent = `${fmtTime(r.at)} · ${agentReadSeq >= r.seq ? 'Read' : 'Sent'}`;
-      } else if (endRun && r.sender !== 'system') meta.textContent = fmtTime(r.at);
-      if ((prev ? prev.nextElementSibling : list.firstElementChild) !== li) {
-        if (prev) prev.after(li);
-        else list.prepend(li);
-      }
-      prev = li;
-    });
-    els.forEach((e, k) => {
-      if (!keep.has(k)) {
-        e.li.remove();
-        els.delete(k);
-      }
-    });
-  }
+  const rows = messageList(list, (clientId) => thread.retry(clientId));
 
   function renderPrechat(show: boolean) {
     if (show && !fields.childElementCount) {
@@ -556,15 +322,17 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
     !!visitor &&
     site.prechatFields.length > 0 &&
     !get('prechat') &&
-    msgs.size === 0 &&
-    pending.length === 0 &&
+    thread.messages.length === 0 &&
+    thread.pending.length === 0 &&
     !visitor.name &&
     !visitor.email &&
     !visitor.phone;
 
   function render(forceBottom = false) {
+    more.hidden = !thread.loading;
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
-    const n = unread();
+    const fromBottom = log.scrollHeight - log.scrollTop;
+    const n = thread.unread();
     badge.hidden = isOpen || n === 0;
     badge.textContent = n > 9 ? '9+' : String(n);
     launcher.setAttribute('aria-label', isOpen ? 'Close chat' : n ? `Open chat, ${n} unread` : 'Open chat');
@@ -590,19 +358,26 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
       : 'Connection lost. Reconnecting…';
     const pre = needPrechat();
     renderPrechat(pre);
-    renderList();
+    rows.render(thread.messages, thread.pending, thread.peerRead);
     away.hidden = agentsOnline || !ready || pre || status === 'ended';
     away.textContent = 'No one is online right now — leave a message and we’ll reply here as soon as we’re back.';
     ended.hidden = status !== 'ended';
-    const top = maxSeq() + pending.length;
+    const top = thread.lastSeq() + thread.pending.length;
+    const oldest = thread.messages.length ? thread.messages[0].seq : 0;
     if (forceBottom || atBottom) {
       log.scrollTop = log.scrollHeight;
       jump.hidden = true;
-    } else if (top > lastTop) jump.hidden = false;
+    } else {
+      // Older messages came in above: keep what the visitor was reading in place.
+      if (oldest < firstShown) log.scrollTop = log.scrollHeight - fromBottom;
+      if (top > lastTop) jump.hidden = false;
+    }
     lastTop = top;
+    firstShown = oldest;
     markRead();
   }
   let lastTop = 0;
+  let firstShown = 0;
 
   // ---- open / close ----
   function open() {
@@ -639,7 +414,7 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
     jump.hidden = true;
   };
   log.addEventListener('scroll', () => {
-    if (log.scrollTop < 40) loadOlder();
+    if (log.scrollTop < 40) thread.loadOlder();
     if (log.scrollHeight - log.scrollTop - log.clientHeight < 40) jump.hidden = true;
   });
 
@@ -711,10 +486,8 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
   });
   document.addEventListener('visibilitychange', () => markRead());
   addEventListener('storage', (e) => {
-    if (e.key === key('read')) {
-      readSeq = Math.max(readSeq, Number(e.newValue) || 0);
-      render();
-    } else if (e.key === key('prechat')) render();
+    if (e.key === key('read')) thread.readUpTo(Number(e.newValue) || 0);
+    else if (e.key === key('prechat')) render();
   });
 
   w.Parlor = {
@@ -734,7 +507,7 @@ const FIELD_LABEL: Record<Field, [string, string, string]> = {
   const mount = () => {
     document.body.appendChild(host);
     render();
-    if (token || isOpen || pending.length) start();
+    if (token || isOpen || thread.pending.length) start();
   };
   if (document.body) mount();
   else document.addEventListener('DOMContentLoaded', mount);

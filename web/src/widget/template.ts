@@ -1,0 +1,51 @@
+// The widget's static markup: icons, the panel and the pre-chat fields. Markup only, never
+// user text (that is rendered with text nodes).
+export type Field = 'name' | 'email' | 'phone';
+
+const ICON_CHAT =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 3C6.5 3 2 6.9 2 11.7c0 2.5 1.2 4.7 3.2 6.3L4.5 21.6c-.1.5.4.9.9.7l4-1.8c.8.2 1.7.3 2.6.3 5.5 0 10-3.9 10-8.7S17.5 3 12 3z"/></svg>';
+const ICON_CLOSE =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z"/></svg>';
+const ICON_SEND =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z"/></svg>';
+const ICON_DOWN = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 16.6 5.4 10 6.8 8.6l5.2 5.2 5.2-5.2 1.4 1.4z"/></svg>';
+
+export const TEMPLATE = `
+<button class="launcher" type="button" aria-label="Open chat" aria-expanded="false" aria-controls="p-panel">
+  <span class="ic ic-open">${ICON_CHAT}</span><span class="ic ic-close">${ICON_CLOSE}</span>
+  <span class="badge" hidden></span>
+</button>
+<section class="panel" id="p-panel" role="dialog" aria-labelledby="p-title" hidden>
+  <header class="head">
+    <div class="avatar" aria-hidden="true">${ICON_CHAT}</div>
+    <div class="titles"><h2 id="p-title"></h2><p class="status"><span class="dot"></span><span class="status-text"></span></p></div>
+    <button class="close" type="button" aria-label="Minimize chat">${ICON_CLOSE}</button>
+  </header>
+  <div class="conn" role="status" hidden></div>
+  <div class="log" role="log" aria-label="Conversation" tabindex="0">
+    <div class="more" hidden>Loading earlier messages…</div>
+    <div class="intro"><p class="hello"></p></div>
+    <ol class="msgs"></ol>
+    <div class="note away" hidden></div>
+    <div class="note ended" hidden>This chat has ended. Write below if you need anything else — we'll pick it up again.</div>
+  </div>
+  <button class="jump" type="button" hidden>${ICON_DOWN}<span>New messages</span></button>
+  <form class="prechat" novalidate hidden>
+    <p class="lead">Before we start, tell us how we can reach you in case you leave.</p>
+    <div class="fields"></div>
+    <p class="err" role="alert"></p>
+    <button class="primary" type="submit">Start chat</button>
+  </form>
+  <div class="typing" aria-live="polite" hidden><span class="dots" aria-hidden="true"><i></i><i></i><i></i></span><span class="typing-text"></span></div>
+  <form class="composer">
+    <textarea rows="1" maxlength="4000" aria-label="Type your message" placeholder="Write a message…"></textarea>
+    <button class="send" type="submit" aria-label="Send message">${ICON_SEND}</button>
+  </form>
+  <p class="brand">Powered by <b>Parlor</b></p>
+</section>`;
+
+export const FIELD_LABEL: Record<Field, [string, string, string]> = {
+  name: ['Your name', 'text', 'name'],
+  email: ['E-mail', 'email', 'email'],
+  phone: ['Phone', 'tel', 'tel'],
+};
