@@ -5,20 +5,20 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::auth::verify_password;
-use super::chat::Chat;
+use super::chat::{Author, Chat};
 use super::cluster::Member;
 use super::error::{DomainError, DomainResult};
 use super::events::{AgentEvent, AgentRead, ConnectionId, ReadUpTo, VisitorEvent, VisitorTyping};
 use super::expiry::token_still_valid;
-use super::ids::{AgentId, ConversationId, MessageId, SiteId};
+use super::ids::{AgentId, ConversationId, SiteId};
 use super::input::{page_limit, ClientId, MessageText};
 use super::model::{
     activity_now, now_millis, Conversation, Message, MessagePage, Micros, Sender, Side, Status,
     Summary, SummaryPage,
 };
 use super::replies::SUMMARY_READ_BYTES;
-use super::store::{ListFilter, NewMessage};
-use super::visitors::{check_read_seq, VisitorIdentity};
+use super::store::ListFilter;
+use super::visitors::check_read_seq;
 
 /// Conversations in the `conversations` event.
 const INITIAL_LIST: i64 = 100;
@@ -197,10 +197,7 @@ impl Chat {
         id: &AgentIdentity,
         conversation_id: &ConversationId,
     ) -> DomainResult<Conversation> {
-        self.store
-            .conversation(&id.site_id, conversation_id)
-            .await?
-            .ok_or(DomainError::NotFound)
+        self.conversation_of(&id.site_id, conversation_id).await
     }
 
     pub async fn agent_send(
@@ -211,42 +208,13 @@ impl Chat {
         client_id: ClientId,
         text: MessageText,
     ) -> DomainResult<Message> {
-        let _order = self.lock_conversation(conversation_id).await;
-        let appended = self
-            .store
-            .append_message(NewMessage {
-                id: &MessageId::generate(),
-                site_id: &id.site_id,
-                conversation_id,
-                sender: Sender::Agent,
-                agent_id: Some(&id.agent_id),
-                agent_name: Some(&id.name),
-                text: text.as_str(),
-                client_id: Some(client_id.as_str()),
-                reopen: false,
-                now: now_millis(),
-                activity: activity_now(),
-            })
-            .await?
-            .ok_or(DomainError::NotFound)?;
-        let message = appended.message;
-        if appended.created {
-            self.events
-                .to_visitor(
-                    conversation_id,
-                    None,
-                    VisitorEvent::Message(message.clone()),
-                )
-                .await;
-            self.events
-                .to_agents(
-                    &id.site_id,
-                    Some(from),
-                    AgentEvent::Message(message.clone()),
-                )
-                .await;
-        }
-        Ok(message)
+        let author = Author {
+            sender: Sender::Agent,
+            agent: Some((&id.agent_id, &id.name)),
+            from,
+        };
+        self.post(&id.site_id, conversation_id, author, client_id, text)
+            .await
     }
 
     pub async fn agent_history(
@@ -318,12 +286,8 @@ impl Chat {
             .set_status(&conversation.id, Status::Ended, activity_now())
             .await?
         {
-            let visitor = VisitorIdentity {
-                site_id: conversation.site_id.clone(),
-                visitor_id: conversation.visitor_id.clone(),
-                conversation_id: conversation.id.clone(),
-            };
-            self.conversation_changed(&visitor, Status::Ended).await?;
+            self.conversation_changed(&conversation.site_id, &conversation.id, Status::Ended)
+                .await?;
         }
         self.summary(&id.site_id, &conversation.id).await
     }

@@ -10,15 +10,20 @@ use tokio::sync::{Mutex, MutexGuard, Semaphore};
 use super::auth::JwtKeys;
 use super::cluster::{Cluster, Member};
 use super::error::{DomainError, DomainResult};
-use super::events::{AgentEvent, AgentsPresence, Events, VisitorEvent, VisitorPresence};
-use super::ids::{ConversationId, SiteId, VisitorId};
-use super::input::{page_limit, seq_cursor, SYNC_LIMIT};
-use super::limits::{Limiters, RateLimits};
-use super::model::{Message, MessagePage, Summary};
+use super::events::{
+    AgentEvent, AgentsPresence, ConnectionId, Events, VisitorEvent, VisitorPresence,
+};
+use super::ids::{AgentId, ConversationId, MessageId, SiteId, VisitorId};
+use super::input::{page_limit, seq_cursor, ClientId, MessageText, SYNC_LIMIT};
+use super::limits::{Budget, Limiters, RateLimits};
+use super::model::{
+    activity_now, now_millis, Conversation, ConversationRef, Message, MessagePage, Sender, Status,
+    Summary,
+};
 use super::presence::PresenceMap;
 use super::replies::{ReplyBudget, ReplyLimits, MESSAGE_READ_BYTES};
 use super::slots::VisitorSlots;
-use super::store::{Store, SummaryRow};
+use super::store::{NewMessage, SeqSide, Store, SummaryRow};
 
 /// Number of striped conversation locks: bounded memory, rare false sharing.
 const LOCK_STRIPES: usize = 1024;
@@ -27,6 +32,15 @@ fn stripe(key: &impl Hash, stripes: usize) -> usize {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     key.hash(&mut h);
     (h.finish() as usize) % stripes
+}
+
+/// Who sends a message.
+pub(super) struct Author<'a> {
+    pub sender: Sender,
+    /// An agent's id and display name.
+    pub agent: Option<(&'a AgentId, &'a str)>,
+    /// The connection that sent it: it has its ack, the event skips it.
+    pub from: &'a ConnectionId,
 }
 
 pub struct ChatConfig {
@@ -148,6 +162,101 @@ impl Chat {
             .collect()
     }
 
+    /// Stores a message (or finds the original of a retry) under the conversation's lock and
+    /// announces a new one to the visitor's connections and the site's agents, skipping the
+    /// connection that sent it. A visitor's message reopens an ended conversation, and that is
+    /// announced before the message.
+    pub(super) async fn post(
+        &self,
+        site_id: &SiteId,
+        conversation_id: &ConversationId,
+        author: Author<'_>,
+        client_id: ClientId,
+        text: MessageText,
+    ) -> DomainResult<Message> {
+        let by_visitor = author.sender == Sender::Visitor;
+        let _order = self.lock_conversation(conversation_id).await;
+        let appended = self
+            .store
+            .append_message(NewMessage {
+                id: &MessageId::generate(),
+                site_id,
+                conversation_id,
+                sender: author.sender,
+                agent_id: author.agent.map(|(id, _)| id),
+                agent_name: author.agent.map(|(_, name)| name),
+                text: text.as_str(),
+                client_id: Some(client_id.as_str()),
+                reopen: by_visitor,
+                now: now_millis(),
+                activity: activity_now(),
+            })
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        let message = appended.message;
+        if appended.created {
+            if appended.reopened {
+                self.conversation_changed(site_id, conversation_id, Status::Open)
+                    .await?;
+            }
+            let (skip_visitor, skip_agent) = if by_visitor {
+                (Some(author.from), None)
+            } else {
+                (None, Some(author.from))
+            };
+            self.events
+                .to_visitor(
+                    conversation_id,
+                    skip_visitor,
+                    VisitorEvent::Message(message.clone()),
+                )
+                .await;
+            self.events
+                .to_agents(site_id, skip_agent, AgentEvent::Message(message.clone()))
+                .await;
+        }
+        Ok(message)
+    }
+
+    /// Tells both sides that the conversation was ended or reopened.
+    pub(super) async fn conversation_changed(
+        &self,
+        site_id: &SiteId,
+        conversation_id: &ConversationId,
+        status: Status,
+    ) -> DomainResult<()> {
+        let change = ConversationRef {
+            id: conversation_id.clone(),
+            status,
+        };
+        self.events
+            .to_visitor(conversation_id, None, VisitorEvent::Conversation(change))
+            .await;
+        self.announce_summary(site_id, conversation_id).await?;
+        Ok(())
+    }
+
+    /// Charges one of `budget` to `key`; `RateLimited` when it is spent.
+    pub(super) fn charge(&self, budget: Budget, key: impl AsRef<str>) -> DomainResult<()> {
+        if self.limiters.allow(budget, key) {
+            Ok(())
+        } else {
+            Err(DomainError::RateLimited)
+        }
+    }
+
+    /// The conversation, or `NotFound` when it is not this site's.
+    pub(super) async fn conversation_of(
+        &self,
+        site_id: &SiteId,
+        conversation_id: &ConversationId,
+    ) -> DomainResult<Conversation> {
+        self.store
+            .conversation(site_id, conversation_id)
+            .await?
+            .ok_or(DomainError::NotFound)
+    }
+
     /// The conversation's summary, or `NotFound` when it is not this site's.
     pub(super) async fn summary(
         &self,
@@ -192,7 +301,7 @@ impl Chat {
         let _reading = self.replies.reserve(limit + 1, MESSAGE_READ_BYTES).await?;
         let mut messages = self
             .store
-            .messages_before(conversation_id, before_seq, limit)
+            .messages(conversation_id, SeqSide::Before(before_seq), limit)
             .await?;
         let mut has_more = messages.len() as i64 > limit;
         if has_more {
@@ -215,7 +324,7 @@ impl Chat {
             .await?;
         let mut messages: Vec<Message> = self
             .store
-            .messages_after(conversation_id, after_seq, SYNC_LIMIT)
+            .messages(conversation_id, SeqSide::After(after_seq), SYNC_LIMIT)
             .await?;
         let mut has_more = messages.len() as i64 > SYNC_LIMIT;
         messages.truncate(SYNC_LIMIT as usize);

@@ -11,8 +11,10 @@ use super::model::{ConversationRef, Message, Side, Summary};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConnectionId(pub String);
 
-/// Events for the visitor side of one conversation (all of the visitor's tabs).
-#[derive(Debug, Clone)]
+/// Events for the visitor side of one conversation (all of the visitor's tabs). Serialized as
+/// the payload alone; [`VisitorEvent::name`] is the event's name on the wire.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
 pub enum VisitorEvent {
     Message(Message),
     Typing(VisitorTyping),
@@ -21,14 +23,39 @@ pub enum VisitorEvent {
     Conversation(ConversationRef),
 }
 
-/// Events for every connected agent of a site.
-#[derive(Debug, Clone)]
+/// Events for every connected agent of a site, serialized like [`VisitorEvent`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
 pub enum AgentEvent {
     Conversation(Box<Summary>),
     Message(Message),
     Presence(VisitorPresence),
     Typing(AgentTyping),
     Read(AgentRead),
+}
+
+impl VisitorEvent {
+    pub fn name(&self) -> &'static str {
+        match self {
+            VisitorEvent::Message(_) => "message",
+            VisitorEvent::Typing(_) => "typing",
+            VisitorEvent::Presence(_) => "presence",
+            VisitorEvent::Read(_) => "read",
+            VisitorEvent::Conversation(_) => "conversation",
+        }
+    }
+}
+
+impl AgentEvent {
+    pub fn name(&self) -> &'static str {
+        match self {
+            AgentEvent::Conversation(_) => "conversation",
+            AgentEvent::Message(_) => "message",
+            AgentEvent::Presence(_) => "presence",
+            AgentEvent::Typing(_) => "typing",
+            AgentEvent::Read(_) => "read",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

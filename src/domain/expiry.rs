@@ -12,7 +12,6 @@ use super::chat::Chat;
 use super::error::DomainResult;
 use super::ids::AgentId;
 use super::model::{now_millis, Agent, Millis};
-use super::store::SeenWindow;
 
 /// A returning visitor's `last_seen_at` is written again only once it is this old, so most
 /// handshakes write nothing.
@@ -32,6 +31,16 @@ pub fn token_still_valid(agent: Option<&Agent>, token: &AgentIdentity, now_secs:
         }
         None => false,
     }
+}
+
+/// When a visitor token is still good.
+#[derive(Clone, Copy, Debug)]
+pub struct SeenWindow {
+    pub now: Millis,
+    /// A visitor last seen before this is not found (its token expired).
+    pub expired_before: Millis,
+    /// A visitor last seen before this gets `last_seen_at = now` (at most one write a day).
+    pub refresh_before: Millis,
 }
 
 /// The window in which a visitor token is still good at `now`, for a time to live of

@@ -130,36 +130,18 @@ impl ConversationId {
     }
 }
 
-impl SiteId {
-    /// The id of a new site: time-ordered, random (see [`super::auth::new_id`]).
-    pub fn generate() -> Self {
-        Self(super::auth::new_id())
-    }
+macro_rules! row_ids {
+    ($($name:ident),*) => {$(
+        impl $name {
+            /// A new row's id: time-ordered, random (see [`super::auth::new_id`]).
+            pub fn generate() -> Self {
+                Self(super::auth::new_id())
+            }
+        }
+    )*};
 }
 
-impl AgentId {
-    pub fn generate() -> Self {
-        Self(super::auth::new_id())
-    }
-}
-
-impl VisitorId {
-    pub fn generate() -> Self {
-        Self(super::auth::new_id())
-    }
-}
-
-impl ConversationId {
-    pub fn generate() -> Self {
-        Self(super::auth::new_id())
-    }
-}
-
-impl MessageId {
-    pub fn generate() -> Self {
-        Self(super::auth::new_id())
-    }
-}
+row_ids!(SiteId, AgentId, VisitorId, ConversationId, MessageId);
 
 impl SiteKey {
     pub fn generate() -> Self {

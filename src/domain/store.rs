@@ -155,14 +155,12 @@ impl NewMessage<'_> {
     }
 }
 
-/// When a visitor token is still good: the store applies it in `visitor_by_token`.
-#[derive(Clone, Copy, Debug)]
-pub struct SeenWindow {
-    pub now: Millis,
-    /// A visitor last seen before this is not found (its token expired).
-    pub expired_before: Millis,
-    /// A visitor last seen before this gets `last_seen_at = now` (at most one write a day).
-    pub refresh_before: Millis,
+/// A visitor found by its token.
+pub struct TokenHolder {
+    pub visitor: Visitor,
+    pub conversation: Conversation,
+    /// When the token was last used (refreshed at most once a day: see `domain::expiry`).
+    pub last_seen_at: Millis,
 }
 
 /// What `append_message` did.
@@ -183,6 +181,15 @@ pub struct SummaryRow {
     pub unread: i64,
 }
 
+/// Which messages of a conversation a page holds, by `seq`.
+#[derive(Clone, Copy, Debug)]
+pub enum SeqSide {
+    /// `seq < n`: a `history` page, going back.
+    Before(i64),
+    /// `seq > n`: a `sync` page, catching up.
+    After(i64),
+}
+
 #[derive(Clone, Copy)]
 pub struct ListFilter {
     pub before: Option<Micros>,
@@ -191,50 +198,32 @@ pub struct ListFilter {
     pub limit: i64,
 }
 
+/// Every read. Backends answer them with the same SQL (`src/store/shared.rs`), so one
+/// implementation serves both.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Lookups: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 
-    /// Returns the stored value for `key`, storing `value` first if there was none.
-    async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
-
-    async fn create_site(&self, site: NewSite<'_>) -> StoreResult<Site>;
     /// Every site, oldest first.
     async fn list_sites(&self) -> StoreResult<Vec<Site>>;
     async fn site_by_key(&self, site_key: &SiteKey) -> StoreResult<Option<Site>>;
     async fn site_by_id(&self, id: &SiteId) -> StoreResult<Option<Site>>;
     async fn count_sites(&self) -> StoreResult<i64>;
 
-    async fn create_agent(&self, agent: NewAgent<'_>) -> StoreResult<Agent>;
     async fn agent_by_username(&self, username: &str) -> StoreResult<Option<Agent>>;
     async fn agent_by_id(&self, id: &AgentId) -> StoreResult<Option<Agent>>;
     /// The agents with these ids (deleted ones included: callers check), in no order.
     async fn agents_by_ids(&self, ids: &[AgentId]) -> StoreResult<Vec<Agent>>;
     /// The site's agents that are not deleted, oldest first.
     async fn list_agents(&self, site_id: &SiteId) -> StoreResult<Vec<Agent>>;
-    /// Sets a new password hash and bumps the token version; false if there is no such agent.
-    async fn set_agent_password(&self, username: &str, password_hash: &str) -> StoreResult<bool>;
-    /// Disables (bumping the token version) or enables an agent that is not deleted; false if
-    /// there is no such agent.
-    async fn set_agent_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool>;
-    /// Soft-deletes an agent: sets `deleted_at`, bumps the token version, clears the password
-    /// and renames it to `tombstone` so its username is free again. The row stays (messages
-    /// reference it). False if there is no such agent.
-    async fn delete_agent(&self, username: &str, tombstone: &str, now: Millis)
-        -> StoreResult<bool>;
 
-    /// Creates a visitor with its one conversation.
-    async fn create_visitor(&self, v: NewVisitor<'_>) -> StoreResult<(Visitor, Conversation)>;
-    /// The visitor of a token, unless it was last seen before `seen.expired_before`; refreshes
-    /// its `last_seen_at` when older than `seen.refresh_before`.
+    /// The visitor of a token, unless it was last seen before `expired_before`.
     async fn visitor_by_token(
         &self,
         site_id: &SiteId,
         token_hash: &TokenHash,
-        seen: SeenWindow,
-    ) -> StoreResult<Option<(Visitor, Conversation)>>;
-    async fn update_visitor(&self, visitor: &Visitor) -> StoreResult<()>;
-    async fn set_page(&self, conversation_id: &ConversationId, page: &Page) -> StoreResult<()>;
+        expired_before: Millis,
+    ) -> StoreResult<Option<TokenHolder>>;
 
     async fn conversation(
         &self,
@@ -251,6 +240,61 @@ pub trait Store: Send + Sync + 'static {
         site_id: &SiteId,
         filter: ListFilter,
     ) -> StoreResult<Vec<SummaryRow>>;
+
+    /// The message a side already sent with this idempotency key, if any, in a conversation of
+    /// this site. Sees every committed append (a retry must find its original).
+    async fn message_by_client_id(
+        &self,
+        site_id: &SiteId,
+        conversation_id: &ConversationId,
+        sender: Sender,
+        client_id: &str,
+    ) -> StoreResult<Option<Message>>;
+    /// Up to `limit + 1` messages on one side of a `seq`, the nearest first, returned in
+    /// ascending order.
+    async fn messages(
+        &self,
+        conversation_id: &ConversationId,
+        around: SeqSide,
+        limit: i64,
+    ) -> StoreResult<Vec<Message>>;
+}
+
+/// The writes of administration: sites, agents, settings. Plain statements, the same SQL on
+/// every backend.
+#[async_trait]
+pub trait Directory: Send + Sync + 'static {
+    /// Returns the stored value for `key`, storing `value` first if there was none.
+    async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
+
+    async fn create_site(&self, site: NewSite<'_>) -> StoreResult<Site>;
+
+    /// [`StoreError::Conflict`] when the username is taken.
+    async fn create_agent(&self, agent: NewAgent<'_>) -> StoreResult<Agent>;
+    /// Sets a new password hash and bumps the token version; false if there is no such agent.
+    async fn set_agent_password(&self, username: &str, password_hash: &str) -> StoreResult<bool>;
+    /// Disables (bumping the token version) or enables an agent that is not deleted; false if
+    /// there is no such agent.
+    async fn set_agent_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool>;
+    /// Soft-deletes an agent: sets `deleted_at`, bumps the token version, clears the password
+    /// and renames it to `tombstone` so its username is free again. The row stays (messages
+    /// reference it). False if there is no such agent.
+    async fn delete_agent(&self, username: &str, tombstone: &str, now: Millis)
+        -> StoreResult<bool>;
+}
+
+/// The writes of chatting: visitors, conversations, messages, read marks. Each is one short
+/// transaction; how it commits is the backend's own (SQLite's single writer thread,
+/// PostgreSQL's row locks).
+#[async_trait]
+pub trait Chatting: Send + Sync + 'static {
+    /// Creates a visitor with its one conversation.
+    async fn create_visitor(&self, v: NewVisitor<'_>) -> StoreResult<(Visitor, Conversation)>;
+    /// Records that the visitor's token was used at `now` (never moves it back).
+    async fn touch_visitor(&self, id: &VisitorId, now: Millis) -> StoreResult<()>;
+    async fn update_visitor(&self, visitor: &Visitor) -> StoreResult<()>;
+    async fn set_page(&self, conversation_id: &ConversationId, page: &Page) -> StoreResult<()>;
+
     /// Sets the status and `updated_at`; returns false when it already had the status.
     async fn set_status(
         &self,
@@ -264,29 +308,6 @@ pub trait Store: Send + Sync + 'static {
     /// refused with [`StoreError::AgentInactive`] when the agent is disabled or deleted, also
     /// checked in the append, so a send already under way when the agent is disabled fails.
     async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Option<Appended>>;
-    /// The message a side already sent with this idempotency key, if any, in a conversation of
-    /// this site.
-    async fn message_by_client_id(
-        &self,
-        site_id: &SiteId,
-        conversation_id: &ConversationId,
-        sender: Sender,
-        client_id: &str,
-    ) -> StoreResult<Option<Message>>;
-    /// Up to `limit + 1` messages with `seq < before_seq`, ascending.
-    async fn messages_before(
-        &self,
-        conversation_id: &ConversationId,
-        before_seq: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<Message>>;
-    /// Up to `limit + 1` messages with `seq > after_seq`, ascending.
-    async fn messages_after(
-        &self,
-        conversation_id: &ConversationId,
-        after_seq: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<Message>>;
     /// Raises the side's read marker to `seq` (never lowers it); returns the marker now stored.
     async fn mark_read(
         &self,
@@ -295,3 +316,8 @@ pub trait Store: Send + Sync + 'static {
         seq: i64,
     ) -> StoreResult<i64>;
 }
+
+/// Everything the domain needs from a database.
+pub trait Store: Lookups + Directory + Chatting {}
+
+impl<T: Lookups + Directory + Chatting> Store for T {}

@@ -4,19 +4,19 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::chat::Chat;
+use super::chat::{Author, Chat};
 use super::cluster::Member;
 use super::error::{DomainError, DomainResult, Refusal};
-use super::events::{AgentEvent, AgentRead, AgentTyping, ConnectionId, VisitorEvent};
-use super::ids::{ConversationId, MessageId, SiteId, SiteKey, VisitorId, VisitorToken};
+use super::events::{AgentEvent, AgentRead, AgentTyping, ConnectionId};
+use super::ids::{ConversationId, SiteId, SiteKey, VisitorId, VisitorToken};
 use super::input::{ClientId, MessageText, PageReport, ProfileUpdate};
 use super::limits::Budget;
 use super::model::{
-    activity_now, now_millis, ConversationRef, Message, MessagePage, Page, Sender, Side, Site,
-    Status, Visitor,
+    activity_now, now_millis, Conversation, ConversationRef, Message, MessagePage, Page, Sender,
+    Side, Site, Visitor,
 };
 use super::slots::VisitorSlot;
-use super::store::{NewMessage, NewVisitor};
+use super::store::{NewVisitor, TokenHolder};
 
 /// Messages in the `session` event.
 const SESSION_MESSAGES: i64 = 50;
@@ -93,30 +93,23 @@ impl Chat {
             return Err(Refusal::OriginNotAllowed);
         }
         if let Some(token) = token {
-            if let Some((visitor, conversation)) = self
+            let seen = self.visitor_seen_window();
+            if let Some(TokenHolder {
+                visitor,
+                conversation,
+                last_seen_at,
+            }) = self
                 .store
-                .visitor_by_token(&site.id, &token.hash(), self.visitor_seen_window())
+                .visitor_by_token(&site.id, &token.hash(), seen.expired_before)
                 .await?
             {
+                if last_seen_at < seen.refresh_before {
+                    self.store.touch_visitor(&visitor.id, seen.now).await?;
+                }
                 if !self.limiters.allow(Budget::Reconnect, &visitor.id) {
                     return Err(Refusal::RateLimited);
                 }
-                let slot = self
-                    .visitor_slots
-                    .take(&visitor.id)
-                    .ok_or(Refusal::TooManyConnections)?;
-                return Ok(AdmittedVisitor {
-                    identity: VisitorIdentity {
-                        site_id: site.id.clone(),
-                        visitor_id: visitor.id.clone(),
-                        conversation_id: conversation.id,
-                    },
-                    site,
-                    visitor,
-                    token: token.clone(),
-                    is_new: false,
-                    slot: Arc::new(slot),
-                });
+                return self.admitted(site, visitor, conversation, token.clone(), false);
             }
         }
         if !self.limiters.allow(Budget::NewVisitor, ip) {
@@ -134,6 +127,18 @@ impl Chat {
                 activity: activity_now(),
             })
             .await?;
+        self.admitted(site, visitor, conversation, token, true)
+    }
+
+    /// A visitor let in: its place under the connection cap taken.
+    fn admitted(
+        &self,
+        site: Site,
+        visitor: Visitor,
+        conversation: Conversation,
+        token: VisitorToken,
+        is_new: bool,
+    ) -> Result<AdmittedVisitor, Refusal> {
         let slot = self
             .visitor_slots
             .take(&visitor.id)
@@ -147,7 +152,7 @@ impl Chat {
             site,
             visitor,
             token,
-            is_new: true,
+            is_new,
             slot: Arc::new(slot),
         })
     }
@@ -169,10 +174,8 @@ impl Chat {
         }
         let _order = self.lock_conversation(&id.conversation_id).await;
         let conversation = self
-            .store
-            .conversation(&id.site_id, &id.conversation_id)
-            .await?
-            .ok_or(DomainError::NotFound)?;
+            .conversation_of(&id.site_id, &id.conversation_id)
+            .await?;
         let page = self
             .history(
                 &id.conversation_id,
@@ -212,9 +215,7 @@ impl Chat {
         id: &VisitorIdentity,
         update: ProfileUpdate,
     ) -> DomainResult<Visitor> {
-        if !self.limiters.allow(Budget::ProfileUpdate, &id.visitor_id) {
-            return Err(DomainError::RateLimited);
-        }
+        self.charge(Budget::ProfileUpdate, &id.visitor_id)?;
         let row = self
             .store
             .summary(&id.site_id, &id.conversation_id)
@@ -258,62 +259,13 @@ impl Chat {
                 .await?
                 .ok_or(DomainError::RateLimited);
         }
-        let _order = self.lock_conversation(&id.conversation_id).await;
-        let appended = self
-            .store
-            .append_message(NewMessage {
-                id: &MessageId::generate(),
-                site_id: &id.site_id,
-                conversation_id: &id.conversation_id,
-                sender: Sender::Visitor,
-                agent_id: None,
-                agent_name: None,
-                text: text.as_str(),
-                client_id: Some(client_id.as_str()),
-                reopen: true,
-                now: now_millis(),
-                activity: activity_now(),
-            })
-            .await?
-            .ok_or(DomainError::NotFound)?;
-        let message = appended.message;
-        if appended.created {
-            if appended.reopened {
-                self.conversation_changed(id, Status::Open).await?;
-            }
-            self.events
-                .to_visitor(
-                    &id.conversation_id,
-                    Some(from),
-                    VisitorEvent::Message(message.clone()),
-                )
-                .await;
-            self.events
-                .to_agents(&id.site_id, None, AgentEvent::Message(message.clone()))
-                .await;
-        }
-        Ok(message)
-    }
-
-    /// Tells both sides that the conversation was ended or reopened.
-    pub(super) async fn conversation_changed(
-        &self,
-        id: &VisitorIdentity,
-        status: Status,
-    ) -> DomainResult<()> {
-        self.events
-            .to_visitor(
-                &id.conversation_id,
-                None,
-                VisitorEvent::Conversation(ConversationRef {
-                    id: id.conversation_id.clone(),
-                    status,
-                }),
-            )
-            .await;
-        self.announce_summary(&id.site_id, &id.conversation_id)
-            .await?;
-        Ok(())
+        let author = Author {
+            sender: Sender::Visitor,
+            agent: None,
+            from,
+        };
+        self.post(&id.site_id, &id.conversation_id, author, client_id, text)
+            .await
     }
 
     pub async fn visitor_history(
@@ -322,9 +274,7 @@ impl Chat {
         before_seq: i64,
         limit: Option<i64>,
     ) -> DomainResult<MessagePage> {
-        if !self.limiters.allow(Budget::Sync, &id.visitor_id) {
-            return Err(DomainError::RateLimited);
-        }
+        self.charge(Budget::Sync, &id.visitor_id)?;
         self.history(&id.conversation_id, before_seq, limit).await
     }
 
@@ -333,22 +283,16 @@ impl Chat {
         id: &VisitorIdentity,
         after_seq: i64,
     ) -> DomainResult<MessagePage> {
-        if !self.limiters.allow(Budget::Sync, &id.visitor_id) {
-            return Err(DomainError::RateLimited);
-        }
+        self.charge(Budget::Sync, &id.visitor_id)?;
         self.sync(&id.conversation_id, after_seq).await
     }
 
     /// The visitor has read agent messages up to `seq`.
     pub async fn visitor_read(&self, id: &VisitorIdentity, seq: i64) -> DomainResult<()> {
-        if !self.limiters.allow(Budget::Read, &id.visitor_id) {
-            return Err(DomainError::RateLimited);
-        }
+        self.charge(Budget::Read, &id.visitor_id)?;
         let conversation = self
-            .store
-            .conversation(&id.site_id, &id.conversation_id)
-            .await?
-            .ok_or(DomainError::NotFound)?;
+            .conversation_of(&id.site_id, &id.conversation_id)
+            .await?;
         check_read_seq(seq, conversation.last_seq)?;
         if seq <= conversation.visitor_read_seq {
             // Nothing changes: no write, and no event for the agents.
@@ -370,9 +314,7 @@ impl Chat {
     }
 
     pub async fn visitor_page(&self, id: &VisitorIdentity, report: PageReport) -> DomainResult<()> {
-        if !self.limiters.allow(Budget::ProfileUpdate, &id.visitor_id) {
-            return Err(DomainError::RateLimited);
-        }
+        self.charge(Budget::ProfileUpdate, &id.visitor_id)?;
         let page = Page {
             url: report.url,
             title: report.title,

@@ -9,7 +9,7 @@
 
 use axum::{
     extract::Path,
-    http::{header, HeaderMap, HeaderValue, StatusCode},
+    http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode},
     response::{IntoResponse, Redirect, Response},
     routing::get,
     Router,
@@ -51,46 +51,45 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 }
 
 async fn widget(headers: HeaderMap) -> Response {
-    let mut res = serve("widget.js", SHORT, &headers);
-    let h = res.headers_mut();
-    // Loaded by third-party pages, including ones with COEP.
-    h.insert(
-        "cross-origin-resource-policy",
-        HeaderValue::from_static("cross-origin"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    res
+    let res = serve("widget.js", SHORT, &headers);
+    with(
+        res,
+        [
+            // Loaded by third-party pages, including ones with COEP.
+            (
+                HeaderName::from_static("cross-origin-resource-policy"),
+                "cross-origin",
+            ),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+    )
 }
 
 async fn admin(headers: HeaderMap) -> Response {
-    let mut res = serve("admin/index.html", REVALIDATE, &headers);
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(ADMIN_CSP),
-    );
-    // For browsers without CSP frame-ancestors; says the same.
-    h.insert(
-        header::X_FRAME_OPTIONS,
-        HeaderValue::from_static("SAMEORIGIN"),
-    );
-    // Dashboard URLs name conversations; no other site needs to learn them.
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    res
+    let res = serve("admin/index.html", REVALIDATE, &headers);
+    with(
+        res,
+        [
+            (header::CONTENT_SECURITY_POLICY, ADMIN_CSP),
+            // For browsers without CSP frame-ancestors; says the same.
+            (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
+            // Dashboard URLs name conversations; no other site needs to learn them.
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+    )
 }
 
 async fn demo(headers: HeaderMap) -> Response {
-    let mut res = serve("demo/index.html", REVALIDATE, &headers);
-    res.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(DEMO_CSP),
-    );
+    let res = serve("demo/index.html", REVALIDATE, &headers);
+    with(res, [(header::CONTENT_SECURITY_POLICY, DEMO_CSP)])
+}
+
+/// `res` with these headers set.
+fn with<const N: usize>(mut res: Response, headers: [(HeaderName, &'static str); N]) -> Response {
+    for (name, value) in headers {
+        res.headers_mut()
+            .insert(name, HeaderValue::from_static(value));
+    }
     res
 }
 

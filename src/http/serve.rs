@@ -13,12 +13,11 @@
 //!   either direction for that long is closed. Upgraded (WebSocket) connections leave this
 //!   watch; Engine.IO's ping timeout bounds them.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -35,6 +34,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 
 use super::client_addr::{ClientAddr, TrustedProxies};
+use crate::domain::slots::{Slot, Slots};
 
 /// hyper refuses a smaller read buffer limit.
 const MIN_HEADER_BUFFER: usize = 8192;
@@ -71,7 +71,10 @@ pub async fn serve(
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
-    let counts = Arc::new(ConnectionCounts::default());
+    // Open connections per client address.
+    let counts = Slots::<ClientAddr>::new(
+        u32::try_from(limits.max_connections_per_address).unwrap_or(u32::MAX),
+    );
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -92,10 +95,7 @@ pub async fn serve(
         let slot = if limits.trusted_proxies.contains(peer.ip()) {
             None
         } else {
-            match counts.admit(
-                ClientAddr::of(peer.ip()),
-                limits.max_connections_per_address,
-            ) {
+            match counts.take(ClientAddr::of(peer.ip())) {
                 Some(slot) => Some(slot),
                 None => {
                     tracing::debug!(%peer, "connection over the per-address cap closed");
@@ -167,47 +167,6 @@ fn is_connection_error(e: &io::Error) -> bool {
     )
 }
 
-/// Open connections per client address.
-#[derive(Default)]
-struct ConnectionCounts {
-    open: Mutex<HashMap<ClientAddr, usize>>,
-}
-
-impl ConnectionCounts {
-    /// A slot for one more connection from `addr`, unless it already holds `cap`.
-    fn admit(self: &Arc<Self>, addr: ClientAddr, cap: usize) -> Option<Slot> {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        let n = open.entry(addr).or_insert(0);
-        if *n >= cap {
-            return None;
-        }
-        *n += 1;
-        Some(Slot {
-            counts: self.clone(),
-            addr,
-        })
-    }
-}
-
-/// One connection's place in its address's count, given back when the socket is dropped
-/// (wherever it is by then: hyper's connection, or an upgraded WebSocket).
-struct Slot {
-    counts: Arc<ConnectionCounts>,
-    addr: ClientAddr,
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut open = self.counts.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = open.get_mut(&self.addr) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                open.remove(&self.addr);
-            }
-        }
-    }
-}
-
 fn epoch() -> Instant {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
     *EPOCH.get_or_init(Instant::now)
@@ -238,7 +197,9 @@ impl Activity {
 struct Tracked {
     tcp: TcpStream,
     activity: Arc<Activity>,
-    _slot: Option<Slot>,
+    /// Given back when the socket is dropped, wherever it is by then (hyper's connection, or
+    /// an upgraded WebSocket).
+    _slot: Option<Slot<ClientAddr>>,
 }
 
 impl AsyncRead for Tracked {
@@ -299,36 +260,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_cap_counts_open_connections_per_address() {
-        let counts = Arc::new(ConnectionCounts::default());
-        let a = ClientAddr::of("192.0.2.1".parse().unwrap());
-        let b = ClientAddr::of("192.0.2.2".parse().unwrap());
-        let first = counts.admit(a, 2).unwrap();
-        let _second = counts.admit(a, 2).unwrap();
-        assert!(counts.admit(a, 2).is_none());
-        assert!(counts.admit(b, 2).is_some());
-        drop(first);
-        assert!(counts.admit(a, 2).is_some());
-    }
-
-    #[test]
     fn a_64_shares_one_count() {
-        let counts = Arc::new(ConnectionCounts::default());
+        let counts = Slots::<ClientAddr>::new(1);
         let _one = counts
-            .admit(ClientAddr::of("2001:db8::1".parse().unwrap()), 1)
+            .take(ClientAddr::of("2001:db8::1".parse().unwrap()))
             .unwrap();
         assert!(counts
-            .admit(ClientAddr::of("2001:db8::2".parse().unwrap()), 1)
+            .take(ClientAddr::of("2001:db8::2".parse().unwrap()))
             .is_none());
-    }
-
-    #[test]
-    fn a_slot_is_forgotten_when_its_address_has_no_connection_left() {
-        let counts = Arc::new(ConnectionCounts::default());
-        let slot = counts
-            .admit(ClientAddr::of("192.0.2.1".parse().unwrap()), 5)
-            .unwrap();
-        drop(slot);
-        assert!(counts.open.lock().unwrap().is_empty());
+        assert!(counts
+            .take(ClientAddr::of("2001:db8:0:1::1".parse().unwrap()))
+            .is_some());
     }
 }

@@ -16,10 +16,9 @@ use socketioxide_core::adapter::DefinedAdapter;
 use super::ack::{parse, reply};
 use super::connection_id;
 use super::events::{site_room, AGENT_NS};
+use super::requests::{HistoryPage, InConversation, Nothing, Read, SendMessage, SyncPage, Typing};
 use crate::domain::agents::AgentIdentity;
 use crate::domain::events::ConnectionId;
-use crate::domain::ids::ConversationId;
-use crate::domain::input::{ClientId, MessageText};
 use crate::domain::model::{parse_micros, MessagePage, Status, SummaryPage};
 use crate::domain::{Chat, DomainError, DomainResult, Refusal};
 
@@ -142,92 +141,50 @@ async fn on_list(c: Caller, req: List) -> DomainResult<SummaryPage> {
     c.chat.list(&c.id, before, req.limit, status).await
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SendRequest {
-    conversation_id: String,
-    client_id: String,
-    text: String,
-}
-
-async fn on_send(c: Caller, req: SendRequest) -> DomainResult<Value> {
-    let conversation = ConversationId::named(&req.conversation_id)?;
-    let client_id = ClientId::parse(&req.client_id)?;
-    let text = MessageText::parse(&req.text)?;
+async fn on_send(c: Caller, req: InConversation<SendMessage>) -> DomainResult<Value> {
+    let (client_id, text) = req.request.parse()?;
     let message = c
         .chat
-        .agent_send(&c.id, &c.connection, &conversation, client_id, text)
+        .agent_send(&c.id, &c.connection, &req.conversation()?, client_id, text)
         .await?;
     Ok(json!({ "message": message }))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct History {
-    conversation_id: String,
-    before_seq: i64,
-    limit: Option<i64>,
-}
-
-async fn on_history(c: Caller, req: History) -> DomainResult<MessagePage> {
-    let conversation = ConversationId::named(&req.conversation_id)?;
+async fn on_history(c: Caller, req: InConversation<HistoryPage>) -> DomainResult<MessagePage> {
+    let HistoryPage { before_seq, limit } = req.request;
     c.chat
-        .agent_history(&c.id, &conversation, req.before_seq, req.limit)
+        .agent_history(&c.id, &req.conversation()?, before_seq, limit)
         .await
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SyncRequest {
-    conversation_id: String,
-    after_seq: i64,
-}
-
-async fn on_sync(c: Caller, req: SyncRequest) -> DomainResult<MessagePage> {
-    let conversation = ConversationId::named(&req.conversation_id)?;
-    c.chat.agent_sync(&c.id, &conversation, req.after_seq).await
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Read {
-    conversation_id: String,
-    seq: i64,
-}
-
-async fn on_read(c: Caller, req: Read) -> DomainResult<Value> {
-    let conversation = ConversationId::named(&req.conversation_id)?;
+async fn on_sync(c: Caller, req: InConversation<SyncPage>) -> DomainResult<MessagePage> {
+    let after_seq = req.request.after_seq;
     c.chat
-        .agent_read(&c.id, &c.connection, &conversation, req.seq)
+        .agent_sync(&c.id, &req.conversation()?, after_seq)
+        .await
+}
+
+async fn on_read(c: Caller, req: InConversation<Read>) -> DomainResult<Value> {
+    let seq = req.request.seq;
+    c.chat
+        .agent_read(&c.id, &c.connection, &req.conversation()?, seq)
         .await?;
     Ok(json!({}))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct End {
-    conversation_id: String,
-}
-
-async fn on_end(c: Caller, req: End) -> DomainResult<Value> {
-    let conversation = ConversationId::named(&req.conversation_id)?;
-    let summary = c.chat.end(&c.id, &conversation).await?;
+async fn on_end(c: Caller, req: InConversation<Nothing>) -> DomainResult<Value> {
+    let summary = c.chat.end(&c.id, &req.conversation()?).await?;
     Ok(json!({ "conversation": summary }))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Typing {
-    conversation_id: String,
-    typing: bool,
 }
 
 /// Typing has no ack: one for an unknown or foreign conversation is dropped silently.
 async fn on_typing(TryData(data): TryData<Value>, State(chat): Ctx, Extension(id): Me) {
-    let Ok(req) = parse::<Typing>(data) else {
+    let Ok(req) = parse::<InConversation<Typing>>(data) else {
         return;
     };
-    if let Ok(conversation) = ConversationId::named(&req.conversation_id) {
-        let _ = chat.agent_typing(&id, &conversation, req.typing).await;
+    if let Ok(conversation) = req.conversation() {
+        let _ = chat
+            .agent_typing(&id, &conversation, req.request.typing)
+            .await;
     }
 }

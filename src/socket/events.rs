@@ -93,16 +93,6 @@ impl<A: Adapter> SocketEvents<A> {
             }
         }
     }
-
-    async fn emit_visitor_event(&self, to: Audience<'_>, event: VisitorEvent) {
-        match event {
-            VisitorEvent::Message(m) => self.emit(to, "message", &m).await,
-            VisitorEvent::Typing(t) => self.emit(to, "typing", &t).await,
-            VisitorEvent::Presence(p) => self.emit(to, "presence", &p).await,
-            VisitorEvent::Read(r) => self.emit(to, "read", &r).await,
-            VisitorEvent::Conversation(c) => self.emit(to, "conversation", &c).await,
-        }
-    }
 }
 
 #[async_trait]
@@ -118,7 +108,7 @@ impl<A: Adapter> Events for SocketEvents<A> {
             room: conversation_room(conversation_id),
             except,
         };
-        self.emit_visitor_event(to, event).await;
+        self.emit(to, event.name(), &event).await;
     }
 
     async fn to_site_visitors(&self, site_id: &SiteId, event: VisitorEvent) {
@@ -127,7 +117,7 @@ impl<A: Adapter> Events for SocketEvents<A> {
             room: site_room(site_id),
             except: None,
         };
-        self.emit_visitor_event(to, event).await;
+        self.emit(to, event.name(), &event).await;
     }
 
     async fn to_agents(&self, site_id: &SiteId, except: Option<&ConnectionId>, event: AgentEvent) {
@@ -136,12 +126,6 @@ impl<A: Adapter> Events for SocketEvents<A> {
             room: site_room(site_id),
             except,
         };
-        match event {
-            AgentEvent::Conversation(s) => self.emit(to, "conversation", &s).await,
-            AgentEvent::Message(m) => self.emit(to, "message", &m).await,
-            AgentEvent::Presence(p) => self.emit(to, "presence", &p).await,
-            AgentEvent::Typing(t) => self.emit(to, "typing", &t).await,
-            AgentEvent::Read(r) => self.emit(to, "read", &r).await,
-        }
+        self.emit(to, event.name(), &event).await;
     }
 }

@@ -5,6 +5,7 @@
 mod ack;
 mod agent;
 pub mod events;
+mod requests;
 pub mod revocation;
 mod visitor;
 

@@ -12,9 +12,10 @@ use socketioxide_core::adapter::DefinedAdapter;
 
 use super::ack::{parse, reply};
 use super::events::{conversation_room, site_room, VISITOR_NS};
+use super::requests::{HistoryPage, Read, SendMessage, SyncPage, Typing};
 use super::{connection_id, remote_ip};
 use crate::domain::ids::{SiteKey, VisitorToken};
-use crate::domain::input::{ClientId, MessageText, PageReport, ProfileUpdate};
+use crate::domain::input::{PageReport, ProfileUpdate};
 use crate::domain::model::MessagePage;
 use crate::domain::visitors::{AdmittedVisitor, VisitorIdentity};
 use crate::domain::{Chat, DomainResult, Refusal};
@@ -153,54 +154,27 @@ async fn on_profile(chat: &Chat, id: &VisitorIdentity, data: Payload) -> DomainR
     Ok(json!({ "visitor": visitor }))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Send {
-    client_id: String,
-    text: String,
-}
-
 async fn on_send<A: Adapter>(
     s: &SocketRef<A>,
     chat: &Chat,
     id: &VisitorIdentity,
     data: Payload,
 ) -> DomainResult<Value> {
-    let req: Send = parse(data)?;
-    let client_id = ClientId::parse(&req.client_id)?;
-    let text = MessageText::parse(&req.text)?;
+    let (client_id, text) = parse::<SendMessage>(data)?.parse()?;
     let message = chat
         .visitor_send(id, &connection_id(s), client_id, text)
         .await?;
     Ok(json!({ "message": message }))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct History {
-    before_seq: i64,
-    limit: Option<i64>,
-}
-
 async fn on_history(chat: &Chat, id: &VisitorIdentity, data: Payload) -> DomainResult<MessagePage> {
-    let req: History = parse(data)?;
+    let req: HistoryPage = parse(data)?;
     chat.visitor_history(id, req.before_seq, req.limit).await
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Sync {
-    after_seq: i64,
-}
-
 async fn on_sync(chat: &Chat, id: &VisitorIdentity, data: Payload) -> DomainResult<MessagePage> {
-    let req: Sync = parse(data)?;
+    let req: SyncPage = parse(data)?;
     chat.visitor_sync(id, req.after_seq).await
-}
-
-#[derive(Deserialize)]
-struct Read {
-    seq: i64,
 }
 
 async fn on_read(chat: &Chat, id: &VisitorIdentity, data: Payload) -> DomainResult<Value> {
@@ -231,11 +205,6 @@ async fn on_page(
     let report = PageReport::parse(&req.url, req.title.as_deref(), allowed)?;
     chat.visitor_page(id, report).await?;
     Ok(json!({}))
-}
-
-#[derive(Deserialize)]
-struct Typing {
-    typing: bool,
 }
 
 async fn on_typing(chat: &Chat, id: &VisitorIdentity, data: Payload) {

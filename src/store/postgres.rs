@@ -23,15 +23,10 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::rows::{AgentRow, AGENT_COLUMNS};
-use super::shared::json_list;
-use crate::domain::ids::{AgentId, ConversationId, SiteId, SiteKey, TokenHash};
-use crate::domain::model::{
-    Agent, Conversation, Message, Micros, Millis, Page, Sender, Side, Site, Status, Visitor,
-};
+use crate::domain::ids::{AgentId, ConversationId, VisitorId};
+use crate::domain::model::{Conversation, Message, Micros, Millis, Page, Side, Status, Visitor};
 use crate::domain::store::{
-    Appended, ListFilter, NewAgent, NewMessage, NewSite, NewVisitor, SeenWindow, Store, StoreError,
-    StoreResult, SummaryRow,
+    Appended, Chatting, Lookups, NewMessage, NewVisitor, StoreError, StoreResult,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -46,7 +41,6 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The unique constraints the store turns into domain outcomes (named in the migration).
 const IDEMPOTENCY_CONSTRAINT: &str = "messages_idempotency";
-const USERNAME_CONSTRAINT: &str = "agents_username_key";
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -115,185 +109,40 @@ fn violates(e: &sqlx::Error, constraint: &str) -> bool {
 
 /// The queries PostgreSQL runs as SQLite does.
 mod shared {
-    crate::store::shared::shared_sql!(sqlx::Postgres);
+    crate::store::shared::shared_sql!(
+        super::PostgresStore, sqlx::Postgres, reads: pool, fresh: pool, writes: pool, json: "::jsonb"
+    );
 }
 
 #[async_trait]
-impl Store for PostgresStore {
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
-        shared::setting_or_insert(&self.pool, key, value).await
-    }
-
-    async fn create_site(&self, s: NewSite<'_>) -> StoreResult<Site> {
-        sqlx::query(
-            "INSERT INTO sites \
-               (id, site_key, name, allowed_origins, prechat_fields, allowed_query_params, \
-                created_at) \
-             VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7)",
-        )
-        .bind(s.id.as_str())
-        .bind(s.site_key.as_str())
-        .bind(s.name)
-        .bind(json_list(s.allowed_origins))
-        .bind(json_list(s.prechat_fields))
-        .bind(json_list(s.allowed_query_params))
-        .bind(s.now)
-        .execute(&self.pool)
-        .await?;
-        Ok(s.site())
-    }
-
-    async fn list_sites(&self) -> StoreResult<Vec<Site>> {
-        shared::list_sites(&self.pool).await
-    }
-
-    async fn site_by_key(&self, site_key: &SiteKey) -> StoreResult<Option<Site>> {
-        shared::site_by_key(&self.pool, site_key).await
-    }
-
-    async fn site_by_id(&self, id: &SiteId) -> StoreResult<Option<Site>> {
-        shared::site_by_id(&self.pool, id).await
-    }
-
-    async fn count_sites(&self) -> StoreResult<i64> {
-        shared::count_sites(&self.pool).await
-    }
-
-    async fn create_agent(&self, a: NewAgent<'_>) -> StoreResult<Agent> {
-        let inserted = sqlx::query(
-            "INSERT INTO agents (id, site_id, username, name, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(a.id.as_str())
-        .bind(a.site_id.as_str())
-        .bind(a.username)
-        .bind(a.name)
-        .bind(a.password_hash)
-        .bind(a.now)
-        .execute(&self.pool)
-        .await;
-        match inserted {
-            Err(e) if violates(&e, USERNAME_CONSTRAINT) => {
-                Err(StoreError::Conflict(format!("username {}", a.username)))
-            }
-            Err(e) => Err(e.into()),
-            Ok(_) => Ok(a.agent()),
-        }
-    }
-
-    async fn agent_by_username(&self, username: &str) -> StoreResult<Option<Agent>> {
-        shared::agent_by_username(&self.pool, username).await
-    }
-
-    async fn agent_by_id(&self, id: &AgentId) -> StoreResult<Option<Agent>> {
-        shared::agent_by_id(&self.pool, id).await
-    }
-
-    async fn agents_by_ids(&self, ids: &[AgentId]) -> StoreResult<Vec<Agent>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<&str> = ids.iter().map(AgentId::as_str).collect();
-        let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = ANY($1)");
-        sqlx::query_as::<_, AgentRow>(&sql)
-            .bind(ids)
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(Agent::try_from)
-            .collect()
-    }
-
-    async fn list_agents(&self, site_id: &SiteId) -> StoreResult<Vec<Agent>> {
-        shared::list_agents(&self.pool, site_id).await
-    }
-
-    async fn set_agent_password(&self, username: &str, password_hash: &str) -> StoreResult<bool> {
-        shared::set_agent_password(&self.pool, username, password_hash).await
-    }
-
-    async fn set_agent_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool> {
-        shared::set_agent_disabled(&self.pool, username, disabled).await
-    }
-
-    async fn delete_agent(
-        &self,
-        username: &str,
-        tombstone: &str,
-        now: Millis,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE agents SET deleted_at = $1, username = $2, password_hash = '', \
-               token_version = token_version + 1 \
-             WHERE username = $3 AND deleted_at IS NULL",
-        )
-        .bind(now)
-        .bind(tombstone)
-        .bind(username)
-        .execute(&self.pool)
-        .await;
-        match done {
-            Err(e) if violates(&e, USERNAME_CONSTRAINT) => {
-                Err(StoreError::Conflict(format!("username {tombstone}")))
-            }
-            Err(e) => Err(e.into()),
-            Ok(done) => Ok(done.rows_affected() == 1),
-        }
-    }
-
+impl Chatting for PostgresStore {
     async fn create_visitor(&self, v: NewVisitor<'_>) -> StoreResult<(Visitor, Conversation)> {
-        let mut tx = self.pool.begin().await?;
+        // One statement, so one round trip and no explicit transaction.
         sqlx::query(
-            "INSERT INTO visitors (id, site_id, token_hash, created_at, last_seen_at) \
-             VALUES ($1, $2, $3, $4, $4)",
+            "WITH visitor AS ( \
+               INSERT INTO visitors (id, site_id, token_hash, created_at, last_seen_at) \
+               VALUES ($1, $3, $4, $5, $5) RETURNING id) \
+             INSERT INTO conversations (id, site_id, visitor_id, created_at, updated_at) \
+             SELECT $2, $3, id, $5, $6 FROM visitor",
         )
         .bind(v.visitor_id.as_str())
+        .bind(v.conversation_id.as_str())
         .bind(v.site_id.as_str())
         .bind(v.token_hash.as_str())
         .bind(v.now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO conversations (id, site_id, visitor_id, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(v.conversation_id.as_str())
-        .bind(v.site_id.as_str())
-        .bind(v.visitor_id.as_str())
-        .bind(v.now)
         .bind(v.activity)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        tx.commit().await?;
         Ok(v.created())
     }
 
-    async fn visitor_by_token(
-        &self,
-        site_id: &SiteId,
-        token_hash: &TokenHash,
-        seen: SeenWindow,
-    ) -> StoreResult<Option<(Visitor, Conversation)>> {
-        let Some((visitor, conversation, last_seen)) =
-            shared::visitor_by_token(&self.pool, site_id, token_hash, seen.expired_before).await?
-        else {
-            return Ok(None);
-        };
-        if last_seen < seen.refresh_before {
-            sqlx::query(
-                "UPDATE visitors SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1",
-            )
-            .bind(seen.now)
-            .bind(visitor.id.as_str())
+    async fn touch_visitor(&self, id: &VisitorId, now: Millis) -> StoreResult<()> {
+        sqlx::query("UPDATE visitors SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1")
+            .bind(now)
+            .bind(id.as_str())
             .execute(&self.pool)
             .await?;
-        }
-        Ok(Some((visitor, conversation)))
+        Ok(())
     }
 
     async fn update_visitor(&self, v: &Visitor) -> StoreResult<()> {
@@ -315,30 +164,6 @@ impl Store for PostgresStore {
             .execute(&self.pool)
             .await?;
         Ok(())
-    }
-
-    async fn conversation(
-        &self,
-        site_id: &SiteId,
-        id: &ConversationId,
-    ) -> StoreResult<Option<Conversation>> {
-        shared::conversation(&self.pool, site_id, id).await
-    }
-
-    async fn summary(
-        &self,
-        site_id: &SiteId,
-        id: &ConversationId,
-    ) -> StoreResult<Option<SummaryRow>> {
-        shared::summary(&self.pool, site_id, id).await
-    }
-
-    async fn list_summaries(
-        &self,
-        site_id: &SiteId,
-        filter: ListFilter,
-    ) -> StoreResult<Vec<SummaryRow>> {
-        shared::list_summaries(&self.pool, site_id, filter).await
     }
 
     async fn set_status(
@@ -446,34 +271,6 @@ impl Store for PostgresStore {
                 }))
             }
         }
-    }
-
-    async fn message_by_client_id(
-        &self,
-        site_id: &SiteId,
-        conversation_id: &ConversationId,
-        sender: Sender,
-        client_id: &str,
-    ) -> StoreResult<Option<Message>> {
-        shared::message_by_client_id(&self.pool, site_id, conversation_id, sender, client_id).await
-    }
-
-    async fn messages_before(
-        &self,
-        conversation_id: &ConversationId,
-        before_seq: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<Message>> {
-        shared::messages_before(&self.pool, conversation_id, before_seq, limit).await
-    }
-
-    async fn messages_after(
-        &self,
-        conversation_id: &ConversationId,
-        after_seq: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<Message>> {
-        shared::messages_after(&self.pool, conversation_id, after_seq, limit).await
     }
 
     async fn mark_read(

@@ -104,78 +104,87 @@ impl MessageRow {
     }
 }
 
-pub(super) fn conversation_from<'r, R>(row: &'r R) -> StoreResult<Conversation>
+/// A row of either backend, read by column name: the bounds sqlx needs, written once.
+pub(super) trait ByName {
+    fn text(&self, column: &str) -> StoreResult<String>;
+    fn maybe_text(&self, column: &str) -> StoreResult<Option<String>>;
+    fn int(&self, column: &str) -> StoreResult<i64>;
+}
+
+impl<R> ByName for R
 where
     R: Row,
-    &'static str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'c> &'c str: ColumnIndex<R>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
 {
-    let status: String = row.try_get("status")?;
+    fn text(&self, column: &str) -> StoreResult<String> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn maybe_text(&self, column: &str) -> StoreResult<Option<String>> {
+        Ok(self.try_get(column)?)
+    }
+
+    fn int(&self, column: &str) -> StoreResult<i64> {
+        Ok(self.try_get(column)?)
+    }
+}
+
+pub(super) fn conversation_from(row: &impl ByName) -> StoreResult<Conversation> {
+    let status = row.text("status")?;
     Ok(Conversation {
-        id: ConversationId::try_from(row.try_get::<String, _>("id")?)?,
-        site_id: SiteId::try_from(row.try_get::<String, _>("site_id")?)?,
-        visitor_id: VisitorId::try_from(row.try_get::<String, _>("visitor_id")?)?,
+        id: ConversationId::try_from(row.text("id")?)?,
+        site_id: SiteId::try_from(row.text("site_id")?)?,
+        visitor_id: VisitorId::try_from(row.text("visitor_id")?)?,
         status: Status::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("status {status}")))?,
-        last_seq: row.try_get("last_seq")?,
-        visitor_read_seq: row.try_get("visitor_read_seq")?,
-        agent_read_seq: row.try_get("agent_read_seq")?,
-        updated_at: row.try_get("updated_at")?,
+        last_seq: row.int("last_seq")?,
+        visitor_read_seq: row.int("visitor_read_seq")?,
+        agent_read_seq: row.int("agent_read_seq")?,
+        updated_at: row.int("updated_at")?,
     })
 }
 
-pub(super) fn visitor_from<'r, R>(row: &'r R) -> StoreResult<Visitor>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(super) fn visitor_from(row: &impl ByName) -> StoreResult<Visitor> {
     Ok(Visitor {
-        id: VisitorId::try_from(row.try_get::<String, _>("v_id")?)?,
-        name: row.try_get("v_name")?,
-        email: row.try_get("v_email")?,
-        phone: row.try_get("v_phone")?,
+        id: VisitorId::try_from(row.text("v_id")?)?,
+        name: row.maybe_text("v_name")?,
+        email: row.maybe_text("v_email")?,
+        phone: row.maybe_text("v_phone")?,
     })
 }
 
-pub(super) fn summary_from<'r, R>(row: &'r R) -> StoreResult<SummaryRow>
-where
-    R: Row,
-    &'static str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-{
-    let page_url: Option<String> = row.try_get("page_url")?;
-    let last_message = match row.try_get::<Option<String>, _>("m_id")? {
+pub(super) fn summary_from(row: &impl ByName) -> StoreResult<SummaryRow> {
+    let last_message = match row.maybe_text("m_id")? {
         Some(id) => Some(
             MessageRow {
                 id,
-                conversation_id: row.try_get("id")?,
-                seq: row.try_get("m_seq")?,
-                sender: row.try_get("m_sender")?,
-                agent_name: row.try_get("m_agent_name")?,
-                text: row.try_get("m_text")?,
-                client_id: row.try_get("m_client_id")?,
-                created_at: row.try_get("m_created_at")?,
+                conversation_id: row.text("id")?,
+                seq: row.int("m_seq")?,
+                sender: row.text("m_sender")?,
+                agent_name: row.maybe_text("m_agent_name")?,
+                text: row.text("m_text")?,
+                client_id: row.maybe_text("m_client_id")?,
+                created_at: row.int("m_created_at")?,
             }
             .into_message()?,
         ),
         None => None,
     };
+    let page = match row.maybe_text("page_url")? {
+        Some(url) => Some(Page {
+            url,
+            title: row.maybe_text("page_title")?,
+        }),
+        None => None,
+    };
     Ok(SummaryRow {
         conversation: conversation_from(row)?,
         visitor: visitor_from(row)?,
-        page: match page_url {
-            Some(url) => Some(Page {
-                url,
-                title: row.try_get("page_title")?,
-            }),
-            None => None,
-        },
+        page,
         last_message,
-        unread: row.try_get("unread")?,
+        unread: row.int("unread")?,
     })
 }
 

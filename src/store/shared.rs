@@ -11,46 +11,52 @@ pub(super) fn json_list(items: &[String]) -> String {
     serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
 }
 
-/// Expands to the shared queries over `sqlx::Pool<$db>`.
+/// True when `e` is a unique violation (e.g. a taken username).
+pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// `$1, $2, ... $n`: the placeholders of an `IN` list.
+pub(super) fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Ids per `IN` list: far below either backend's limit on parameters.
+pub(super) const IN_LIST_MAX: usize = 500;
+
+/// Implements [`Lookups`](crate::domain::store::Lookups) and
+/// [`Directory`](crate::domain::store::Directory) for `$store` over its sqlx pools:
+/// `self.$reads` (any committed state will do), `self.$fresh` (must see every commit so far:
+/// idempotency lookups) and `self.$writes`. `$json` is the cast a JSON list's text needs on the
+/// way in (`"::jsonb"` on PostgreSQL, nothing on SQLite, where the column is TEXT).
 macro_rules! shared_sql {
-    ($db:ty) => {
+    (
+        $store:ty,
+        $db:ty,
+        reads: $reads:ident,
+        fresh: $fresh:ident,
+        writes: $writes:ident,
+        json: $json:literal
+    ) => {
+        use async_trait::async_trait;
         use sqlx::Pool;
 
         use crate::domain::ids::{AgentId, ConversationId, SiteId, SiteKey, TokenHash};
-        use crate::domain::model::{Agent, Conversation, Message, Millis, Sender, Site, Status, Visitor};
-        use crate::domain::store::{ListFilter, StoreResult, SummaryRow};
+        use crate::domain::model::{Agent, Conversation, Message, Millis, Sender, Site, Status};
+        use crate::domain::store::{
+            Directory, ListFilter, Lookups, NewAgent, NewSite, SeqSide, StoreError, StoreResult,
+            SummaryRow, TokenHolder,
+        };
         use crate::store::rows::{
-            conversation_from, summary_from, summary_query, visitor_from, AgentRow, MessageRow,
+            ByName, conversation_from, summary_from, summary_query, visitor_from, AgentRow, MessageRow,
             SiteRow, AGENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS, SITE_COLUMNS,
         };
+        use crate::store::shared::{is_unique_violation, json_list, placeholders, IN_LIST_MAX};
 
         type Db = Pool<$db>;
-
-        /// The stored value for `key`, storing `value` first if there was none. Two nodes
-        /// starting at once both insert; the loser's row is dropped and both read the winner's.
-        pub(crate) async fn setting_or_insert(db: &Db, key: &str, value: &str) -> StoreResult<String> {
-            sqlx::query(
-                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-            )
-            .bind(key)
-            .bind(value)
-            .execute(db)
-            .await?;
-            Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(key)
-                .fetch_one(db)
-                .await?)
-        }
-
-        pub(crate) async fn list_sites(db: &Db) -> StoreResult<Vec<Site>> {
-            let sql = format!("SELECT {SITE_COLUMNS} FROM sites ORDER BY created_at, id");
-            sqlx::query_as::<_, SiteRow>(&sql)
-                .fetch_all(db)
-                .await?
-                .into_iter()
-                .map(SiteRow::into_site)
-                .collect()
-        }
 
         /// The site whose `column` (`id` or `site_key`) is `value`.
         async fn site_where(db: &Db, column: &str, value: &str) -> StoreResult<Option<Site>> {
@@ -63,26 +69,35 @@ macro_rules! shared_sql {
                 .transpose()
         }
 
-        pub(crate) async fn site_by_key(db: &Db, key: &SiteKey) -> StoreResult<Option<Site>> {
-            site_where(db, "site_key", key.as_str()).await
+        /// The condition on a conversation `c` that [`one_of_site`] binds.
+        const ONE: &str = "c.site_id = $1 AND c.id = $2";
+
+        /// The row `sql` finds for the site's conversation (`$1`, `$2`), read by `read`.
+        async fn one_of_site<T>(
+            db: &Db,
+            sql: &str,
+            site_id: &SiteId,
+            id: &ConversationId,
+            read: fn(&<$db as sqlx::Database>::Row) -> StoreResult<T>,
+        ) -> StoreResult<Option<T>> {
+            sqlx::query(sql)
+                .bind(site_id.as_str())
+                .bind(id.as_str())
+                .fetch_optional(db)
+                .await?
+                .map(|row| read(&row))
+                .transpose()
         }
 
-        pub(crate) async fn site_by_id(db: &Db, id: &SiteId) -> StoreResult<Option<Site>> {
-            site_where(db, "id", id.as_str()).await
-        }
-
-        pub(crate) async fn count_sites(db: &Db) -> StoreResult<i64> {
-            Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sites")
-                .fetch_one(db)
-                .await?)
-        }
-
-        /// The agents that match `filter` (a condition on `$1`), oldest first.
-        async fn agents_where(db: &Db, filter: &str, value: &str) -> StoreResult<Vec<Agent>> {
+        /// The agents that match `filter` (a condition on `$1`, ...), oldest first.
+        async fn agents_where(db: &Db, filter: &str, values: &[&str]) -> StoreResult<Vec<Agent>> {
             let sql =
                 format!("SELECT {AGENT_COLUMNS} FROM agents WHERE {filter} ORDER BY created_at, id");
-            sqlx::query_as::<_, AgentRow>(&sql)
-                .bind(value)
+            let mut query = sqlx::query_as::<_, AgentRow>(&sql);
+            for value in values {
+                query = query.bind(*value);
+            }
+            query
                 .fetch_all(db)
                 .await?
                 .into_iter()
@@ -90,203 +105,291 @@ macro_rules! shared_sql {
                 .collect()
         }
 
-        pub(crate) async fn agent_by_username(db: &Db, username: &str) -> StoreResult<Option<Agent>> {
-            Ok(agents_where(db, "username = $1", username).await?.pop())
-        }
-
-        pub(crate) async fn agent_by_id(db: &Db, id: &AgentId) -> StoreResult<Option<Agent>> {
-            Ok(agents_where(db, "id = $1", id.as_str()).await?.pop())
-        }
-
-        pub(crate) async fn list_agents(db: &Db, site_id: &SiteId) -> StoreResult<Vec<Agent>> {
-            agents_where(db, "site_id = $1 AND deleted_at IS NULL", site_id.as_str()).await
-        }
-
-        /// Sets a new password hash and bumps the token version.
-        pub(crate) async fn set_agent_password(
-            db: &Db,
-            username: &str,
-            password_hash: &str,
-        ) -> StoreResult<bool> {
-            let done = sqlx::query(
-                "UPDATE agents SET password_hash = $1, token_version = token_version + 1 \
-                 WHERE username = $2 AND deleted_at IS NULL",
-            )
-            .bind(password_hash)
-            .bind(username)
-            .execute(db)
-            .await?;
-            Ok(done.rows_affected() == 1)
-        }
-
-        /// Disabling revokes every token; enabling leaves the version alone (tokens from
-        /// before the disable stay revoked: the agent logs in again).
-        pub(crate) async fn set_agent_disabled(
-            db: &Db,
-            username: &str,
-            disabled: bool,
-        ) -> StoreResult<bool> {
-            let done = sqlx::query(
-                "UPDATE agents SET disabled = $1, \
-                   token_version = token_version + CASE WHEN $1 THEN 1 ELSE 0 END \
-                 WHERE username = $2 AND deleted_at IS NULL",
-            )
-            .bind(disabled)
-            .bind(username)
-            .execute(db)
-            .await?;
-            Ok(done.rows_affected() == 1)
-        }
-
-        /// The visitor of a token with its conversation and `last_seen_at`, unless last seen
-        /// before `expired_before`.
-        pub(crate) async fn visitor_by_token(
-            db: &Db,
-            site_id: &SiteId,
-            token_hash: &TokenHash,
-            expired_before: Millis,
-        ) -> StoreResult<Option<(Visitor, Conversation, Millis)>> {
-            let sql = format!(
-                "SELECT {CONVERSATION_COLUMNS}, v.id AS v_id, v.name AS v_name, \
-                   v.email AS v_email, v.phone AS v_phone, v.last_seen_at AS v_last_seen_at \
-                 FROM visitors v JOIN conversations c ON c.visitor_id = v.id \
-                 WHERE v.site_id = $1 AND v.token_hash = $2 AND v.last_seen_at >= $3"
-            );
-            let Some(row) = sqlx::query(&sql)
-                .bind(site_id.as_str())
-                .bind(token_hash.as_str())
-                .bind(expired_before)
-                .fetch_optional(db)
-                .await?
-            else {
-                return Ok(None);
-            };
-            let last_seen: Millis = sqlx::Row::try_get(&row, "v_last_seen_at")?;
-            Ok(Some((visitor_from(&row)?, conversation_from(&row)?, last_seen)))
-        }
-
-        pub(crate) async fn conversation(
-            db: &Db,
-            site_id: &SiteId,
-            id: &ConversationId,
-        ) -> StoreResult<Option<Conversation>> {
-            let sql = format!(
-                "SELECT {CONVERSATION_COLUMNS} FROM conversations c \
-                 WHERE c.site_id = $1 AND c.id = $2"
-            );
-            sqlx::query(&sql)
-                .bind(site_id.as_str())
-                .bind(id.as_str())
-                .fetch_optional(db)
-                .await?
-                .map(|r| conversation_from(&r))
-                .transpose()
-        }
-
-        pub(crate) async fn summary(
-            db: &Db,
-            site_id: &SiteId,
-            id: &ConversationId,
-        ) -> StoreResult<Option<SummaryRow>> {
-            sqlx::query(&summary_query("c.site_id = $1 AND c.id = $2"))
-                .bind(site_id.as_str())
-                .bind(id.as_str())
-                .fetch_optional(db)
-                .await?
-                .map(|r| summary_from(&r))
-                .transpose()
-        }
-
-        pub(crate) async fn list_summaries(
-            db: &Db,
-            site_id: &SiteId,
-            filter: ListFilter,
-        ) -> StoreResult<Vec<SummaryRow>> {
-            let sql = summary_query(
-                "c.site_id = $1 \
-                   AND (CAST($2 AS BIGINT) IS NULL OR c.updated_at < $2) \
-                   AND (CAST($3 AS TEXT) IS NULL OR c.status = $3) \
-                 ORDER BY c.updated_at DESC, c.id DESC LIMIT $4",
-            );
-            sqlx::query(&sql)
-                .bind(site_id.as_str())
-                .bind(filter.before)
-                .bind(filter.status.map(Status::as_str))
-                .bind(filter.limit + 1)
-                .fetch_all(db)
-                .await?
-                .iter()
-                .map(summary_from)
-                .collect()
-        }
-
-        pub(crate) async fn message_by_client_id(
-            db: &Db,
-            site_id: &SiteId,
-            conversation_id: &ConversationId,
-            sender: Sender,
-            client_id: &str,
-        ) -> StoreResult<Option<Message>> {
-            let sql = format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages \
-                 WHERE conversation_id = $1 AND sender = $2 AND client_id = $3 \
-                   AND EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND site_id = $4)"
-            );
-            sqlx::query_as::<_, MessageRow>(&sql)
-                .bind(conversation_id.as_str())
-                .bind(sender.as_str())
-                .bind(client_id)
-                .bind(site_id.as_str())
-                .fetch_optional(db)
-                .await?
-                .map(MessageRow::into_message)
-                .transpose()
-        }
-
-        /// Up to `limit + 1` messages with `seq < before`, ascending.
-        pub(crate) async fn messages_before(
-            db: &Db,
-            conversation_id: &ConversationId,
-            before: i64,
-            limit: i64,
-        ) -> StoreResult<Vec<Message>> {
-            messages_beside(db, conversation_id, "<", before, limit).await
-        }
-
-        /// Up to `limit + 1` messages with `seq > after`, ascending.
-        pub(crate) async fn messages_after(
-            db: &Db,
-            conversation_id: &ConversationId,
-            after: i64,
-            limit: i64,
-        ) -> StoreResult<Vec<Message>> {
-            messages_beside(db, conversation_id, ">", after, limit).await
-        }
-
-        /// The page next to `seq` on the side `side` (`<` or `>`): the nearest first from the
-        /// index, returned ascending.
-        async fn messages_beside(
-            db: &Db,
-            conversation_id: &ConversationId,
-            side: &'static str,
-            seq: i64,
-            limit: i64,
-        ) -> StoreResult<Vec<Message>> {
-            let order = if side == "<" { "DESC" } else { "ASC" };
-            let sql = format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq {side} $2 \
-                 ORDER BY seq {order} LIMIT $3"
-            );
-            let mut rows = sqlx::query_as::<_, MessageRow>(&sql)
-                .bind(conversation_id.as_str())
-                .bind(seq)
-                .bind(limit + 1)
-                .fetch_all(db)
+        #[async_trait]
+        impl Directory for $store {
+            /// Two nodes starting at once both insert; the loser's row is dropped and both
+            /// read the winner's.
+            async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
+                sqlx::query(
+                    "INSERT INTO settings (key, value) VALUES ($1, $2) \
+                     ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(key)
+                .bind(value)
+                .execute(&self.$writes)
                 .await?;
-            if side == "<" {
-                rows.reverse();
+                Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                    .bind(key)
+                    .fetch_one(&self.$writes)
+                    .await?)
             }
-            rows.into_iter().map(MessageRow::into_message).collect()
+
+            async fn create_site(&self, s: NewSite<'_>) -> StoreResult<Site> {
+                sqlx::query(concat!(
+                    "INSERT INTO sites (id, site_key, name, allowed_origins, prechat_fields, \
+                       allowed_query_params, created_at) \
+                     VALUES ($1, $2, $3, $4",
+                    $json,
+                    ", $5",
+                    $json,
+                    ", $6",
+                    $json,
+                    ", $7)"
+                ))
+                .bind(s.id.as_str())
+                .bind(s.site_key.as_str())
+                .bind(s.name)
+                .bind(json_list(s.allowed_origins))
+                .bind(json_list(s.prechat_fields))
+                .bind(json_list(s.allowed_query_params))
+                .bind(s.now)
+                .execute(&self.$writes)
+                .await?;
+                Ok(s.site())
+            }
+
+            async fn create_agent(&self, a: NewAgent<'_>) -> StoreResult<Agent> {
+                let inserted = sqlx::query(
+                    "INSERT INTO agents (id, site_id, username, name, password_hash, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(a.id.as_str())
+                .bind(a.site_id.as_str())
+                .bind(a.username)
+                .bind(a.name)
+                .bind(a.password_hash)
+                .bind(a.now)
+                .execute(&self.$writes)
+                .await;
+                match inserted {
+                    // The id is new: only the username can clash.
+                    Err(e) if is_unique_violation(&e) => {
+                        Err(StoreError::Conflict(format!("username {}", a.username)))
+                    }
+                    Err(e) => Err(e.into()),
+                    Ok(_) => Ok(a.agent()),
+                }
+            }
+
+            async fn set_agent_password(&self, username: &str, hash: &str) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE agents SET password_hash = $1, token_version = token_version + 1 \
+                     WHERE username = $2 AND deleted_at IS NULL",
+                )
+                .bind(hash)
+                .bind(username)
+                .execute(&self.$writes)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            /// Disabling revokes every token; enabling leaves the version alone (tokens from
+            /// before the disable stay revoked: the agent logs in again).
+            async fn set_agent_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE agents SET disabled = $1, \
+                       token_version = token_version + CASE WHEN $1 THEN 1 ELSE 0 END \
+                     WHERE username = $2 AND deleted_at IS NULL",
+                )
+                .bind(disabled)
+                .bind(username)
+                .execute(&self.$writes)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn delete_agent(&self, username: &str, tombstone: &str, now: Millis) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE agents SET deleted_at = $1, username = $2, password_hash = '', \
+                       token_version = token_version + 1 \
+                     WHERE username = $3 AND deleted_at IS NULL",
+                )
+                .bind(now)
+                .bind(tombstone)
+                .bind(username)
+                .execute(&self.$writes)
+                .await;
+                match done {
+                    Err(e) if is_unique_violation(&e) => {
+                        Err(StoreError::Conflict(format!("username {tombstone}")))
+                    }
+                    Err(e) => Err(e.into()),
+                    Ok(done) => Ok(done.rows_affected() == 1),
+                }
+            }
+        }
+
+        #[async_trait]
+        impl Lookups for $store {
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.$reads).await?;
+                Ok(())
+            }
+
+            async fn list_sites(&self) -> StoreResult<Vec<Site>> {
+                let sql = format!("SELECT {SITE_COLUMNS} FROM sites ORDER BY created_at, id");
+                sqlx::query_as::<_, SiteRow>(&sql)
+                    .fetch_all(&self.$reads)
+                    .await?
+                    .into_iter()
+                    .map(SiteRow::into_site)
+                    .collect()
+            }
+
+            async fn site_by_key(&self, key: &SiteKey) -> StoreResult<Option<Site>> {
+                site_where(&self.$reads, "site_key", key.as_str()).await
+            }
+
+            async fn site_by_id(&self, id: &SiteId) -> StoreResult<Option<Site>> {
+                site_where(&self.$reads, "id", id.as_str()).await
+            }
+
+            async fn count_sites(&self) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sites")
+                    .fetch_one(&self.$reads)
+                    .await?)
+            }
+
+            async fn agent_by_username(&self, username: &str) -> StoreResult<Option<Agent>> {
+                Ok(agents_where(&self.$reads, "username = $1", &[username]).await?.pop())
+            }
+
+            async fn agent_by_id(&self, id: &AgentId) -> StoreResult<Option<Agent>> {
+                Ok(agents_where(&self.$reads, "id = $1", &[id.as_str()]).await?.pop())
+            }
+
+            async fn agents_by_ids(&self, ids: &[AgentId]) -> StoreResult<Vec<Agent>> {
+                let mut agents = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(IN_LIST_MAX) {
+                    let filter = format!("id IN ({})", placeholders(chunk.len()));
+                    let values: Vec<&str> = chunk.iter().map(AgentId::as_str).collect();
+                    agents.extend(agents_where(&self.$reads, &filter, &values).await?);
+                }
+                Ok(agents)
+            }
+
+            async fn list_agents(&self, site_id: &SiteId) -> StoreResult<Vec<Agent>> {
+                let filter = "site_id = $1 AND deleted_at IS NULL";
+                agents_where(&self.$reads, filter, &[site_id.as_str()]).await
+            }
+
+            async fn visitor_by_token(
+                &self,
+                site_id: &SiteId,
+                token_hash: &TokenHash,
+                expired_before: Millis,
+            ) -> StoreResult<Option<TokenHolder>> {
+                let sql = format!(
+                    "SELECT {CONVERSATION_COLUMNS}, v.id AS v_id, v.name AS v_name, \
+                       v.email AS v_email, v.phone AS v_phone, v.last_seen_at AS v_last_seen_at \
+                     FROM visitors v JOIN conversations c ON c.visitor_id = v.id \
+                     WHERE v.site_id = $1 AND v.token_hash = $2 AND v.last_seen_at >= $3"
+                );
+                let Some(row) = sqlx::query(&sql)
+                    .bind(site_id.as_str())
+                    .bind(token_hash.as_str())
+                    .bind(expired_before)
+                    .fetch_optional(&self.$reads)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                Ok(Some(TokenHolder {
+                    visitor: visitor_from(&row)?,
+                    conversation: conversation_from(&row)?,
+                    last_seen_at: row.int("v_last_seen_at")?,
+                }))
+            }
+
+            async fn conversation(
+                &self,
+                site_id: &SiteId,
+                id: &ConversationId,
+            ) -> StoreResult<Option<Conversation>> {
+                let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE {ONE}");
+                one_of_site(&self.$reads, &sql, site_id, id, |row| conversation_from(row)).await
+            }
+
+            async fn summary(
+                &self,
+                site_id: &SiteId,
+                id: &ConversationId,
+            ) -> StoreResult<Option<SummaryRow>> {
+                let sql = summary_query(ONE);
+                one_of_site(&self.$reads, &sql, site_id, id, |row| summary_from(row)).await
+            }
+
+            async fn list_summaries(
+                &self,
+                site_id: &SiteId,
+                filter: ListFilter,
+            ) -> StoreResult<Vec<SummaryRow>> {
+                let sql = summary_query(
+                    "c.site_id = $1 \
+                       AND (CAST($2 AS BIGINT) IS NULL OR c.updated_at < $2) \
+                       AND (CAST($3 AS TEXT) IS NULL OR c.status = $3) \
+                     ORDER BY c.updated_at DESC, c.id DESC LIMIT $4",
+                );
+                sqlx::query(&sql)
+                    .bind(site_id.as_str())
+                    .bind(filter.before)
+                    .bind(filter.status.map(Status::as_str))
+                    .bind(filter.limit + 1)
+                    .fetch_all(&self.$reads)
+                    .await?
+                    .iter()
+                    .map(summary_from)
+                    .collect()
+            }
+
+            async fn message_by_client_id(
+                &self,
+                site_id: &SiteId,
+                conversation_id: &ConversationId,
+                sender: Sender,
+                client_id: &str,
+            ) -> StoreResult<Option<Message>> {
+                let sql = format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages \
+                     WHERE conversation_id = $1 AND sender = $2 AND client_id = $3 \
+                       AND EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND site_id = $4)"
+                );
+                sqlx::query_as::<_, MessageRow>(&sql)
+                    .bind(conversation_id.as_str())
+                    .bind(sender.as_str())
+                    .bind(client_id)
+                    .bind(site_id.as_str())
+                    .fetch_optional(&self.$fresh)
+                    .await?
+                    .map(MessageRow::into_message)
+                    .transpose()
+            }
+
+            async fn messages(
+                &self,
+                conversation_id: &ConversationId,
+                around: SeqSide,
+                limit: i64,
+            ) -> StoreResult<Vec<Message>> {
+                let (filter, seq) = match around {
+                    SeqSide::Before(seq) => ("seq < $2 ORDER BY seq DESC", seq),
+                    SeqSide::After(seq) => ("seq > $2 ORDER BY seq ASC", seq),
+                };
+                let sql = format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 \
+                       AND {filter} LIMIT $3"
+                );
+                let mut rows = sqlx::query_as::<_, MessageRow>(&sql)
+                    .bind(conversation_id.as_str())
+                    .bind(seq)
+                    .bind(limit + 1)
+                    .fetch_all(&self.$reads)
+                    .await?;
+                if matches!(around, SeqSide::Before(_)) {
+                    rows.reverse();
+                }
+                rows.into_iter().map(MessageRow::into_message).collect()
+            }
         }
     };
 }

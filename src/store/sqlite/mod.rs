@@ -13,16 +13,9 @@ use sqlx::sqlite::{
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::rows::{AgentRow, AGENT_COLUMNS};
-use super::shared::json_list;
-use crate::domain::ids::{AgentId, ConversationId, SiteId, SiteKey, TokenHash};
-use crate::domain::model::{
-    Agent, Conversation, Message, Micros, Millis, Page, Sender, Side, Site, Status, Visitor,
-};
-use crate::domain::store::{
-    Appended, ListFilter, NewAgent, NewMessage, NewSite, NewVisitor, SeenWindow, Store, StoreError,
-    StoreResult, SummaryRow,
-};
+use crate::domain::ids::{ConversationId, VisitorId};
+use crate::domain::model::{Conversation, Micros, Millis, Page, Side, Status, Visitor};
+use crate::domain::store::{Appended, Chatting, NewMessage, NewVisitor, StoreError, StoreResult};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -108,10 +101,6 @@ fn take_synchronous(url: &str) -> StoreResult<(String, SqliteSynchronous)> {
     Ok((url, synchronous))
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
-}
-
 /// Ids bind as their text in the appender's statements.
 macro_rules! ids_to_sql {
     ($($id:ty),*) => {$(
@@ -134,140 +123,13 @@ ids_to_sql!(
 
 /// The queries SQLite runs as PostgreSQL does.
 mod shared {
-    crate::store::shared::shared_sql!(sqlx::Sqlite);
+    crate::store::shared::shared_sql!(
+        super::SqliteStore, sqlx::Sqlite, reads: readers, fresh: writer, writes: writer, json: ""
+    );
 }
 
 #[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.readers).await?;
-        Ok(())
-    }
-
-    async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
-        shared::setting_or_insert(&self.writer, key, value).await
-    }
-
-    async fn create_site(&self, s: NewSite<'_>) -> StoreResult<Site> {
-        sqlx::query(
-            "INSERT INTO sites \
-               (id, site_key, name, allowed_origins, prechat_fields, allowed_query_params, \
-                created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(s.id.as_str())
-        .bind(s.site_key.as_str())
-        .bind(s.name)
-        .bind(json_list(s.allowed_origins))
-        .bind(json_list(s.prechat_fields))
-        .bind(json_list(s.allowed_query_params))
-        .bind(s.now)
-        .execute(&self.writer)
-        .await?;
-        Ok(s.site())
-    }
-
-    async fn list_sites(&self) -> StoreResult<Vec<Site>> {
-        shared::list_sites(&self.readers).await
-    }
-
-    async fn site_by_key(&self, site_key: &SiteKey) -> StoreResult<Option<Site>> {
-        shared::site_by_key(&self.readers, site_key).await
-    }
-
-    async fn site_by_id(&self, id: &SiteId) -> StoreResult<Option<Site>> {
-        shared::site_by_id(&self.readers, id).await
-    }
-
-    async fn count_sites(&self) -> StoreResult<i64> {
-        shared::count_sites(&self.readers).await
-    }
-
-    async fn create_agent(&self, a: NewAgent<'_>) -> StoreResult<Agent> {
-        let inserted = sqlx::query(
-            "INSERT INTO agents (id, site_id, username, name, password_hash, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(a.id.as_str())
-        .bind(a.site_id.as_str())
-        .bind(a.username)
-        .bind(a.name)
-        .bind(a.password_hash)
-        .bind(a.now)
-        .execute(&self.writer)
-        .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => {
-                Err(StoreError::Conflict(format!("username {}", a.username)))
-            }
-            Err(e) => Err(e.into()),
-            Ok(_) => Ok(a.agent()),
-        }
-    }
-
-    async fn agent_by_username(&self, username: &str) -> StoreResult<Option<Agent>> {
-        shared::agent_by_username(&self.readers, username).await
-    }
-
-    async fn agent_by_id(&self, id: &AgentId) -> StoreResult<Option<Agent>> {
-        shared::agent_by_id(&self.readers, id).await
-    }
-
-    async fn agents_by_ids(&self, ids: &[AgentId]) -> StoreResult<Vec<Agent>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One statement whatever the number of ids: they travel as one JSON array.
-        let ids = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let sql = format!(
-            "SELECT {AGENT_COLUMNS} FROM agents WHERE id IN (SELECT value FROM json_each(?))"
-        );
-        sqlx::query_as::<_, AgentRow>(&sql)
-            .bind(ids)
-            .fetch_all(&self.readers)
-            .await?
-            .into_iter()
-            .map(Agent::try_from)
-            .collect()
-    }
-
-    async fn list_agents(&self, site_id: &SiteId) -> StoreResult<Vec<Agent>> {
-        shared::list_agents(&self.readers, site_id).await
-    }
-
-    async fn set_agent_password(&self, username: &str, password_hash: &str) -> StoreResult<bool> {
-        shared::set_agent_password(&self.writer, username, password_hash).await
-    }
-
-    async fn set_agent_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool> {
-        shared::set_agent_disabled(&self.writer, username, disabled).await
-    }
-
-    async fn delete_agent(
-        &self,
-        username: &str,
-        tombstone: &str,
-        now: Millis,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE agents SET deleted_at = ?1, username = ?2, password_hash = '', \
-               token_version = token_version + 1 \
-             WHERE username = ?3 AND deleted_at IS NULL",
-        )
-        .bind(now)
-        .bind(tombstone)
-        .bind(username)
-        .execute(&self.writer)
-        .await;
-        match done {
-            Err(e) if is_unique_violation(&e) => {
-                Err(StoreError::Conflict(format!("username {tombstone}")))
-            }
-            Err(e) => Err(e.into()),
-            Ok(done) => Ok(done.rows_affected() == 1),
-        }
-    }
-
+impl Chatting for SqliteStore {
     async fn create_visitor(&self, v: NewVisitor<'_>) -> StoreResult<(Visitor, Conversation)> {
         let created = v.created();
         let (visitor_id, conversation_id) = (created.0.id.clone(), created.1.id.clone());
@@ -299,31 +161,18 @@ impl Store for SqliteStore {
         Ok(created)
     }
 
-    async fn visitor_by_token(
-        &self,
-        site_id: &SiteId,
-        token_hash: &TokenHash,
-        seen: SeenWindow,
-    ) -> StoreResult<Option<(Visitor, Conversation)>> {
-        let Some((visitor, conversation, last_seen)) =
-            shared::visitor_by_token(&self.readers, site_id, token_hash, seen.expired_before)
-                .await?
-        else {
-            return Ok(None);
-        };
-        if last_seen < seen.refresh_before {
-            // Through the appender, like every write of chatting: no second writer waits.
-            let (id, now) = (visitor.id.clone(), seen.now);
-            self.appender
-                .write(move |conn| {
-                    conn.prepare_cached(
-                        "UPDATE visitors SET last_seen_at = ?1 WHERE id = ?2 AND last_seen_at < ?1",
-                    )?
-                    .execute(rusqlite::params![now, id])
-                })
-                .await?;
-        }
-        Ok(Some((visitor, conversation)))
+    async fn touch_visitor(&self, id: &VisitorId, now: Millis) -> StoreResult<()> {
+        // Through the appender, like every write of chatting: no second writer waits.
+        let id = id.clone();
+        self.appender
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "UPDATE visitors SET last_seen_at = ?1 WHERE id = ?2 AND last_seen_at < ?1",
+                )?
+                .execute(rusqlite::params![now, id])
+            })
+            .await?;
+        Ok(())
     }
 
     async fn update_visitor(&self, v: &Visitor) -> StoreResult<()> {
@@ -356,30 +205,6 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn conversation(
-        &self,
-        site_id: &SiteId,
-        id: &ConversationId,
-    ) -> StoreResult<Option<Conversation>> {
-        shared::conversation(&self.readers, site_id, id).await
-    }
-
-    async fn summary(
-        &self,
-        site_id: &SiteId,
-        id: &ConversationId,
-    ) -> StoreResult<Option<SummaryRow>> {
-        shared::summary(&self.readers, site_id, id).await
-    }
-
-    async fn list_summaries(
-        &self,
-        site_id: &SiteId,
-        filter: ListFilter,
-    ) -> StoreResult<Vec<SummaryRow>> {
-        shared::list_summaries(&self.readers, site_id, filter).await
-    }
-
     async fn set_status(
         &self,
         id: &ConversationId,
@@ -402,36 +227,6 @@ impl Store for SqliteStore {
 
     async fn append_message(&self, m: NewMessage<'_>) -> StoreResult<Option<Appended>> {
         self.appender.append(m).await
-    }
-
-    async fn message_by_client_id(
-        &self,
-        site_id: &SiteId,
-        conversation_id: &ConversationId,
-        sender: Sender,
-        client_id: &str,
-    ) -> StoreResult<Option<Message>> {
-        // Read through the writer so a just-committed original is always visible.
-        shared::message_by_client_id(&self.writer, site_id, conversation_id, sender, client_id)
-            .await
-    }
-
-    async fn messages_before(
-        &self,
-        conversation_id: &ConversationId,
-        before_seq: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<Message>> {
-        shared::messages_before(&self.readers, conversation_id, before_seq, limit).await
-    }
-
-    async fn messages_after(
-        &self,
-        conversation_id: &ConversationId,
-        after_seq: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<Message>> {
-        shared::messages_after(&self.readers, conversation_id, after_seq, limit).await
     }
 
     async fn mark_read(
@@ -469,8 +264,11 @@ mod tests {
     use super::appender::WAL_FILE_LIMIT_BYTES;
     use super::*;
     use crate::domain::auth::new_id;
-    use crate::domain::ids::{MalformedId, MessageId, VisitorId};
+    use crate::domain::ids::{AgentId, MalformedId, MessageId, SiteId, TokenHash, VisitorId};
+    use crate::domain::model::Agent;
+    use crate::domain::model::Sender;
     use crate::domain::model::{activity_now, now_millis};
+    use crate::domain::store::{Directory, Lookups, NewAgent, NewSite, SeqSide};
 
     /// A new random id of whichever kind is wanted.
     fn fresh<T: TryFrom<String, Error = MalformedId>>() -> T {
@@ -700,10 +498,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn visitor_tokens_expire_and_are_refreshed() {
+    async fn a_token_unused_for_too_long_is_not_found_until_touched() {
         let (store, path, site_id) = store_with_site().await;
         let token_hash: TokenHash = fresh();
-        store
+        let (visitor, _) = store
             .create_visitor(NewVisitor {
                 visitor_id: &fresh(),
                 conversation_id: &fresh(),
@@ -714,34 +512,31 @@ mod tests {
             })
             .await
             .unwrap();
-        let window = |now: Millis| SeenWindow {
-            now,
-            expired_before: now - 500,
-            refresh_before: now - 100,
+        let last_seen = |expired_before: Millis| {
+            let store = store.clone();
+            let (site_id, token_hash) = (site_id.clone(), token_hash.clone());
+            async move {
+                store
+                    .visitor_by_token(&site_id, &token_hash, expired_before)
+                    .await
+                    .unwrap()
+                    .map(|holder| holder.last_seen_at)
+            }
         };
-        // Seen recently enough: found, nothing written.
-        assert!(store
-            .visitor_by_token(&site_id, &token_hash, window(1_050))
-            .await
-            .unwrap()
-            .is_some());
-        // Older than a refresh: found and refreshed, so it lives on from then.
-        assert!(store
-            .visitor_by_token(&site_id, &token_hash, window(1_400))
-            .await
-            .unwrap()
-            .is_some());
-        assert!(store
-            .visitor_by_token(&site_id, &token_hash, window(1_850))
-            .await
-            .unwrap()
-            .is_some());
-        // Unused for longer than the window: gone.
-        assert!(store
-            .visitor_by_token(&site_id, &token_hash, window(2_400))
-            .await
-            .unwrap()
-            .is_none());
+        assert_eq!(last_seen(900).await, Some(1_000));
+        assert_eq!(
+            last_seen(1_100).await,
+            None,
+            "unused since before the window"
+        );
+        store.touch_visitor(&visitor.id, 1_400).await.unwrap();
+        assert_eq!(last_seen(1_100).await, Some(1_400));
+        store.touch_visitor(&visitor.id, 1_200).await.unwrap();
+        assert_eq!(
+            last_seen(0).await,
+            Some(1_400),
+            "a touch never moves it back"
+        );
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
@@ -916,7 +711,7 @@ mod tests {
         let store = SqliteStore::open(&url).await.unwrap();
 
         let texts: Vec<String> = store
-            .messages_after(&named("c"), 0, 10)
+            .messages(&named("c"), SeqSide::After(0), 10)
             .await
             .unwrap()
             .into_iter()

@@ -1,0 +1,67 @@
+//! Request payloads as both namespaces receive them. An agent names the conversation
+//! (`conversationId`) on top of what a visitor sends, who has only one.
+
+use serde::Deserialize;
+
+use crate::domain::ids::ConversationId;
+use crate::domain::input::{ClientId, MessageText};
+use crate::domain::DomainResult;
+
+/// An agent's request: the visitor's payload plus the conversation it is about.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InConversation<T> {
+    conversation_id: String,
+    #[serde(flatten)]
+    pub request: T,
+}
+
+impl<T> InConversation<T> {
+    /// The conversation named; one that cannot exist is `not_found`.
+    pub fn conversation(&self) -> DomainResult<ConversationId> {
+        ConversationId::named(&self.conversation_id)
+    }
+}
+
+/// `end`: nothing but the conversation.
+#[derive(Deserialize)]
+pub struct Nothing {}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendMessage {
+    client_id: String,
+    text: String,
+}
+
+impl SendMessage {
+    pub fn parse(&self) -> DomainResult<(ClientId, MessageText)> {
+        Ok((
+            ClientId::parse(&self.client_id)?,
+            MessageText::parse(&self.text)?,
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryPage {
+    pub before_seq: i64,
+    pub limit: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncPage {
+    pub after_seq: i64,
+}
+
+#[derive(Deserialize)]
+pub struct Read {
+    pub seq: i64,
+}
+
+#[derive(Deserialize)]
+pub struct Typing {
+    pub typing: bool,
+}
