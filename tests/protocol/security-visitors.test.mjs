@@ -7,6 +7,7 @@ import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { spawn } from "node:child_process";
+import http from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -51,12 +52,30 @@ function watchRss(srv) {
 const HEAVY = "\u0001".repeat(3990);
 
 /**
+ * One HTTP request on a connection of its own: a raw client must not reuse a connection the
+ * server closed after refusing a body (fetch's pool would, and fail the next request).
+ */
+function request(url, { method = "GET", body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, agent: false }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => (text += chunk));
+      res.on("end", () => resolve({ status: res.statusCode, body: text }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/**
  * A hand-written Engine.IO v4 long-polling client: it sends what it likes and reads only when
  * told to, which a socket.io-client never does.
  */
 async function rawPolling(srv, nsp, auth) {
   const base = `${srv.url}/socket.io/?EIO=4&transport=polling`;
-  const open = await (await fetch(base)).text();
+  const open = (await request(base)).body;
   const { sid } = JSON.parse(open.slice(1));
   const url = `${base}&sid=${sid}`;
   const client = {
@@ -67,17 +86,14 @@ async function rawPolling(srv, nsp, auth) {
      */
     async post(packets) {
       try {
-        const res = await fetch(url, { method: "POST", body: packets.join("\x1e") });
-        await res.text();
-        return res.status;
+        return (await request(url, { method: "POST", body: packets.join("\x1e") })).status;
       } catch {
         return 0;
       }
     },
     /** One GET: the packets the server had queued. */
-    async get() {
-      const res = await fetch(url);
-      return { status: res.status, body: await res.text() };
+    get() {
+      return request(url);
     },
     emit(id, event, payload) {
       return `42${nsp},${id ?? ""}${JSON.stringify([event, payload])}`;
