@@ -3,16 +3,23 @@
 //!
 //! Keys (under a configurable prefix):
 //! - `P:nodes`: set of node ids.
-//! - `P:node:ID:alive`: exists while the node is alive (TTL = 3 heartbeats).
+//! - `P:node:ID:alive`: exists while the node is alive (TTL = 7/4 heartbeats: one late beat
+//!   is forgiven, a missed one is not).
 //! - `P:node:ID:members`: presence members held by the node, rewritten by every heartbeat so
 //!   it heals after a Redis restart.
 //!
-//! Each heartbeat also looks for nodes whose `alive` key expired; the node that removes a dead
-//! node from `P:nodes` takes its members and announces "offline" for those held nowhere else.
-//! A dead node's visitors go offline within 4 heartbeats of its last one.
+//! Four times a heartbeat each node looks for nodes whose `alive` key expired; the node that
+//! removes a dead node from `P:nodes` takes its members and announces "offline" for those held
+//! nowhere else, at once (their connections are gone; the grace period is for reconnects, and
+//! they have had that long). A dead node's members go offline at most 7/4 + 1/4 = 2 heartbeats
+//! after its last beat.
+//!
+//! Who holds a member is always read fresh from Redis (the node list and their members in two
+//! round trips), never from a list cached at the last heartbeat: a node that joined a moment
+//! ago is seen as soon as it holds anything.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -28,9 +35,10 @@ pub struct RedisDirectory {
     heartbeat: Duration,
     /// The members this node holds, so a heartbeat can rewrite them.
     held: Mutex<HashSet<String>>,
-    /// Other live nodes, as of the last heartbeat.
-    peers: RwLock<Vec<String>>,
 }
+
+/// Death checks per heartbeat period.
+const CHECKS_PER_BEAT: u32 = 4;
 
 impl RedisDirectory {
     pub fn new(
@@ -45,7 +53,6 @@ impl RedisDirectory {
             node_id,
             heartbeat,
             held: Mutex::default(),
-            peers: RwLock::default(),
         }
     }
 
@@ -62,22 +69,49 @@ impl RedisDirectory {
     }
 
     fn ttl(&self) -> Duration {
-        self.heartbeat * 3
+        self.heartbeat * 7 / 4
     }
 
-    /// Beats until the process ends; a failed beat is retried on the next tick.
+    /// Beats and looks for dead nodes until the process ends; a failed beat is retried on the
+    /// next tick.
     pub async fn run(self: Arc<Self>, chat: Arc<Chat>) {
-        let mut tick = tokio::time::interval(self.heartbeat);
+        let mut tick = tokio::time::interval(self.heartbeat / CHECKS_PER_BEAT);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
+        for n in 0u32.. {
             tick.tick().await;
-            if let Err(e) = self.beat(&chat).await {
-                tracing::warn!(error = %e, "cluster heartbeat failed; presence is local until Redis answers");
+            if n % CHECKS_PER_BEAT == 0 {
+                match self.beat().await {
+                    // Taken for dead (a stall, a partition) or Redis restarted empty: whoever
+                    // reaped this node may have told clients its members went offline.
+                    Ok(true) if n > 0 => {
+                        tracing::warn!(
+                            "this node was missing from the cluster; announcing its presence again"
+                        );
+                        for member in self.held_members() {
+                            chat.presence_regained(member).await;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cluster heartbeat failed; presence is local until Redis answers");
+                        continue;
+                    }
+                }
+            }
+            if let Err(e) = self.reap_the_dead(&chat).await {
+                tracing::debug!(error = %e, "looking for dead nodes failed");
             }
         }
     }
 
-    async fn beat(&self, chat: &Arc<Chat>) -> redis::RedisResult<()> {
+    fn held_members(&self) -> Vec<Member> {
+        let held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        held.iter().filter_map(|key| Member::parse(key)).collect()
+    }
+
+    /// Says this node is alive and which members it holds; true when the node was not in
+    /// `P:nodes` (its first beat, or it was reaped, or Redis lost its data).
+    async fn beat(&self) -> redis::RedisResult<bool> {
         let held: Vec<String> = self
             .held
             .lock()
@@ -95,34 +129,39 @@ impl RedisDirectory {
             .arg(self.ttl().as_millis() as u64)
             .ignore()
             .sadd(self.nodes_key(), &self.node_id)
-            .ignore()
             .del(&members_key)
             .ignore();
         for chunk in held.chunks(1000) {
             pipe.sadd(&members_key, chunk).ignore();
         }
-        let mut conn = self.conn.clone();
-        pipe.query_async::<()>(&mut conn).await?;
+        let (added,): (i64,) = pipe.query_async(&mut self.conn.clone()).await?;
+        Ok(added == 1)
+    }
 
+    /// The other nodes in `P:nodes`, each with whether its `alive` key still exists.
+    async fn others(&self) -> redis::RedisResult<Vec<(String, bool)>> {
+        let mut conn = self.conn.clone();
         let nodes: Vec<String> = redis::cmd("SMEMBERS")
             .arg(self.nodes_key())
             .query_async(&mut conn)
             .await?;
         let others: Vec<String> = nodes.into_iter().filter(|n| *n != self.node_id).collect();
-        let alive: Vec<bool> = if others.is_empty() {
-            Vec::new()
-        } else {
-            let mut exists = redis::pipe();
-            for node in &others {
-                exists.exists(self.alive_key(node));
+        if others.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut exists = redis::pipe();
+        for node in &others {
+            exists.exists(self.alive_key(node));
+        }
+        let alive: Vec<bool> = exists.query_async(&mut conn).await?;
+        Ok(others.into_iter().zip(alive).collect())
+    }
+
+    async fn reap_the_dead(&self, chat: &Arc<Chat>) -> redis::RedisResult<()> {
+        for (node, alive) in self.others().await? {
+            if !alive {
+                self.reap(&node, chat).await?;
             }
-            exists.query_async(&mut conn).await?
-        };
-        let (live, dead): (Vec<_>, Vec<_>) = others.into_iter().zip(alive).partition(|(_, a)| *a);
-        *self.peers.write().unwrap_or_else(|p| p.into_inner()) =
-            live.into_iter().map(|(n, _)| n).collect();
-        for (node, _) in dead {
-            self.reap(&node, chat).await?;
         }
         Ok(())
     }
@@ -159,6 +198,33 @@ impl RedisDirectory {
     }
 }
 
+impl RedisDirectory {
+    /// For each member, whether a live node other than this one holds it.
+    async fn held_elsewhere(&self, members: &[Member]) -> redis::RedisResult<Vec<bool>> {
+        let peers: Vec<String> = self
+            .others()
+            .await?
+            .into_iter()
+            .filter_map(|(node, alive)| alive.then_some(node))
+            .collect();
+        if peers.is_empty() || members.is_empty() {
+            return Ok(vec![false; members.len()]);
+        }
+        let mut pipe = redis::pipe();
+        for member in members {
+            let key = member.key();
+            for peer in &peers {
+                pipe.sismember(self.members_key(peer), &key);
+            }
+        }
+        let found: Vec<bool> = pipe.query_async(&mut self.conn.clone()).await?;
+        Ok(found
+            .chunks(peers.len())
+            .map(|per_peer| per_peer.iter().any(|f| *f))
+            .collect())
+    }
+}
+
 #[async_trait]
 impl Cluster for RedisDirectory {
     async fn announce(&self, member: &Member, here: bool) {
@@ -179,22 +245,8 @@ impl Cluster for RedisDirectory {
     }
 
     async fn elsewhere(&self, members: &[Member]) -> Vec<bool> {
-        let peers = self.peers.read().unwrap_or_else(|p| p.into_inner()).clone();
-        if peers.is_empty() || members.is_empty() {
-            return vec![false; members.len()];
-        }
-        let mut pipe = redis::pipe();
-        for member in members {
-            let key = member.key();
-            for peer in &peers {
-                pipe.sismember(self.members_key(peer), &key);
-            }
-        }
-        match pipe.query_async::<Vec<bool>>(&mut self.conn.clone()).await {
-            Ok(found) => found
-                .chunks(peers.len())
-                .map(|per_peer| per_peer.iter().any(|f| *f))
-                .collect(),
+        match self.held_elsewhere(members).await {
+            Ok(found) => found,
             Err(e) => {
                 tracing::debug!(error = %e, "presence lookup failed; answering from this node");
                 vec![false; members.len()]

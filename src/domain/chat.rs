@@ -397,6 +397,12 @@ impl Chat {
         }
     }
 
+    /// This node holds `member` but the cluster had lost track of it (this node was taken for
+    /// dead, or Redis restarted empty): say "online" again.
+    pub async fn presence_regained(&self, member: Member) {
+        self.announce_presence(&member, true).await;
+    }
+
     async fn announce_presence(&self, member: &Member, online: bool) {
         match member {
             Member::Visitor {

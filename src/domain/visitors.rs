@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::chat::{Author, Chat};
 use super::cluster::Member;
 use super::error::{DomainError, DomainResult, Refusal};
-use super::events::{AgentEvent, AgentRead, AgentTyping, ConnectionId};
+use super::events::{AgentEvent, AgentRead, AgentTyping, AgentsPresence, ConnectionId};
 use super::ids::{ConversationId, SiteId, SiteKey, VisitorId, VisitorToken};
 use super::input::{ClientId, MessageText, PageReport, ProfileUpdate};
 use super::limits::Budget;
@@ -160,10 +160,15 @@ impl Chat {
     /// Starts a connected visitor's session. `deliver` runs under the conversation lock, so no
     /// message can be announced between the snapshot and the moment the connection listens:
     /// it must join the connection to the conversation's events and emit the session.
+    ///
+    /// Presence is not under that lock: a change announced between the snapshot and the join
+    /// would be missed. Every change is recorded before it is announced, so a second look
+    /// once the connection listens sees it, and `tell` sends it to this connection alone.
     pub async fn open_visitor_session(
         &self,
         admitted: AdmittedVisitor,
         deliver: impl FnOnce(VisitorSession),
+        tell: impl FnOnce(AgentsPresence),
     ) -> DomainResult<()> {
         let id = &admitted.identity;
         self.came(id.member()).await;
@@ -172,7 +177,10 @@ impl Chat {
             self.announce_summary(&id.site_id, &id.conversation_id)
                 .await?;
         }
-        let _order = self.lock_conversation(&id.conversation_id).await;
+        let agents = Member::Agents {
+            site_id: id.site_id.clone(),
+        };
+        let order = self.lock_conversation(&id.conversation_id).await;
         let conversation = self
             .conversation_of(&id.site_id, &id.conversation_id)
             .await?;
@@ -183,6 +191,7 @@ impl Chat {
                 Some(SESSION_MESSAGES),
             )
             .await?;
+        let was_online = self.is_online(agents.clone()).await;
         deliver(VisitorSession {
             visitor: admitted.visitor,
             token: admitted.token,
@@ -192,17 +201,18 @@ impl Chat {
             },
             messages: page.messages,
             has_more: page.has_more,
-            agents_online: self
-                .is_online(Member::Agents {
-                    site_id: id.site_id.clone(),
-                })
-                .await,
+            agents_online: was_online,
             site: SiteInfo {
                 name: admitted.site.name,
                 prechat_fields: admitted.site.prechat_fields,
                 allowed_query_params: admitted.site.allowed_query_params,
             },
         });
+        drop(order);
+        let agents_online = self.is_online(agents).await;
+        if agents_online != was_online {
+            tell(AgentsPresence { agents_online });
+        }
         Ok(())
     }
 

@@ -87,15 +87,23 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>, State(chat): Ctx) {
         chat.close_visitor_session(&id);
     });
     let opened = chat
-        .open_visitor_session(admitted, |session| {
-            s.join([
-                conversation_room(&id.conversation_id),
-                site_room(&id.site_id),
-            ]);
-            if let Err(e) = s.emit("session", &session) {
-                tracing::warn!(error = %e, "could not send the session");
-            }
-        })
+        .open_visitor_session(
+            admitted,
+            |session| {
+                s.join([
+                    conversation_room(&id.conversation_id),
+                    site_room(&id.site_id),
+                ]);
+                if let Err(e) = s.emit("session", &session) {
+                    tracing::warn!(error = %e, "could not send the session");
+                }
+            },
+            |presence| {
+                if let Err(e) = s.emit("presence", &presence) {
+                    tracing::warn!(error = %e, "could not send presence");
+                }
+            },
+        )
         .await;
     if let Err(e) = opened {
         tracing::error!(error = %e, "could not open a visitor session");

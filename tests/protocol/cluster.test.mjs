@@ -22,8 +22,19 @@ const PG_ADMIN_URL = process.env.PARLOR_TEST_PG_URL || "postgres://postgres@127.
 const REDIS_URL = process.env.PARLOR_TEST_REDIS_URL || "redis://127.0.0.1:6379";
 const GRACE_MS = 300;
 const HEARTBEAT_MS = 300;
-/** How long a dead node's visitors may stay online: grace + 4 heartbeats, plus slack. */
-const DEAD_NODE_BOUND_MS = GRACE_MS + 4 * HEARTBEAT_MS + 2000;
+/**
+ * How long a dead node's members may stay online (docs/deploy.md): grace + 2 heartbeats. The
+ * death tests beat once a second, so that the bound is far from what a slower detection
+ * would take (the 3 heartbeats of silence it once was).
+ */
+const DEATH_HEARTBEAT_MS = 1000;
+const DEAD_NODE_BOUND_MS = GRACE_MS + 2 * DEATH_HEARTBEAT_MS;
+/** What a kill -9 and the event's way to the client add; small, or the bound tells nothing. */
+const DEATH_SLACK_MS = 200;
+/** What a loaded test machine adds to a bound: process start, event loop delays. */
+const SLACK_MS = 500;
+/** How soon presence must reach the other side, wherever the two connect. */
+const PRESENCE_BOUND_MS = 500;
 
 function psql(sql) {
   execFileSync("psql", [PG_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql], { stdio: "pipe" });
@@ -37,8 +48,11 @@ function redisUp() {
   }
 }
 
-/** A cluster of `n` nodes on a fresh database and a fresh Redis prefix. */
-async function startCluster(n) {
+/**
+ * A cluster of `n` nodes on a fresh database and a fresh Redis prefix; with `settle`, once
+ * every node has heard every other's heartbeat.
+ */
+async function startCluster(n, { settle = true, heartbeatMs = HEARTBEAT_MS } = {}) {
   const db = `parlor_cluster_${randomBytes(6).toString("hex")}`;
   psql(`CREATE DATABASE ${db}`);
   const databaseUrl = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${db}`);
@@ -46,14 +60,13 @@ async function startCluster(n) {
     PARLOR_DATABASE_URL: databaseUrl,
     PARLOR_REDIS_URL: REDIS_URL,
     PARLOR_REDIS_PREFIX: `test-${db}`,
-    PARLOR_CLUSTER_HEARTBEAT_MS: String(HEARTBEAT_MS),
+    PARLOR_CLUSTER_HEARTBEAT_MS: String(heartbeatMs),
     PARLOR_PRESENCE_GRACE_MS: String(GRACE_MS),
     PARLOR_JWT_SECRET: randomBytes(32).toString("hex"),
   };
   const nodes = [];
   for (let i = 0; i < n; i++) nodes.push(await startServer({ env }));
-  // Every node has heard every other node's heartbeat.
-  await sleep(3 * HEARTBEAT_MS);
+  if (settle) await sleep(3 * heartbeatMs);
   return {
     nodes,
     async dispose() {
@@ -185,15 +198,70 @@ describe("a cluster of three nodes", () => {
   });
 });
 
+describe("presence across nodes, whatever the timing", () => {
+  /** Whether `socket` gets (or got) a `presence` passing `pick` before `deadline`. */
+  function told(socket, pick, deadline) {
+    return nextEvent(socket, "presence", pick, Math.max(deadline - Date.now(), 0))
+      .then(() => true)
+      .catch(() => false);
+  }
+
+  for (const delay of [0, 50, 100, 300, 1000]) {
+    it(`a visitor on one node sees an agent who connected ${delay} ms earlier on a node that just started`, async () => {
+      const cluster = await startCluster(2, { settle: false });
+      try {
+        const [A, C] = cluster.nodes;
+        const site = await A.createSite();
+        const token = (await A.createAgent(site.siteKey)).token;
+        await C.agent(token);
+        const connected = Date.now();
+        await sleep(delay);
+        const visitor = await A.visitor(site.siteKey);
+        if (visitor.session.agentsOnline) return;
+        const deadline = Math.max(connected + PRESENCE_BOUND_MS, Date.now()) + SLACK_MS;
+        assert.ok(
+          await told(visitor.socket, (p) => p.agentsOnline, deadline),
+          `no agentsOnline: true within ${PRESENCE_BOUND_MS} ms (delay ${delay} ms)`,
+        );
+      } finally {
+        await cluster.dispose();
+      }
+    });
+
+    it(`an agent on one node sees a visitor who connected ${delay} ms earlier on a node that just started`, async () => {
+      const cluster = await startCluster(2, { settle: false });
+      try {
+        const [A, C] = cluster.nodes;
+        const site = await A.createSite();
+        const token = (await A.createAgent(site.siteKey)).token;
+        const { session } = await A.visitor(site.siteKey);
+        const connected = Date.now();
+        await sleep(delay);
+        const agent = await C.agent(token);
+        const listed = agent.conversations.find((c) => c.id === session.conversation.id);
+        if (listed?.online) return;
+        const deadline = Math.max(connected + PRESENCE_BOUND_MS, Date.now()) + SLACK_MS;
+        const online = (p) => p.conversationId === session.conversation.id && p.online;
+        assert.ok(
+          await told(agent.socket, online, deadline),
+          `the visitor was not online within ${PRESENCE_BOUND_MS} ms (delay ${delay} ms)`,
+        );
+      } finally {
+        await cluster.dispose();
+      }
+    });
+  }
+});
+
 describe("a node that dies without saying goodbye", () => {
   let cluster, A, B;
   before(async () => {
-    cluster = await startCluster(2);
+    cluster = await startCluster(2, { heartbeatMs: DEATH_HEARTBEAT_MS });
     [A, B] = cluster.nodes;
   });
   after(() => cluster?.dispose());
 
-  it(`takes its visitors offline for agents on other nodes within grace + 4 heartbeats (${DEAD_NODE_BOUND_MS} ms)`, async () => {
+  it(`takes its visitors offline for agents on other nodes within grace + 2 heartbeats (${DEAD_NODE_BOUND_MS} ms)`, async () => {
     const site = await B.createSite();
     const agent = await B.agent((await B.createAgent(site.siteKey)).token);
     const { session } = await A.visitor(site.siteKey);
@@ -205,9 +273,29 @@ describe("a node that dies without saying goodbye", () => {
       agent.socket,
       "presence",
       (p) => p.conversationId === conversationId && !p.online,
-      DEAD_NODE_BOUND_MS,
+      DEAD_NODE_BOUND_MS + DEATH_SLACK_MS,
     );
     assert.equal(offline.online, false);
+  });
+});
+
+describe("a node with the only agent dies", () => {
+  let cluster, A, B;
+  before(async () => {
+    cluster = await startCluster(2, { heartbeatMs: DEATH_HEARTBEAT_MS });
+    [A, B] = cluster.nodes;
+  });
+  after(() => cluster?.dispose());
+
+  it(`tells visitors on other nodes the agents are gone within grace + 2 heartbeats (${DEAD_NODE_BOUND_MS} ms)`, async () => {
+    const site = await B.createSite();
+    await A.agent((await B.createAgent(site.siteKey)).token);
+    const { socket: visitor, session } = await B.visitor(site.siteKey);
+    if (!session.agentsOnline) await nextEvent(visitor, "presence", (p) => p.agentsOnline);
+
+    await A.kill9();
+    const gone = await nextEvent(visitor, "presence", (p) => !p.agentsOnline, DEAD_NODE_BOUND_MS + DEATH_SLACK_MS);
+    assert.equal(gone.agentsOnline, false);
   });
 });
 
