@@ -27,7 +27,8 @@ async fn real_time<T>(step: impl Future<Output = T>) -> T {
     out
 }
 
-/// Moves the paused clock and lets what became due run.
+/// Moves the paused clock and lets what became due run. Settle first after closing a
+/// connection: the grace timer starts when its task first runs, not when it is spawned.
 async fn advance(by: Duration) {
     tokio::time::advance(by).await;
     settle().await;
@@ -79,15 +80,18 @@ async fn agents_going_offline_is_announced_only_after_the_grace_period(backend: 
     tokio::time::pause();
     // One of two agent connections closing is no change at all.
     t.close_agent(ann);
+    settle().await;
     advance(GRACE * 2).await;
     assert!(agents_online(&t.heard(&tab)).is_empty());
     t.close_agent(bob);
+    settle().await;
     advance(GRACE - TICK).await;
     assert!(
         agents_online(&t.heard(&tab)).is_empty(),
         "offline within the grace period"
     );
-    advance(TICK).await;
+    // Timers fire on whole milliseconds, rounded up: one more past the deadline.
+    advance(2 * TICK).await;
     assert_eq!(agents_online(&t.heard(&tab)), [false]);
 }
 both_backends!(agents_going_offline_is_announced_only_after_the_grace_period);
@@ -101,6 +105,7 @@ async fn an_agent_reconnecting_within_the_grace_period_is_not_announced_offline(
     t.events.clear();
     tokio::time::pause();
     t.close_agent(agent);
+    settle().await;
     advance(GRACE / 2).await;
     let _back = real_time(t.connect_agent(&account)).await;
     advance(GRACE * 2).await;
@@ -123,15 +128,18 @@ async fn a_visitor_going_offline_is_announced_to_the_agents_after_the_grace_peri
     t.events.clear();
     tokio::time::pause();
     t.close_visitor(tab);
+    settle().await;
     advance(GRACE * 2).await;
     assert!(
         visitors_online(&t.heard(&agent)).is_empty(),
         "offline while another tab is open"
     );
     t.close_visitor(other_tab);
+    settle().await;
     advance(GRACE - TICK).await;
     assert!(visitors_online(&t.heard(&agent)).is_empty());
-    advance(TICK).await;
+    // Timers fire on whole milliseconds, rounded up: one more past the deadline.
+    advance(2 * TICK).await;
     assert_eq!(visitors_online(&t.heard(&agent)), [(conversation, false)]);
 }
 both_backends!(a_visitor_going_offline_is_announced_to_the_agents_after_the_grace_period);
@@ -145,6 +153,7 @@ async fn a_visitor_reload_within_the_grace_period_does_not_flap(backend: Backend
     tokio::time::pause();
     let token = tab.token().to_owned();
     t.close_visitor(tab);
+    settle().await;
     advance(GRACE - TICK).await;
     let reloaded = real_time(t.connect_visitor(&site.key, Some(&token)))
         .await

@@ -386,6 +386,7 @@ async fn a_message_event_carries_the_stored_message(backend: Backend) {
     let tab = t.visitor(&site).await;
     let other_tab = t.another_tab(&site, &tab).await;
     let agent = t.agent(&site).await;
+    t.events.clear();
     let said = t.agent_says(&agent, &tab, "hello").await;
     let heard = t.heard(&other_tab);
     let [Heard::Visitor(VisitorEvent::Message(message))] = heard.as_slice() else {
