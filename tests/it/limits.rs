@@ -11,10 +11,10 @@ use parlor::domain::model::MessagePage;
 
 use crate::support::backend::Backend;
 use crate::support::chat::{code, TestChat};
-use crate::support::events::names;
+use crate::support::events::{message_seqs, names};
 
 fn page_seqs(page: &MessagePage) -> Vec<i64> {
-    page.messages.iter().map(|m| m.seq).collect()
+    message_seqs(&page.messages)
 }
 
 async fn a_visitor_over_the_connection_cap_is_refused_until_a_tab_closes(backend: Backend) {
@@ -219,7 +219,7 @@ async fn pages_stop_short_at_the_reply_cap_and_say_has_more(backend: Backend) {
     let page = t.visitor_history(&tab, 4, None).await.expect("history");
     assert_eq!((page_seqs(&page), page.has_more), (vec![3], true));
     let again = t.another_tab(&site, &tab).await;
-    let session: Vec<i64> = again.session.messages.iter().map(|m| m.seq).collect();
+    let session = message_seqs(&again.session.messages);
     assert_eq!((session, again.session.has_more), (vec![3], true));
 }
 both_backends!(pages_stop_short_at_the_reply_cap_and_say_has_more);

@@ -7,7 +7,7 @@ use parlor::domain::model::{Sender, Status};
 
 use crate::support::backend::Backend;
 use crate::support::chat::{code, TestChat};
-use crate::support::events::{names, seqs, Heard};
+use crate::support::events::{message_seqs, names, seqs, Heard};
 
 async fn an_unknown_site_key_is_refused(backend: Backend) {
     let t = TestChat::start(backend).await;
@@ -188,14 +188,11 @@ async fn the_session_carries_the_latest_50_messages(backend: Backend) {
         t.visitor_says(&first, &format!("message {i}")).await;
     }
     let second = t.another_tab(&site, &first).await;
-    let got: Vec<i64> = second.session.messages.iter().map(|m| m.seq).collect();
+    let got = message_seqs(&second.session.messages);
     assert_eq!(got, (6..=55).collect::<Vec<_>>());
     assert!(second.session.has_more);
     let older = t.visitor_history(&second, 6, None).await.expect("history");
-    assert_eq!(
-        older.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
-        [1, 2, 3, 4, 5]
-    );
+    assert_eq!(message_seqs(&older.messages), [1, 2, 3, 4, 5]);
     assert!(!older.has_more);
 }
 both_backends!(the_session_carries_the_latest_50_messages);
@@ -214,7 +211,7 @@ async fn history_pages_back_from_before_seq_and_says_has_more(backend: Backend) 
             .visitor_history(&tab, before, Some(2))
             .await
             .expect("page");
-        let got: Vec<i64> = page.messages.iter().map(|m| m.seq).collect();
+        let got = message_seqs(&page.messages);
         pages.push((got.clone(), page.has_more));
         if !page.has_more {
             break;
@@ -227,10 +224,7 @@ async fn history_pages_back_from_before_seq_and_says_has_more(backend: Backend) 
     );
     // A cursor beyond the last message gives the latest page.
     let latest = t.visitor_history(&tab, 1000, Some(2)).await.expect("page");
-    assert_eq!(
-        latest.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
-        [4, 5]
-    );
+    assert_eq!(message_seqs(&latest.messages), [4, 5]);
     assert_eq!(code(t.visitor_history(&tab, -1, None).await), "invalid");
     for limit in [0, 101] {
         assert_eq!(
@@ -252,7 +246,7 @@ async fn sync_returns_the_messages_after_a_seq(backend: Backend) {
     let seqs_after = async |after| {
         let page = t.visitor_sync(&tab, after).await.expect("sync");
         assert!(!page.has_more);
-        page.messages.iter().map(|m| m.seq).collect::<Vec<_>>()
+        message_seqs(&page.messages)
     };
     assert_eq!(seqs_after(0).await, [1, 2, 3]);
     assert_eq!(seqs_after(1).await, [2, 3]);
@@ -264,7 +258,7 @@ async fn sync_returns_the_messages_after_a_seq(backend: Backend) {
         .agent_sync(&agent, tab.conversation_id(), 2)
         .await
         .expect("sync");
-    assert_eq!(page.messages.iter().map(|m| m.seq).collect::<Vec<_>>(), [3]);
+    assert_eq!(message_seqs(&page.messages), [3]);
 }
 both_backends!(sync_returns_the_messages_after_a_seq);
 

@@ -50,6 +50,11 @@ pub fn names(heard: &[Heard]) -> Vec<&'static str> {
     heard.iter().map(Heard::name).collect()
 }
 
+/// The `seq`s of a list of messages (a page, a session).
+pub fn message_seqs(messages: &[Message]) -> Vec<i64> {
+    messages.iter().map(|m| m.seq).collect()
+}
+
 /// The `seq`s of the messages among the events.
 pub fn seqs(heard: &[Heard]) -> Vec<i64> {
     heard
