@@ -1,6 +1,7 @@
 //! The agent side: login, tokens and their revocation, replies, sites kept apart.
 
 use parlor::domain::events::{AgentEvent, VisitorEvent};
+use parlor::domain::ids::ConversationId;
 use parlor::domain::model::Sender;
 
 use crate::support::backend::Backend;
@@ -111,7 +112,7 @@ async fn an_agent_of_another_site_gets_not_found_for_a_conversation(backend: Bac
     t.visitor_says(&tab, "private").await;
     t.events.clear();
     let before = t.events.emitted();
-    for conversation in [tab.conversation_id(), "no-such-conversation"] {
+    for conversation in [tab.conversation_id().as_str(), "no-such-conversation"] {
         assert_eq!(
             code(t.agent_send(&stranger, conversation, "c-1", "hi").await),
             "not_found"
@@ -200,7 +201,7 @@ async fn an_agent_read_tells_the_visitor_and_the_other_agents_and_clears_unread(
         panic!("expected one read, heard {heard:?}");
     };
     assert_eq!(
-        (read.conversation_id.as_str(), read.seq),
+        (&read.conversation_id, read.seq),
         (tab.conversation_id(), 2)
     );
     assert!(t.heard(&reader).is_empty());
@@ -252,11 +253,11 @@ async fn an_agent_connection_starts_with_its_sites_conversations(backend: Backen
     let ours = [t.visitor(&site).await, t.visitor(&site).await];
     t.visitor(&other_site).await;
     let agent = t.agent(&site).await;
-    let listed: Vec<&str> = agent
+    let listed: Vec<&ConversationId> = agent
         .conversations
         .conversations
         .iter()
-        .map(|s| s.id.as_str())
+        .map(|s| &s.id)
         .collect();
     // Newest activity first.
     assert_eq!(

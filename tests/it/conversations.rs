@@ -21,7 +21,7 @@ async fn ending_a_conversation_is_announced_to_both_sides_once(backend: Backend)
     let [Heard::Visitor(VisitorEvent::Conversation(conversation))] = heard.as_slice() else {
         panic!("expected one conversation, heard {heard:?}");
     };
-    assert_eq!(conversation.id, tab.conversation_id());
+    assert_eq!(&conversation.id, tab.conversation_id());
     assert_eq!(conversation.status, Status::Ended);
     // Every agent hears the Summary, the one that ended it too.
     for agent in [&ender, &colleague] {
@@ -107,7 +107,7 @@ async fn the_list_is_newest_activity_first_pages_by_updated_at_and_filters_by_st
             .map(|s| s.id.clone())
             .collect::<Vec<_>>()
     };
-    let expected = [&tabs[0], &tabs[2], &tabs[1]].map(|t| t.conversation_id().to_owned());
+    let expected = [&tabs[0], &tabs[2], &tabs[1]].map(|t| t.conversation_id().clone());
     let first = t.list(&agent, None, Some(2), None).await.expect("list");
     assert_eq!(ids(&first), expected[..2]);
     assert!(first.has_more);
@@ -124,17 +124,20 @@ async fn the_list_is_newest_activity_first_pages_by_updated_at_and_filters_by_st
         .list(&agent, None, None, Some(Status::Ended))
         .await
         .expect("list");
-    assert_eq!(ids(&ended), [tabs[2].conversation_id()]);
+    assert_eq!(ids(&ended), [tabs[2].conversation_id().clone()]);
     let open = t
         .list(&agent, None, None, Some(Status::Open))
         .await
         .expect("list");
     assert_eq!(
         ids(&open),
-        [tabs[0].conversation_id(), tabs[1].conversation_id()]
+        [
+            tabs[0].conversation_id().clone(),
+            tabs[1].conversation_id().clone()
+        ]
     );
     let all = t.list(&agent, None, None, None).await.expect("list");
-    assert_eq!(ids(&all)[0], tabs[2].conversation_id());
+    assert_eq!(&ids(&all)[0], tabs[2].conversation_id());
 }
 both_backends!(the_list_is_newest_activity_first_pages_by_updated_at_and_filters_by_status);
 

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use parlor::domain::events::{AgentEvent, VisitorEvent};
+use parlor::domain::ids::ConversationId;
 
 use crate::support::backend::Backend;
 use crate::support::chat::TestChat;
@@ -44,7 +45,7 @@ fn agents_online(heard: &[Heard]) -> Vec<bool> {
         .collect()
 }
 
-fn visitors_online(heard: &[Heard]) -> Vec<(String, bool)> {
+fn visitors_online(heard: &[Heard]) -> Vec<(ConversationId, bool)> {
     heard
         .iter()
         .filter_map(|h| match h {
@@ -124,7 +125,7 @@ async fn a_visitor_going_offline_is_announced_to_the_agents_after_the_grace_peri
     let agent = t.agent(&site).await;
     let tab = t.visitor(&site).await;
     let other_tab = t.another_tab(&site, &tab).await;
-    let conversation = tab.conversation_id().to_owned();
+    let conversation = tab.conversation_id().clone();
     t.events.clear();
     tokio::time::pause();
     t.close_visitor(tab);

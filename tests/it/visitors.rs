@@ -40,8 +40,8 @@ async fn a_new_visitor_gets_a_session_and_the_agents_hear_of_it_online(backend: 
     let agent = t.agent(&site).await;
     let tab = t.visitor(&site).await;
     let session = &tab.session;
-    assert!(!session.token.is_empty());
-    assert_eq!(session.conversation.id, tab.conversation_id());
+    assert!(!session.token.as_str().is_empty());
+    assert_eq!(&session.conversation.id, tab.conversation_id());
     assert_eq!(session.conversation.status, Status::Open);
     assert!(session.messages.is_empty() && !session.has_more);
     assert!(session.agents_online);
@@ -52,12 +52,12 @@ async fn a_new_visitor_gets_a_session_and_the_agents_hear_of_it_online(backend: 
     let Heard::Agent(AgentEvent::Presence(presence)) = &heard[0] else {
         unreachable!()
     };
-    assert_eq!(presence.conversation_id, tab.conversation_id());
+    assert_eq!(&presence.conversation_id, tab.conversation_id());
     assert!(presence.online);
     let Heard::Agent(AgentEvent::Conversation(summary)) = &heard[1] else {
         unreachable!()
     };
-    assert_eq!(summary.id, tab.conversation_id());
+    assert_eq!(&summary.id, tab.conversation_id());
     assert!(summary.online);
     assert!(summary.last_message.is_none());
 }
@@ -127,7 +127,7 @@ async fn a_visitor_message_gets_the_next_seq_and_reaches_the_agents_and_its_othe
     assert_eq!((first.seq, second.seq), (1, 2));
     assert_eq!(first.sender, Sender::Visitor);
     assert_eq!(first.agent_name, None);
-    assert_eq!(first.conversation_id, sender.conversation_id());
+    assert_eq!(&first.conversation_id, sender.conversation_id());
     assert_eq!(seqs(&t.heard(&agent)), [1, 2]);
     assert_eq!(seqs(&t.heard(&other_tab)), [1, 2]);
     // The sending connection has its ack; nobody of another site hears anything.
@@ -338,7 +338,7 @@ async fn a_visitor_read_raises_its_marker_and_tells_the_agents(backend: Backend)
     let [Heard::Agent(AgentEvent::Read(read))] = heard.as_slice() else {
         panic!("expected one read, heard {heard:?}");
     };
-    assert_eq!(read.conversation_id, tab.conversation_id());
+    assert_eq!(&read.conversation_id, tab.conversation_id());
     assert_eq!(read.seq, 1);
     assert_eq!(
         serde_json::to_value(read.by).expect("json"),
@@ -367,7 +367,7 @@ async fn visitor_typing_reaches_the_sites_agents(backend: Backend) {
     let [Heard::Agent(AgentEvent::Typing(typing))] = heard.as_slice() else {
         panic!("expected one typing, heard {heard:?}");
     };
-    assert_eq!(typing.conversation_id, tab.conversation_id());
+    assert_eq!(&typing.conversation_id, tab.conversation_id());
     assert!(typing.typing);
     assert!(t.heard(&other_site_agent).is_empty());
     assert!(t.heard(&tab).is_empty());

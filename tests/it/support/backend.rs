@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use parlor::domain::auth::random_token;
-use parlor::store::{self, Store};
+use parlor::domain::store::Store;
+use parlor::store;
 use sqlx::Connection;
 
 /// The storage a test runs on. `both_backends!` runs a test once with each.

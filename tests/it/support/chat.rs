@@ -12,13 +12,14 @@ use parlor::domain::agents::{AgentIdentity, LoginGrant};
 use parlor::domain::auth::{new_id, random_token, JwtKeys};
 use parlor::domain::cluster::SingleNode;
 use parlor::domain::events::ConnectionId;
+use parlor::domain::ids::{ConversationId, SiteKey, VisitorId, VisitorToken};
 use parlor::domain::input::{ClientId, MessageText, PageReport, ProfileUpdate};
 use parlor::domain::limits::{RateLimits, ReplyLimits};
 use parlor::domain::model::{Message, MessagePage, Micros, Status, Summary, SummaryPage, Visitor};
 use parlor::domain::slots::VisitorSlot;
+use parlor::domain::store::Store;
 use parlor::domain::visitors::{VisitorIdentity, VisitorSession};
 use parlor::domain::{Chat, ChatConfig, DomainResult};
-use parlor::store::Store;
 
 use super::backend::{Backend, TestDb};
 use super::events::{Heard, RecordingEvents};
@@ -76,16 +77,17 @@ pub struct VisitorTab {
 }
 
 impl VisitorTab {
-    pub fn conversation_id(&self) -> &str {
+    pub fn conversation_id(&self) -> &ConversationId {
         &self.identity.conversation_id
     }
 
-    pub fn visitor_id(&self) -> &str {
+    pub fn visitor_id(&self) -> &VisitorId {
         &self.identity.visitor_id
     }
 
+    /// As the widget keeps it.
     pub fn token(&self) -> &str {
-        &self.session.token
+        self.session.token.as_str()
     }
 }
 
@@ -244,9 +246,13 @@ impl TestChat {
         origin: Option<&str>,
         ip: &str,
     ) -> Result<VisitorTab, String> {
+        // Parsed as the socket layer does: a key that cannot be one is an unknown site, a
+        // token that cannot be one is no token.
+        let site_key = SiteKey::parse(site_key).ok_or_else(|| "unknown_site".to_owned())?;
+        let token = token.and_then(VisitorToken::parse);
         let admitted = self
             .chat
-            .admit_visitor(site_key, token, origin, ip)
+            .admit_visitor(&site_key, token.as_ref(), origin, ip)
             .await
             .map_err(|refusal| refusal.to_string())?;
         let connection = ConnectionId(new_id());
@@ -404,22 +410,24 @@ impl TestChat {
         self.chat.visitor_typing(&tab.identity, typing).await
     }
 
-    // --- agent requests (a conversation is named by the id a client sends) ---
+    // --- agent requests: a conversation is named by the id a client sends, parsed as the
+    // socket layer does (one that cannot exist is `not_found`) ---
 
     pub async fn agent_send(
         &self,
         agent: &AgentTab,
-        conversation_id: &str,
+        conversation_id: impl AsRef<str>,
         client_id: &str,
         text: &str,
     ) -> DomainResult<Message> {
+        let conversation_id = ConversationId::named(conversation_id.as_ref())?;
         let client_id = ClientId::parse(client_id)?;
         let text = MessageText::parse(text)?;
         self.chat
             .agent_send(
                 &agent.identity,
                 &agent.connection,
-                conversation_id,
+                &conversation_id,
                 client_id,
                 text,
             )
@@ -446,49 +454,58 @@ impl TestChat {
     pub async fn agent_history(
         &self,
         agent: &AgentTab,
-        conversation_id: &str,
+        conversation_id: impl AsRef<str>,
         before_seq: i64,
         limit: Option<i64>,
     ) -> DomainResult<MessagePage> {
+        let conversation_id = ConversationId::named(conversation_id.as_ref())?;
         self.chat
-            .agent_history(&agent.identity, conversation_id, before_seq, limit)
+            .agent_history(&agent.identity, &conversation_id, before_seq, limit)
             .await
     }
 
     pub async fn agent_sync(
         &self,
         agent: &AgentTab,
-        conversation_id: &str,
+        conversation_id: impl AsRef<str>,
         after_seq: i64,
     ) -> DomainResult<MessagePage> {
+        let conversation_id = ConversationId::named(conversation_id.as_ref())?;
         self.chat
-            .agent_sync(&agent.identity, conversation_id, after_seq)
+            .agent_sync(&agent.identity, &conversation_id, after_seq)
             .await
     }
 
     pub async fn agent_read(
         &self,
         agent: &AgentTab,
-        conversation_id: &str,
+        conversation_id: impl AsRef<str>,
         seq: i64,
     ) -> DomainResult<()> {
+        let conversation_id = ConversationId::named(conversation_id.as_ref())?;
         self.chat
-            .agent_read(&agent.identity, &agent.connection, conversation_id, seq)
+            .agent_read(&agent.identity, &agent.connection, &conversation_id, seq)
             .await
     }
 
-    pub async fn end(&self, agent: &AgentTab, conversation_id: &str) -> DomainResult<Summary> {
-        self.chat.end(&agent.identity, conversation_id).await
+    pub async fn end(
+        &self,
+        agent: &AgentTab,
+        conversation_id: impl AsRef<str>,
+    ) -> DomainResult<Summary> {
+        let conversation_id = ConversationId::named(conversation_id.as_ref())?;
+        self.chat.end(&agent.identity, &conversation_id).await
     }
 
     pub async fn agent_typing(
         &self,
         agent: &AgentTab,
-        conversation_id: &str,
+        conversation_id: impl AsRef<str>,
         typing: bool,
     ) -> DomainResult<()> {
+        let conversation_id = ConversationId::named(conversation_id.as_ref())?;
         self.chat
-            .agent_typing(&agent.identity, conversation_id, typing)
+            .agent_typing(&agent.identity, &conversation_id, typing)
             .await
     }
 
@@ -499,7 +516,7 @@ impl TestChat {
             .expect("list")
             .conversations
             .into_iter()
-            .find(|s| s.id == of.conversation_id())
+            .find(|s| &s.id == of.conversation_id())
             .expect("the conversation is listed")
     }
 }

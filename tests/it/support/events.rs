@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use parlor::domain::events::{AgentEvent, ConnectionId, Events, VisitorEvent};
+use parlor::domain::ids::{ConversationId, SiteId};
 use parlor::domain::model::Message;
 
 /// What one connection heard, in order.
@@ -20,18 +21,8 @@ impl Heard {
     /// The event's name on the wire.
     pub fn name(&self) -> &'static str {
         match self {
-            Heard::Visitor(VisitorEvent::Message(_)) | Heard::Agent(AgentEvent::Message(_)) => {
-                "message"
-            }
-            Heard::Visitor(VisitorEvent::Typing(_)) | Heard::Agent(AgentEvent::Typing(_)) => {
-                "typing"
-            }
-            Heard::Visitor(VisitorEvent::Presence(_)) | Heard::Agent(AgentEvent::Presence(_)) => {
-                "presence"
-            }
-            Heard::Visitor(VisitorEvent::Read(_)) | Heard::Agent(AgentEvent::Read(_)) => "read",
-            Heard::Visitor(VisitorEvent::Conversation(_))
-            | Heard::Agent(AgentEvent::Conversation(_)) => "conversation",
+            Heard::Visitor(event) => event.name(),
+            Heard::Agent(event) => event.name(),
         }
     }
 
@@ -68,11 +59,11 @@ pub fn seqs(heard: &[Heard]) -> Vec<i64> {
 enum Room {
     /// A `/visitor` connection: its conversation's room and its site's.
     Visitor {
-        site_id: String,
-        conversation_id: String,
+        site_id: SiteId,
+        conversation_id: ConversationId,
     },
     /// An `/agent` connection: its site's room.
-    Agent { site_id: String },
+    Agent { site_id: SiteId },
 }
 
 struct Connection {
@@ -99,21 +90,26 @@ impl RecordingEvents {
         f(&mut state)
     }
 
-    pub fn join_visitor(&self, connection: &ConnectionId, site_id: &str, conversation_id: &str) {
+    pub fn join_visitor(
+        &self,
+        connection: &ConnectionId,
+        site_id: &SiteId,
+        conversation_id: &ConversationId,
+    ) {
         self.join(
             connection,
             Room::Visitor {
-                site_id: site_id.to_owned(),
-                conversation_id: conversation_id.to_owned(),
+                site_id: site_id.clone(),
+                conversation_id: conversation_id.clone(),
             },
         );
     }
 
-    pub fn join_agent(&self, connection: &ConnectionId, site_id: &str) {
+    pub fn join_agent(&self, connection: &ConnectionId, site_id: &SiteId) {
         self.join(
             connection,
             Room::Agent {
-                site_id: site_id.to_owned(),
+                site_id: site_id.clone(),
             },
         );
     }
@@ -180,7 +176,7 @@ impl RecordingEvents {
 impl Events for RecordingEvents {
     async fn to_visitor(
         &self,
-        conversation_id: &str,
+        conversation_id: &ConversationId,
         except: Option<&ConnectionId>,
         event: VisitorEvent,
     ) {
@@ -191,7 +187,7 @@ impl Events for RecordingEvents {
         );
     }
 
-    async fn to_site_visitors(&self, site_id: &str, event: VisitorEvent) {
+    async fn to_site_visitors(&self, site_id: &SiteId, event: VisitorEvent) {
         self.deliver(
             None,
             |room| matches!(room, Room::Visitor { site_id: s, .. } if s == site_id),
@@ -199,7 +195,7 @@ impl Events for RecordingEvents {
         );
     }
 
-    async fn to_agents(&self, site_id: &str, except: Option<&ConnectionId>, event: AgentEvent) {
+    async fn to_agents(&self, site_id: &SiteId, except: Option<&ConnectionId>, event: AgentEvent) {
         self.deliver(
             except,
             |room| matches!(room, Room::Agent { site_id: s } if s == site_id),

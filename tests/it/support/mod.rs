@@ -15,8 +15,9 @@ pub mod sio;
 use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use parlor::domain::auth::new_id;
+use parlor::domain::ids::{AgentId, SiteId};
 use parlor::domain::model::now_millis;
-use parlor::store::{NewAgent, Store};
+use parlor::domain::store::{NewAgent, Store};
 
 /// Runs an `async fn name(backend: Backend)` once on each backend, as two tests named
 /// `name::on_sqlite` and `name::on_postgres` (so `cargo test on_postgres` runs one backend).
@@ -43,14 +44,15 @@ macro_rules! both_backends {
 /// A site as the command line creates it.
 #[derive(Debug, Clone)]
 pub struct TestSite {
-    pub id: String,
+    pub id: SiteId,
+    /// As the widget snippet carries it.
     pub key: String,
 }
 
 /// An agent as the command line creates it, with the password it logs in with.
 #[derive(Debug, Clone)]
 pub struct AgentAccount {
-    pub id: String,
+    pub id: AgentId,
     pub username: String,
     pub name: String,
     pub password: String,
@@ -74,7 +76,7 @@ pub async fn create_site(
     .expect("create a site");
     TestSite {
         id: site.id,
-        key: site.site_key,
+        key: site.site_key.as_str().to_owned(),
     }
 }
 
@@ -92,8 +94,8 @@ pub fn cheap_hash(password: &str) -> String {
 pub async fn create_agent(store: &dyn Store, site: &TestSite) -> AgentAccount {
     let password = format!("pw {}", new_id());
     let hash = cheap_hash(&password);
-    let (id, username) = (new_id(), format!("agent-{}", new_id()));
-    let name = format!("Agent {}", &id[id.len() - 6..]);
+    let (id, username) = (AgentId::generate(), format!("agent-{}", new_id()));
+    let name = format!("Agent {}", &id.as_str()[id.as_str().len() - 6..]);
     store
         .create_agent(NewAgent {
             id: &id,
