@@ -572,6 +572,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "slow: run by scripts/test.sh"]
     async fn the_wal_stays_bounded_under_steady_load() {
         const MESSAGES: usize = 60_000;
         let (store, path, site_id, conversations) = store_with_conversations(200).await;
@@ -637,6 +638,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "slow: run by scripts/test.sh"]
     async fn the_wal_starts_over_when_only_visitors_arrive() {
         const VISITORS: usize = 20_000;
         let (store, path, site_id) = store_with_site().await;
