@@ -11,7 +11,7 @@ use std::time::Duration;
 use parlor::domain::agents::{AgentIdentity, LoginGrant};
 use parlor::domain::auth::{new_id, random_token, JwtKeys};
 use parlor::domain::cluster::SingleNode;
-use parlor::domain::events::ConnectionId;
+use parlor::domain::events::{ConnectionId, VisitorEvent};
 use parlor::domain::ids::{ConversationId, SiteKey, VisitorId, VisitorToken};
 use parlor::domain::input::{ClientId, MessageText, PageReport, ProfileUpdate};
 use parlor::domain::limits::{RateLimits, ReplyLimits};
@@ -260,11 +260,21 @@ impl TestChat {
         let slot = admitted.slot.clone();
         let mut session = None;
         self.chat
-            .open_visitor_session(admitted, |s| {
-                self.events
-                    .join_visitor(&connection, &identity.site_id, &identity.conversation_id);
-                session = Some(s);
-            })
+            .open_visitor_session(
+                admitted,
+                |s| {
+                    self.events.join_visitor(
+                        &connection,
+                        &identity.site_id,
+                        &identity.conversation_id,
+                    );
+                    session = Some(s);
+                },
+                |presence| {
+                    self.events
+                        .tell(&connection, VisitorEvent::Presence(presence))
+                },
+            )
             .await
             .expect("open the visitor's session");
         Ok(VisitorTab {

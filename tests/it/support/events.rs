@@ -150,6 +150,16 @@ impl RecordingEvents {
         });
     }
 
+    /// An event for one connection alone (what a socket emits to itself).
+    pub fn tell(&self, connection: &ConnectionId, event: VisitorEvent) {
+        self.with(|s| {
+            s.emitted += 1;
+            if let Some(c) = s.connections.get_mut(&connection.0) {
+                c.inbox.push(Heard::Visitor(event));
+            }
+        });
+    }
+
     /// How many events the domain has emitted in all, heard by anyone or not.
     pub fn emitted(&self) -> usize {
         self.with(|s| s.emitted)
