@@ -3,9 +3,18 @@
 //! socketioxide-redis's own driver sits on a `MultiplexedConnection`, which never reconnects:
 //! after a Redis restart a node would stay cut off from the cluster. The connection manager
 //! reconnects by itself and resubscribes every channel, so cross-node delivery resumes when
-//! Redis returns. Otherwise this follows the library's driver.
+//! Redis returns.
+//!
+//! Publishing never waits for Redis. socketioxide-redis publishes a broadcast before it
+//! delivers it to this node's own sockets, and gives up on both when the publish fails: with
+//! Redis gone, every same-node event waited for a timeout. Here a publish is queued and
+//! answered at once; one task sends the queue in order, retrying the head until Redis takes
+//! it, so what was sent during a short outage reaches the other nodes when Redis returns (in
+//! order, late). Past [`PUBLISH_QUEUE`] waiting publishes the newest are dropped and counted;
+//! clients on other nodes heal by `sync` when the next message shows a gap in `seq`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -14,8 +23,23 @@ use redis::{AsyncCommands, FromRedisValue, PushInfo, PushKind};
 use socketioxide_redis::drivers::{ChanItem, Driver, MessageStream};
 use tokio::sync::mpsc;
 
-/// How often an idle subscriber checks that its connection is alive.
-const KEEPALIVE: Duration = Duration::from_secs(1);
+/// How often an idle subscriber checks that its connection is alive: a Redis restart is
+/// noticed (and every channel subscribed again) within this, plus one reconnect delay.
+const KEEPALIVE: Duration = Duration::from_millis(250);
+
+/// The longest wait between two reconnect attempts: cross-node delivery resumes within
+/// KEEPALIVE + this of Redis returning (the bound in docs/deploy.md is 2 s).
+const RECONNECT_DELAY_MAX: Duration = Duration::from_millis(500);
+
+/// Publishes waiting for Redis, in messages.
+const PUBLISH_QUEUE: usize = 65_536;
+
+/// How long the publisher waits before trying a failed publish again.
+const PUBLISH_RETRY: Duration = Duration::from_millis(200);
+
+/// How long, after Redis returns, held publishes wait for the other nodes to subscribe again
+/// (their keepalive notices the restart within a second, then they resubscribe).
+const RESUBSCRIBE_WAIT: Duration = Duration::from_secs(3);
 
 type Handlers = Arc<RwLock<HashMap<String, mpsc::Sender<ChanItem>>>>;
 
@@ -23,6 +47,9 @@ type Handlers = Arc<RwLock<HashMap<String, mpsc::Sender<ChanItem>>>>;
 pub struct ManagedDriver {
     handlers: Handlers,
     conn: ConnectionManager,
+    outbox: mpsc::Sender<ChanItem>,
+    /// Set while publishes are being dropped, so that a long outage logs once.
+    dropping: Arc<AtomicBool>,
 }
 
 impl ManagedDriver {
@@ -34,7 +61,7 @@ impl ManagedDriver {
             .set_automatic_resubscription()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
-            .set_max_delay(Duration::from_secs(2));
+            .set_max_delay(RECONNECT_DELAY_MAX);
         let conn = ConnectionManager::new_with_config(client.clone(), config).await?;
         let routes = handlers.clone();
         tokio::spawn(async move {
@@ -52,7 +79,68 @@ impl ManagedDriver {
                 let _ = redis::cmd("PING").query_async::<()>(&mut keepalive).await;
             }
         });
-        Ok(ManagedDriver { handlers, conn })
+        let (outbox, queued) = mpsc::channel(PUBLISH_QUEUE);
+        tokio::spawn(publish_in_order(conn.clone(), queued));
+        Ok(ManagedDriver {
+            handlers,
+            conn,
+            outbox,
+            dropping: Arc::default(),
+        })
+    }
+}
+
+/// Sends queued publishes one at a time, in order; a failed one is tried again until Redis
+/// takes it.
+///
+/// Redis keeps no pub/sub message for a subscriber that is not there: after an outage the
+/// other nodes must have subscribed again before the held messages go out, or the first ones
+/// reach nobody. So after a failure the publisher waits (at most [`RESUBSCRIBE_WAIT`]) until
+/// the channel has as many subscribers as its last publish before the outage reached.
+async fn publish_in_order(mut conn: ConnectionManager, mut queued: mpsc::Receiver<ChanItem>) {
+    let mut receivers: HashMap<String, i64> = HashMap::new();
+    while let Some((chan, payload)) = queued.recv().await {
+        let mut failures = 0u32;
+        loop {
+            if failures > 0 {
+                let expected = receivers.get(&chan).copied().unwrap_or(0);
+                wait_for_subscribers(&mut conn, &chan, expected).await;
+            }
+            match conn.publish::<_, _, i64>(&chan, &payload).await {
+                Ok(reached) => {
+                    if failures == 0 || reached >= receivers.get(&chan).copied().unwrap_or(0) {
+                        receivers.insert(chan.clone(), reached);
+                    }
+                    break;
+                }
+                Err(e) => {
+                    if failures == 0 {
+                        tracing::warn!(error = %e, waiting = queued.len(), "cluster publish failed; holding cross-node events until Redis answers");
+                    }
+                    failures += 1;
+                    tokio::time::sleep(PUBLISH_RETRY).await;
+                }
+            }
+        }
+        if failures > 0 {
+            tracing::info!(failures, "cluster publish resumed");
+        }
+    }
+}
+
+/// Waits until `chan` has at least `expected` subscribers, or [`RESUBSCRIBE_WAIT`] has passed.
+async fn wait_for_subscribers(conn: &mut ConnectionManager, chan: &str, expected: i64) {
+    let deadline = tokio::time::Instant::now() + RESUBSCRIBE_WAIT;
+    while tokio::time::Instant::now() < deadline {
+        let count: redis::RedisResult<(String, i64)> = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(chan)
+            .query_async(conn)
+            .await;
+        if matches!(count, Ok((_, n)) if n >= expected) {
+            return;
+        }
+        tokio::time::sleep(PUBLISH_RETRY / 2).await;
     }
 }
 
@@ -84,11 +172,16 @@ fn route(push: PushInfo, handlers: &Handlers) {
 impl Driver for ManagedDriver {
     type Error = redis::RedisError;
 
+    /// Queued, never awaited: see the module's documentation.
     async fn publish(&self, chan: String, val: Vec<u8>) -> Result<(), Self::Error> {
-        self.conn
-            .clone()
-            .publish::<_, _, redis::Value>(chan, val)
-            .await?;
+        if self.outbox.try_send((chan, val)).is_err() {
+            metrics::counter!("parlor_cluster_publish_dropped_total").increment(1);
+            if !self.dropping.swap(true, Ordering::Relaxed) {
+                tracing::warn!("cluster publish queue full: cross-node events are dropped until Redis answers");
+            }
+        } else {
+            self.dropping.store(false, Ordering::Relaxed);
+        }
         Ok(())
     }
 
