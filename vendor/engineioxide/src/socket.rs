@@ -164,7 +164,10 @@ impl Permit<'_> {
     /// Queues the packets, unless they would take the connection over its byte bound (then the
     /// connection is closed and they are dropped).
     fn send(self, packets: PacketBuf) {
-        if self.queue.charge(queued_len(&packets), self.sid, self.close_fn) {
+        if self
+            .queue
+            .charge(queued_len(&packets), self.sid, self.close_fn)
+        {
             self.inner.send(Box::new(packets));
         }
     }
@@ -264,10 +267,7 @@ pub(crate) struct InternalRx {
 }
 
 impl InternalRx {
-    fn new(
-        buffered_rx: Receiver<Queued>,
-        volatile_rx: watch::Receiver<Option<Queued>>,
-    ) -> Self {
+    fn new(buffered_rx: Receiver<Queued>, volatile_rx: watch::Receiver<Option<Queued>>) -> Self {
         Self {
             buffered_rx,
             peeked_packet: None,
@@ -398,22 +398,19 @@ where
         Ok(())
     }
 
-    /// Queues packets for the connection, counted against the outgoing byte bound.
-    fn queue(&self, packets: PacketBuf) -> Result<(), TrySendError<PacketBuf>> {
+    /// Queues packets for the connection, counted against the outgoing byte bound. The error
+    /// hands the packets back boxed, as the channel holds them.
+    fn queue(&self, packets: PacketBuf) -> Result<(), TrySendError<Queued>> {
         let n = queued_len(&packets);
         if !self.outgoing.charge(n, self.id, &*self.close_fn) {
-            return Err(TrySendError::Full(packets));
+            return Err(TrySendError::Full(Box::new(packets)));
         }
         self.internal_tx
             .try_send(Box::new(packets))
-            .map_err(|e| {
+            .inspect_err(|e| {
                 self.outgoing.refund(n);
-                match e {
-                    TrySendError::Full(p) => {
-                        self.outgoing.overflow(self.id, &*self.close_fn);
-                        TrySendError::Full(*p)
-                    }
-                    TrySendError::Closed(p) => TrySendError::Closed(*p),
+                if matches!(e, TrySendError::Full(_)) {
+                    self.outgoing.overflow(self.id, &*self.close_fn);
                 }
             })
     }
@@ -767,4 +764,3 @@ where
         (sock, rx)
     }
 }
-

@@ -268,7 +268,7 @@ where
                     break;
                 }
                 Packet::Pong | Packet::Ping => {
-                        socket.heartbeat_received();
+                    socket.heartbeat_received();
                     Ok::<(), Error>(())
                 }
                 Packet::Message(msg) => {
@@ -388,7 +388,7 @@ async fn write_packets<S>(
             // it should be discarded here
             Packet::Noop => Ok(()),
             item => {
-                let packet: String = item.try_into().unwrap();
+                let packet = String::from(item);
                 tx.feed(Message::Text(packet.into())).await
             }
         };
