@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: Rust unit tests, the protocol suite (official socket.io-client against
-# the real binary) and the browser end-to-end suite (Debian's Chromium).
+# The whole test suite: Rust unit tests, the vendored crates' own tests, the protocol suite
+# (official socket.io-client against the real binary) and the browser end-to-end suite (Debian's
+# Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,9 +13,16 @@ bash scripts/check-patches.sh
 
 echo "== build"
 cargo build --release --bins
+# The load tools are a package of their own (bench/); built here so that they keep compiling.
+cargo build --release -p parlor-bench
 
 echo "== unit tests"
 cargo test --release
+
+echo "== vendored crates' tests"
+# Their own suites, as upstream's CI runs them (every feature: the integration tests need the
+# crate's test harness); the patches in vendor/ must keep them green.
+cargo test --release -p engineioxide -p socketioxide-core --all-features
 
 echo "== protocol tests (SQLite)"
 (cd tests/protocol && npm ci --no-audit --no-fund --loglevel=error && npm test)
