@@ -62,8 +62,20 @@ struct Visitor {
     seq: AtomicI64,
 }
 
+/// Parlor's `createdAt` (RFC 3339 UTC, milliseconds), formatted the way the server formats it,
+/// so that the relay's messages are as long, and as costly to stamp, as the server's.
 fn now_rfc3339() -> String {
-    parlor::domain::model::format_millis(parlor::domain::model::now_millis())
+    let t = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
 }
 
 fn message(conversation: &str, seq: i64, sender: &str, text: &str, client_id: &str) -> Value {

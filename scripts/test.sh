@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: Rust unit and integration tests, the protocol suite (official
-# socket.io-client against the real binary) and the browser end-to-end suite (Debian's Chromium).
+# The whole test suite: Rust unit and integration tests, the vendored crates' own tests, the web
+# front end's unit tests, the protocol suite (official socket.io-client against the real binary)
+# and the browser end-to-end suite (Debian's Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,12 +13,16 @@ bash scripts/check-patches.sh
 
 echo "== build"
 cargo build --release --bins
+# The load tools are a package of their own (bench/); built here so that they keep compiling.
+cargo build --release -p parlor-bench
 
-# Unit tests next to the code, and the integration tier (tests/it) on SQLite and on PostgreSQL
-# (services.sh started it). The slow WAL tests are #[ignore]d so that a plain `cargo test` stays
-# quick; they run here.
-echo "== unit and integration tests"
-cargo test --release -- --include-ignored
+# Unit tests next to the code, the integration tier (tests/it) on SQLite and on PostgreSQL
+# (services.sh started it), and the vendored crates' own suites, which the patches in vendor/
+# must keep green (their integration tests need engineioxide's test harness). One invocation,
+# so the dependencies are compiled once with the tests' features (tokio's test-util). The slow
+# WAL tests are #[ignore]d so that a plain `cargo test` stays quick; they run here.
+echo "== unit, integration and vendored crates' tests"
+cargo test --release --workspace --features engineioxide/__test_harness -- --include-ignored
 
 echo "== web unit tests"
 (cd web && npm ci --no-audit --no-fund --loglevel=error && npm test)

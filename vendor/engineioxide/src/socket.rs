@@ -164,7 +164,10 @@ impl Permit<'_> {
     /// Queues the packets, unless they would take the connection over its byte bound (then the
     /// connection is closed and they are dropped).
     fn send(self, packets: PacketBuf) {
-        if self.queue.charge(queued_len(&packets), self.sid, self.close_fn) {
+        if self
+            .queue
+            .charge(queued_len(&packets), self.sid, self.close_fn)
+        {
             self.inner.send(Box::new(packets));
         }
     }
@@ -213,7 +216,9 @@ type CloseFn = dyn Fn(Sid, DisconnectReason) + Send + Sync;
 #[derive(Default)]
 pub(crate) struct OutgoingQueue {
     queued: AtomicUsize,
-    overflowed: AtomicBool,
+    /// Set when the connection overflowed, or is being closed for another reason: an overflow
+    /// closes it (and calls the hook) at most once, and never after a close with its own reason.
+    closing: AtomicBool,
 }
 
 impl OutgoingQueue {
@@ -233,7 +238,7 @@ impl OutgoingQueue {
     /// The connection cannot take more: close it (once), so that its client reconnects and
     /// catches up instead of silently missing what could not be queued.
     fn overflow(&self, sid: Sid, close_fn: &CloseFn) {
-        if !self.overflowed.swap(true, Ordering::AcqRel) {
+        if !self.closing.swap(true, Ordering::AcqRel) {
             if let Some(bound) = OUTGOING_BOUND.get() {
                 (bound.on_overflow)(sid, self.queued.load(Ordering::Acquire));
             }
@@ -246,7 +251,7 @@ impl OutgoingQueue {
         self.refund(queued_len(packets));
     }
 
-    /// Saturating: volatile packets share the transports' path without being counted.
+    /// Saturating, so that a miscount can only loosen the bound, never close a connection.
     fn refund(&self, n: usize) {
         let _ = self
             .queued
@@ -264,10 +269,7 @@ pub(crate) struct InternalRx {
 }
 
 impl InternalRx {
-    fn new(
-        buffered_rx: Receiver<Queued>,
-        volatile_rx: watch::Receiver<Option<Queued>>,
-    ) -> Self {
+    fn new(buffered_rx: Receiver<Queued>, volatile_rx: watch::Receiver<Option<Queued>>) -> Self {
         Self {
             buffered_rx,
             peeked_packet: None,
@@ -398,22 +400,19 @@ where
         Ok(())
     }
 
-    /// Queues packets for the connection, counted against the outgoing byte bound.
-    fn queue(&self, packets: PacketBuf) -> Result<(), TrySendError<PacketBuf>> {
+    /// Queues packets for the connection, counted against the outgoing byte bound. The error
+    /// hands the packets back boxed, as the channel holds them.
+    fn queue(&self, packets: PacketBuf) -> Result<(), TrySendError<Queued>> {
         let n = queued_len(&packets);
         if !self.outgoing.charge(n, self.id, &*self.close_fn) {
-            return Err(TrySendError::Full(packets));
+            return Err(TrySendError::Full(Box::new(packets)));
         }
         self.internal_tx
             .try_send(Box::new(packets))
-            .map_err(|e| {
+            .inspect_err(|e| {
                 self.outgoing.refund(n);
-                match e {
-                    TrySendError::Full(p) => {
-                        self.outgoing.overflow(self.id, &*self.close_fn);
-                        TrySendError::Full(*p)
-                    }
-                    TrySendError::Closed(p) => TrySendError::Closed(*p),
+                if matches!(e, TrySendError::Full(_)) {
+                    self.outgoing.overflow(self.id, &*self.close_fn);
                 }
             })
     }
@@ -586,6 +585,9 @@ where
     /// The socket will be removed from the `Engine` and the [`Handler`](crate::handler::EngineIoHandler) will be notified.
     #[cfg_attr(feature = "tracing", tracing::instrument(skip(self)))]
     pub fn close(&self, reason: DisconnectReason) {
+        // Closing with `reason`: a queue that cannot take the close packet must not close the
+        // connection as an overflow first.
+        self.outgoing.closing.store(true, Ordering::Release);
         // Try to send a close packet is the connection is still operational.
         self.send(Packet::Close).ok();
 
@@ -768,3 +770,105 @@ where
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex as StdMutex;
+
+    use http::Request;
+
+    use super::*;
+    use crate::config::EngineIoConfig;
+
+    type Closes = Arc<StdMutex<Vec<DisconnectReason>>>;
+
+    fn socket(max_buffer_size: usize) -> (Socket<()>, Closes) {
+        let closes = Closes::default();
+        let recorded = closes.clone();
+        let config = EngineIoConfig {
+            max_buffer_size,
+            ..Default::default()
+        };
+        let socket = Socket::new(
+            ProtocolVersion::V4,
+            TransportType::Websocket,
+            &config,
+            Request::<()>::default().into_parts().0,
+            Box::new(move |_, reason| recorded.lock().unwrap().push(reason)),
+            false,
+        );
+        (socket, closes)
+    }
+
+    fn queued(socket: &Socket<()>) -> usize {
+        socket.outgoing.queued.load(Ordering::Acquire)
+    }
+
+    // The bound is process-wide: this is the only test that sets it, high enough for every
+    // other test of this crate (a few bytes each) to stay under it.
+    const BOUND: usize = 64 * 1024;
+    static OVERFLOWS: StdMutex<Vec<(Sid, usize)>> = StdMutex::new(Vec::new());
+    fn on_overflow(sid: Sid, queued: usize) {
+        OVERFLOWS.lock().unwrap().push((sid, queued));
+    }
+
+    #[tokio::test]
+    async fn a_connection_over_the_byte_bound_is_closed_once() {
+        set_outgoing_byte_bound(BOUND, on_overflow);
+        let (socket, closes) = socket(128);
+        let half = "x".repeat(BOUND / 2);
+        socket.emit(half.clone()).unwrap();
+        assert_eq!(queued(&socket), BOUND / 2 + 8);
+
+        assert!(matches!(socket.emit(half.clone()), Err(TrySendError::Full(_))));
+        assert!(matches!(socket.emit(half), Err(TrySendError::Full(_))));
+        assert_eq!(*closes.lock().unwrap(), [DisconnectReason::TransportError]);
+        let overflows = OVERFLOWS.lock().unwrap().clone();
+        let ours: Vec<_> = overflows.iter().filter(|(sid, _)| *sid == socket.id).collect();
+        assert_eq!(ours, [&(socket.id, BOUND / 2 + 8)]);
+        assert_eq!(queued(&socket), BOUND / 2 + 8, "a refused packet is not counted");
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_closes_the_connection_once() {
+        let (socket, closes) = socket(2);
+        socket.emit("a").unwrap();
+        socket.emit("b").unwrap();
+        assert!(matches!(socket.emit("c"), Err(TrySendError::Full(_))));
+        assert!(socket.reserve().is_err());
+        assert_eq!(*closes.lock().unwrap(), [DisconnectReason::TransportError]);
+        assert_eq!(queued(&socket), 2 * (1 + 8), "the refused packet is given back");
+    }
+
+    #[tokio::test]
+    async fn taken_packets_are_given_back() {
+        let (socket, _) = socket(128);
+        socket.emit("hello").unwrap();
+        socket.reserve().unwrap().emit("world!".into());
+        assert_eq!(queued(&socket), (5 + 8) + (6 + 8));
+
+        let mut rx = socket.internal_rx.lock().await;
+        let first = rx.buffered_rx.recv().await.unwrap();
+        socket.outgoing.taken(&first);
+        assert_eq!(queued(&socket), 6 + 8);
+        let second = rx.buffered_rx.recv().await.unwrap();
+        socket.outgoing.taken(&second);
+        assert_eq!(queued(&socket), 0);
+    }
+
+    #[tokio::test]
+    async fn a_close_keeps_its_reason_when_the_queue_is_full() {
+        let (socket, closes) = socket(1);
+        socket.emit("a").unwrap();
+        socket.close(DisconnectReason::ClosingServer);
+        assert_eq!(*closes.lock().unwrap(), [DisconnectReason::ClosingServer]);
+    }
+
+    #[tokio::test]
+    async fn the_heartbeat_keeps_one_wake_up() {
+        let (socket, _) = socket(128);
+        socket.heartbeat_received();
+        socket.heartbeat_received();
+        assert!(socket.heartbeat.notified().now_or_never().is_some());
+        assert!(socket.heartbeat.notified().now_or_never().is_none());
+    }
+}

@@ -125,11 +125,14 @@ where
 
         // Prepend the packet peeked during the previous
         // polling request so it is encoded first, ahead of the newly received packets.
-        let rx_stream = stream::iter(peeked_packet.take())
-            .chain(rx_stream::EncoderStream::new(buffered_rx, volatile_rx).map(|packets| {
-                socket.outgoing.taken(&packets);
+        let rx_stream = stream::iter(peeked_packet.take()).chain(
+            rx_stream::EncoderStream::new(buffered_rx, volatile_rx).map(|(packets, queued)| {
+                if queued {
+                    socket.outgoing.taken(&packets);
+                }
                 *packets
-            }));
+            }),
+        );
 
         // Stop waiting for the next packet as soon as the session is closed. The combinator is biased
         // towards the encoder completion, so any buffered close packet is still flushed to the client.
@@ -324,16 +327,18 @@ mod rx_stream {
     }
 
     impl<'a, T: Clone + Send + Sync + 'static> Stream for EncoderStream<'a, T> {
-        type Item = T;
+        /// The packets, and whether they went through the queue (volatile ones do not, so they
+        /// are not counted against the outgoing byte bound).
+        type Item = (T, bool);
 
         fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
             let this = self.project();
             // low priority: poll the watch stream first, then the rx stream.
             // same than with ws transport
             match this.rx.poll_next(cx) {
-                Poll::Ready(v) => Poll::Ready(v),
+                Poll::Ready(v) => Poll::Ready(v.map(|v| (v, true))),
                 Poll::Pending => match this.watch.poll_next(cx) {
-                    Poll::Ready(Some(v)) => Poll::Ready(v),
+                    Poll::Ready(Some(v)) => Poll::Ready(v.map(|v| (v, false))),
                     Poll::Ready(None) | Poll::Pending => Poll::Pending,
                 },
             }

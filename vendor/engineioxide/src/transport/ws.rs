@@ -268,7 +268,7 @@ where
                     break;
                 }
                 Packet::Pong | Packet::Ping => {
-                        socket.heartbeat_received();
+                    socket.heartbeat_received();
                     Ok::<(), Error>(())
                 }
                 Packet::Message(msg) => {
@@ -329,24 +329,27 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
 
     // Forward buffered packets until the channel is closed or the session is cancelled.
     loop {
-        let packets = tokio::select! {
+        // `queued`: volatile packets bypass the queue, so their bytes were never counted.
+        let (mut next, mut queued) = tokio::select! {
             biased;
             items = buffered_rx.recv() => match items {
-                Some(packets) => Some(packets),
+                Some(packets) => (Some(packets), true),
                 None => break,
             },
             _ = socket.cancellation_token.cancelled() => break,
-            Ok(()) = volatile_rx.changed() => volatile_rx.borrow_and_update().clone(),
+            Ok(()) = volatile_rx.changed() => (volatile_rx.borrow_and_update().clone(), false),
         };
         // One call site for writing: each expansion of the write loop would be kept in the
         // task's state for the socket's lifetime.
-        let mut next = packets;
         while let Some(mut packets) = next {
-            socket.outgoing.taken(&packets);
+            if queued {
+                socket.outgoing.taken(&packets);
+            }
             #[cfg(feature = "tracing")]
             tracing::trace!(sid = %socket.id, "ws write: {} packets", packets.len());
             write_packets(&mut tx, socket.protocol, &mut packets).await;
             next = buffered_rx.try_recv().ok();
+            queued = true;
         }
 
         #[cfg(feature = "tracing")]
@@ -388,7 +391,7 @@ async fn write_packets<S>(
             // it should be discarded here
             Packet::Noop => Ok(()),
             item => {
-                let packet: String = item.try_into().unwrap();
+                let packet = String::from(item);
                 tx.feed(Message::Text(packet.into())).await
             }
         };

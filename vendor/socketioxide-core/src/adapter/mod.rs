@@ -661,9 +661,6 @@ fn get_except_sids(except: &[Room], rooms: &HashMap<Room, HashSet<Sid>>) -> Hash
     except_sids
 }
 
-/// Remove a field from a HashSet value and remove it if empty.
-/// Call `cleanup` fn if the entry exists
-#[inline]
 /// A map keeps the capacity of its peak: after 19,000 sockets with a room each have left, the
 /// two maps held 4.5 MB that no one used. Shrinking only once a map is three-quarters empty
 /// keeps the cost amortised.
@@ -673,6 +670,9 @@ fn shrink_after_peak<K: Hash + Eq, V>(map: &mut HashMap<K, V>) {
     }
 }
 
+/// Remove a field from a HashSet value and remove it if empty.
+/// Call `cleanup` fn if the entry exists
+#[inline]
 fn remove_and_clean_entry<K, T: Hash + Eq>(
     entry: hash_map::Entry<'_, K, HashSet<T>>,
     el: &T,
