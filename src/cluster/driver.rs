@@ -177,7 +177,9 @@ impl Driver for ManagedDriver {
         if self.outbox.try_send((chan, val)).is_err() {
             metrics::counter!("parlor_cluster_publish_dropped_total").increment(1);
             if !self.dropping.swap(true, Ordering::Relaxed) {
-                tracing::warn!("cluster publish queue full: cross-node events are dropped until Redis answers");
+                tracing::warn!(
+                    "cluster publish queue full: cross-node events are dropped until Redis answers"
+                );
             }
         } else {
             self.dropping.store(false, Ordering::Relaxed);

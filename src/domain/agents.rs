@@ -18,7 +18,6 @@ use super::model::{
 };
 use super::replies::SUMMARY_READ_BYTES;
 use super::store::ListFilter;
-use super::visitors::check_read_seq;
 
 /// Conversations in the `conversations` event.
 const INITIAL_LIST: i64 = 100;
@@ -247,15 +246,12 @@ impl Chat {
         seq: i64,
     ) -> DomainResult<()> {
         let conversation = self.own_conversation(id, conversation_id).await?;
-        check_read_seq(seq, conversation.last_seq)?;
-        if seq <= conversation.agent_read_seq {
-            // Nothing changes: no write, and no event for anyone.
+        let Some(stored) = self
+            .raise_read_marker(&conversation, Side::Agent, seq)
+            .await?
+        else {
             return Ok(());
-        }
-        let stored = self
-            .store
-            .mark_read(&conversation.id, Side::Agent, seq)
-            .await?;
+        };
         self.events
             .to_visitor(
                 &conversation.id,

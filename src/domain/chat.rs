@@ -17,13 +17,14 @@ use super::ids::{AgentId, ConversationId, MessageId, SiteId, VisitorId};
 use super::input::{page_limit, seq_cursor, ClientId, MessageText, SYNC_LIMIT};
 use super::limits::{Budget, Limiters, RateLimits};
 use super::model::{
-    activity_now, now_millis, Conversation, ConversationRef, Message, MessagePage, Sender, Status,
-    Summary,
+    activity_now, now_millis, Conversation, ConversationRef, Message, MessagePage, Sender, Side,
+    Status, Summary,
 };
 use super::presence::PresenceMap;
 use super::replies::{ReplyBudget, ReplyLimits, MESSAGE_READ_BYTES};
 use super::slots::VisitorSlots;
 use super::store::{NewMessage, SeqSide, Store, SummaryRow};
+use super::visitors::check_read_seq;
 
 /// Number of striped conversation locks: bounded memory, rare false sharing.
 const LOCK_STRIPES: usize = 1024;
@@ -255,6 +256,27 @@ impl Chat {
             .conversation(site_id, conversation_id)
             .await?
             .ok_or(DomainError::NotFound)
+    }
+
+    /// Raises `side`'s read marker to `seq`; the marker stored, or `None` when it is there
+    /// already (nothing is written, and nothing is to be announced).
+    pub(super) async fn raise_read_marker(
+        &self,
+        conversation: &Conversation,
+        side: Side,
+        seq: i64,
+    ) -> DomainResult<Option<i64>> {
+        check_read_seq(seq, conversation.last_seq)?;
+        let marker = match side {
+            Side::Visitor => conversation.visitor_read_seq,
+            Side::Agent => conversation.agent_read_seq,
+        };
+        if seq <= marker {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.store.mark_read(&conversation.id, side, seq).await?,
+        ))
     }
 
     /// The conversation's summary, or `NotFound` when it is not this site's.

@@ -303,15 +303,12 @@ impl Chat {
         let conversation = self
             .conversation_of(&id.site_id, &id.conversation_id)
             .await?;
-        check_read_seq(seq, conversation.last_seq)?;
-        if seq <= conversation.visitor_read_seq {
-            // Nothing changes: no write, and no event for the agents.
+        let Some(stored) = self
+            .raise_read_marker(&conversation, Side::Visitor, seq)
+            .await?
+        else {
             return Ok(());
-        }
-        let stored = self
-            .store
-            .mark_read(&id.conversation_id, Side::Visitor, seq)
-            .await?;
+        };
         let event = AgentRead {
             conversation_id: id.conversation_id.clone(),
             by: Side::Visitor,

@@ -69,6 +69,15 @@ macro_rules! shared_sql {
                 .transpose()
         }
 
+        /// Runs `sql` with `$1` = `value` and `$2` = `username`; whether it changed an agent.
+        async fn update_agent<'q, T>(db: &Db, sql: &'q str, value: T, username: &'q str) -> StoreResult<bool>
+        where
+            T: 'q + Send + sqlx::Encode<'q, $db> + sqlx::Type<$db>,
+        {
+            let done = sqlx::query(sql).bind(value).bind(username).execute(db).await?;
+            Ok(done.rows_affected() == 1)
+        }
+
         /// The condition on a conversation `c` that [`one_of_site`] binds.
         const ONE: &str = "c.site_id = $1 AND c.id = $2";
 
@@ -172,30 +181,19 @@ macro_rules! shared_sql {
             }
 
             async fn set_agent_password(&self, username: &str, hash: &str) -> StoreResult<bool> {
-                let done = sqlx::query(
-                    "UPDATE agents SET password_hash = $1, token_version = token_version + 1 \
-                     WHERE username = $2 AND deleted_at IS NULL",
-                )
-                .bind(hash)
-                .bind(username)
-                .execute(&self.$writes)
-                .await?;
-                Ok(done.rows_affected() == 1)
+                let sql = "UPDATE agents SET password_hash = $1, \
+                             token_version = token_version + 1 \
+                           WHERE username = $2 AND deleted_at IS NULL";
+                update_agent(&self.$writes, sql, hash, username).await
             }
 
             /// Disabling revokes every token; enabling leaves the version alone (tokens from
             /// before the disable stay revoked: the agent logs in again).
             async fn set_agent_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool> {
-                let done = sqlx::query(
-                    "UPDATE agents SET disabled = $1, \
-                       token_version = token_version + CASE WHEN $1 THEN 1 ELSE 0 END \
-                     WHERE username = $2 AND deleted_at IS NULL",
-                )
-                .bind(disabled)
-                .bind(username)
-                .execute(&self.$writes)
-                .await?;
-                Ok(done.rows_affected() == 1)
+                let sql = "UPDATE agents SET disabled = $1, \
+                             token_version = token_version + CASE WHEN $1 THEN 1 ELSE 0 END \
+                           WHERE username = $2 AND deleted_at IS NULL";
+                update_agent(&self.$writes, sql, disabled, username).await
             }
 
             async fn delete_agent(&self, username: &str, tombstone: &str, now: Millis) -> StoreResult<bool> {

@@ -819,13 +819,23 @@ mod tests {
         socket.emit(half.clone()).unwrap();
         assert_eq!(queued(&socket), BOUND / 2 + 8);
 
-        assert!(matches!(socket.emit(half.clone()), Err(TrySendError::Full(_))));
+        assert!(matches!(
+            socket.emit(half.clone()),
+            Err(TrySendError::Full(_))
+        ));
         assert!(matches!(socket.emit(half), Err(TrySendError::Full(_))));
         assert_eq!(*closes.lock().unwrap(), [DisconnectReason::TransportError]);
         let overflows = OVERFLOWS.lock().unwrap().clone();
-        let ours: Vec<_> = overflows.iter().filter(|(sid, _)| *sid == socket.id).collect();
+        let ours: Vec<_> = overflows
+            .iter()
+            .filter(|(sid, _)| *sid == socket.id)
+            .collect();
         assert_eq!(ours, [&(socket.id, BOUND / 2 + 8)]);
-        assert_eq!(queued(&socket), BOUND / 2 + 8, "a refused packet is not counted");
+        assert_eq!(
+            queued(&socket),
+            BOUND / 2 + 8,
+            "a refused packet is not counted"
+        );
     }
 
     #[tokio::test]
@@ -836,7 +846,11 @@ mod tests {
         assert!(matches!(socket.emit("c"), Err(TrySendError::Full(_))));
         assert!(socket.reserve().is_err());
         assert_eq!(*closes.lock().unwrap(), [DisconnectReason::TransportError]);
-        assert_eq!(queued(&socket), 2 * (1 + 8), "the refused packet is given back");
+        assert_eq!(
+            queued(&socket),
+            2 * (1 + 8),
+            "the refused packet is given back"
+        );
     }
 
     #[tokio::test]
