@@ -14,9 +14,9 @@
 //! they have had that long). A dead node's members go offline at most 7/4 + 1/4 = 2 heartbeats
 //! after its last beat.
 //!
-//! Who holds a member is always read fresh from Redis (the node list and their members in two
-//! round trips), never from a list cached at the last heartbeat: a node that joined a moment
-//! ago is seen as soon as it holds anything.
+//! Who holds a member is always read fresh from Redis (the node list, then whether each node
+//! is alive and holds the member, in two round trips), never from a list cached at the last
+//! heartbeat: a node that joined a moment ago is seen as soon as it holds anything.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -138,14 +138,18 @@ impl RedisDirectory {
         Ok(added == 1)
     }
 
-    /// The other nodes in `P:nodes`, each with whether its `alive` key still exists.
-    async fn others(&self) -> redis::RedisResult<Vec<(String, bool)>> {
-        let mut conn = self.conn.clone();
+    /// The other nodes in `P:nodes`.
+    async fn other_nodes(&self) -> redis::RedisResult<Vec<String>> {
         let nodes: Vec<String> = redis::cmd("SMEMBERS")
             .arg(self.nodes_key())
-            .query_async(&mut conn)
+            .query_async(&mut self.conn.clone())
             .await?;
-        let others: Vec<String> = nodes.into_iter().filter(|n| *n != self.node_id).collect();
+        Ok(nodes.into_iter().filter(|n| *n != self.node_id).collect())
+    }
+
+    /// The other nodes, each with whether its `alive` key still exists.
+    async fn others(&self) -> redis::RedisResult<Vec<(String, bool)>> {
+        let others = self.other_nodes().await?;
         if others.is_empty() {
             return Ok(Vec::new());
         }
@@ -153,7 +157,7 @@ impl RedisDirectory {
         for node in &others {
             exists.exists(self.alive_key(node));
         }
-        let alive: Vec<bool> = exists.query_async(&mut conn).await?;
+        let alive: Vec<bool> = exists.query_async(&mut self.conn.clone()).await?;
         Ok(others.into_iter().zip(alive).collect())
     }
 
@@ -199,28 +203,28 @@ impl RedisDirectory {
 }
 
 impl RedisDirectory {
-    /// For each member, whether a live node other than this one holds it.
+    /// For each member, whether a live node other than this one holds it: the node list, then
+    /// one pipeline for whether each node is alive and which of the members it holds.
     async fn held_elsewhere(&self, members: &[Member]) -> redis::RedisResult<Vec<bool>> {
-        let peers: Vec<String> = self
-            .others()
-            .await?
-            .into_iter()
-            .filter_map(|(node, alive)| alive.then_some(node))
-            .collect();
-        if peers.is_empty() || members.is_empty() {
+        let nodes = self.other_nodes().await?;
+        if nodes.is_empty() || members.is_empty() {
             return Ok(vec![false; members.len()]);
         }
         let mut pipe = redis::pipe();
+        for node in &nodes {
+            pipe.exists(self.alive_key(node));
+        }
         for member in members {
             let key = member.key();
-            for peer in &peers {
-                pipe.sismember(self.members_key(peer), &key);
+            for node in &nodes {
+                pipe.sismember(self.members_key(node), &key);
             }
         }
-        let found: Vec<bool> = pipe.query_async(&mut self.conn.clone()).await?;
-        Ok(found
-            .chunks(peers.len())
-            .map(|per_peer| per_peer.iter().any(|f| *f))
+        let answers: Vec<bool> = pipe.query_async(&mut self.conn.clone()).await?;
+        let (alive, held) = answers.split_at(nodes.len());
+        Ok(held
+            .chunks(nodes.len())
+            .map(|per_node| per_node.iter().zip(alive).any(|(h, a)| *h && *a))
             .collect())
     }
 }
