@@ -145,7 +145,7 @@ pub struct ServeConfig {
     /// Prefix of every Redis key and channel, so several clusters can share one Redis.
     #[arg(long, env = "PARLOR_REDIS_PREFIX", default_value = "parlor")]
     pub redis_prefix: String,
-    /// Cluster heartbeat period in milliseconds; a node silent for 3 periods counts as dead.
+    /// Cluster heartbeat period in milliseconds; a dead node's members go offline within 2 periods.
     #[arg(long, env = "PARLOR_CLUSTER_HEARTBEAT_MS", default_value_t = 2000)]
     pub cluster_heartbeat_ms: u64,
     /// HS256 secret for agent tokens, at least 32 bytes; generated and stored when unset.
