@@ -35,3 +35,7 @@ echo "== protocol tests (PostgreSQL)"
 
 echo "== browser tests (Debian Chromium)"
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error && npm test)
+
+# Last, because it restarts the PostgreSQL server that the suites above use.
+echo "== chaos, short (kill -9 under load; PostgreSQL restarted under load)"
+bash scripts/chaos.sh --short

@@ -5,6 +5,7 @@
 //! `--json-out` when given), with the generator's own CPU time next to the result.
 //! See `docs/benchmarks.md` for the documented run.
 
+mod chaos;
 mod chat;
 mod connect;
 mod eio;
@@ -40,6 +41,9 @@ enum Command {
     Chat(chat::ChatArgs),
     /// Raise the rate step by step; report the highest rate within the latency bound.
     Ramp(chat::RampArgs),
+    /// Kill -9 nodes under load, many times; check that no acknowledged message was lost or
+    /// doubled and that every client ends holding every message (starts its own nodes).
+    Chaos(chaos::ChaosArgs),
 }
 
 /// Flags every load subcommand shares.
@@ -111,5 +115,6 @@ fn main() -> anyhow::Result<()> {
         Command::Connect(a) => runtime(a.common.threads)?.block_on(connect::run(a)),
         Command::Chat(a) => runtime(a.load.common.threads)?.block_on(chat::chat(a)),
         Command::Ramp(a) => runtime(a.load.common.threads)?.block_on(chat::ramp(a)),
+        Command::Chaos(a) => runtime(1)?.block_on(chaos::run(a)),
     }
 }

@@ -16,7 +16,7 @@ use tokio::process::Command;
 use crate::stats;
 
 /// Password of the benchmark's agents (the CLI wants at least 8 characters).
-const PASSWORD: &str = "bench-password-1";
+pub const PASSWORD: &str = "bench-password-1";
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -141,7 +141,7 @@ pub async fn setup(a: SetupArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn cli(parlor: &PathBuf, db: &str, args: &[&str]) -> anyhow::Result<Value> {
+pub async fn cli(parlor: &PathBuf, db: &str, args: &[&str]) -> anyhow::Result<Value> {
     let out = Command::new(parlor)
         .args(args)
         .env("PARLOR_DATABASE_URL", db)
@@ -168,7 +168,7 @@ async fn cli(parlor: &PathBuf, db: &str, args: &[&str]) -> anyhow::Result<Value>
 }
 
 /// A one-shot HTTP/1.1 POST with `Connection: close`; returns the JSON body.
-async fn post_json(server: SocketAddr, path: &str, body: &Value) -> anyhow::Result<Value> {
+pub async fn post_json(server: SocketAddr, path: &str, body: &Value) -> anyhow::Result<Value> {
     let body = body.to_string();
     let mut tcp = TcpStream::connect(server).await?;
     let req = format!(
@@ -289,7 +289,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// One engine.io polling handshake: `GET /socket.io/?EIO=4&transport=polling` answers `0{...}`.
-async fn engine_open(server: SocketAddr) -> anyhow::Result<()> {
+pub async fn engine_open(server: SocketAddr) -> anyhow::Result<()> {
     let mut tcp = TcpStream::connect(server).await?;
     tcp.set_nodelay(true)?;
     let req = format!(

@@ -7,6 +7,10 @@
 //!   is forgiven, a missed one is not).
 //! - `P:node:ID:members`: presence members held by the node, rewritten by every heartbeat so
 //!   it heals after a Redis restart.
+//! - `P:node:ID:reaped`: how many times the node was taken for dead. Its heartbeat reads it
+//!   (never changes it) to learn that it was: a beat that timed out in a partition may still
+//!   reach Redis when the partition heals and put the node back in `P:nodes`, so "was I in
+//!   the set" cannot tell.
 //!
 //! Four times a heartbeat each node looks for nodes whose `alive` key expired; the node that
 //! removes a dead node from `P:nodes` takes its members and announces "offline" for those held
@@ -19,6 +23,7 @@
 //! heartbeat: a node that joined a moment ago is seen as soon as it holds anything.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,10 +40,15 @@ pub struct RedisDirectory {
     heartbeat: Duration,
     /// The members this node holds, so a heartbeat can rewrite them.
     held: Mutex<HashSet<String>>,
+    /// The last value of `P:node:ID:reaped` a heartbeat saw.
+    reaped_seen: AtomicI64,
 }
 
 /// Death checks per heartbeat period.
 const CHECKS_PER_BEAT: u32 = 4;
+
+/// How long a reaped node's `reaped` counter outlives it.
+const REAPED_TTL_MS: i64 = 24 * 3600 * 1000;
 
 impl RedisDirectory {
     pub fn new(
@@ -53,6 +63,7 @@ impl RedisDirectory {
             node_id,
             heartbeat,
             held: Mutex::default(),
+            reaped_seen: AtomicI64::new(0),
         }
     }
 
@@ -66,6 +77,10 @@ impl RedisDirectory {
 
     fn members_key(&self, node: &str) -> String {
         format!("{}:node:{node}:members", self.prefix)
+    }
+
+    fn reaped_key(&self, node: &str) -> String {
+        format!("{}:node:{node}:reaped", self.prefix)
     }
 
     fn ttl(&self) -> Duration {
@@ -110,7 +125,7 @@ impl RedisDirectory {
     }
 
     /// Says this node is alive and which members it holds; true when the node was not in
-    /// `P:nodes` (its first beat, or it was reaped, or Redis lost its data).
+    /// `P:nodes` (its first beat, or Redis lost its data) or was reaped since the last beat.
     async fn beat(&self) -> redis::RedisResult<bool> {
         let held: Vec<String> = self
             .held
@@ -134,8 +149,11 @@ impl RedisDirectory {
         for chunk in held.chunks(1000) {
             pipe.sadd(&members_key, chunk).ignore();
         }
-        let (added,): (i64,) = pipe.query_async(&mut self.conn.clone()).await?;
-        Ok(added == 1)
+        pipe.get(self.reaped_key(&self.node_id));
+        let (added, reaped): (i64, Option<i64>) = pipe.query_async(&mut self.conn.clone()).await?;
+        let reaped = reaped.unwrap_or(0);
+        let reaped_since = self.reaped_seen.swap(reaped, Ordering::Relaxed) != reaped;
+        Ok(added == 1 || reaped_since)
     }
 
     /// The other nodes in `P:nodes`.
@@ -182,10 +200,17 @@ impl RedisDirectory {
             return Ok(());
         }
         let key = self.members_key(node);
+        let reaped = self.reaped_key(node);
         let (members, ()): (Vec<String>, ()) = redis::pipe()
             .atomic()
             .smembers(&key)
             .del(&key)
+            .ignore()
+            // Tells the node, if it lives on behind a partition, that it was taken for dead. A
+            // node that died for real leaves the key behind for a day.
+            .incr(&reaped, 1)
+            .ignore()
+            .pexpire(&reaped, REAPED_TTL_MS)
             .ignore()
             .query_async(&mut conn)
             .await

@@ -4,6 +4,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, execSync } from "node:child_process";
+import net from "node:net";
 import { randomBytes } from "node:crypto";
 import {
   startServer,
@@ -52,7 +53,7 @@ function redisUp() {
  * A cluster of `n` nodes on a fresh database and a fresh Redis prefix; with `settle`, once
  * every node has heard every other's heartbeat.
  */
-async function startCluster(n, { settle = true, heartbeatMs = HEARTBEAT_MS } = {}) {
+async function startCluster(n, { settle = true, heartbeatMs = HEARTBEAT_MS, redisUrls = [] } = {}) {
   const db = `parlor_cluster_${randomBytes(6).toString("hex")}`;
   psql(`CREATE DATABASE ${db}`);
   const databaseUrl = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${db}`);
@@ -65,7 +66,9 @@ async function startCluster(n, { settle = true, heartbeatMs = HEARTBEAT_MS } = {
     PARLOR_JWT_SECRET: randomBytes(32).toString("hex"),
   };
   const nodes = [];
-  for (let i = 0; i < n; i++) nodes.push(await startServer({ env }));
+  for (let i = 0; i < n; i++) {
+    nodes.push(await startServer({ env: { ...env, PARLOR_REDIS_URL: redisUrls[i] ?? REDIS_URL } }));
+  }
   if (settle) await sleep(3 * heartbeatMs);
   return {
     nodes,
@@ -372,5 +375,127 @@ describe("a Redis restart during traffic", () => {
     const ids = synced.map((m) => m.id);
     assert.ok(ids.includes(before.id) && ids.includes(during.id) && ids.includes(after.id));
     assert.deepEqual(synced.map((m) => m.seq), Array.from({ length: synced.length }, (_, i) => i + 1));
+  });
+});
+
+/**
+ * A TCP proxy to Redis that the test can partition: `cut()` stops every byte in both
+ * directions (connections stay open, as when the network between drops packets; new ones are
+ * accepted and held), `heal()` lets everything through again.
+ */
+async function partitionableRedis() {
+  const upstream = new URL(REDIS_URL);
+  const pairs = new Set();
+  let cut = false;
+  const server = net.createServer((client) => {
+    const pair = { client, redis: null };
+    pairs.add(pair);
+    const join = () => {
+      pair.redis = net.connect(Number(upstream.port || 6379), upstream.hostname);
+      client.pipe(pair.redis);
+      pair.redis.pipe(client);
+      const end = () => {
+        client.destroy();
+        pair.redis.destroy();
+        pairs.delete(pair);
+      };
+      client.on("error", end).on("close", end);
+      pair.redis.on("error", end).on("close", end);
+    };
+    if (cut) {
+      client.pause();
+      pair.join = join;
+    } else join();
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `redis://127.0.0.1:${server.address().port}`,
+    cut() {
+      cut = true;
+      for (const p of pairs) {
+        p.client.pause();
+        p.redis?.pause();
+      }
+    },
+    heal() {
+      cut = false;
+      for (const p of pairs) {
+        if (p.join) {
+          const join = p.join;
+          p.join = null;
+          p.client.resume();
+          join();
+        } else {
+          p.client.resume();
+          p.redis?.resume();
+        }
+      }
+    },
+    close() {
+      for (const p of pairs) {
+        p.client.destroy();
+        p.redis?.destroy();
+      }
+      server.close();
+    },
+  };
+}
+
+describe("a node cut off from Redis while the others reach it", () => {
+  let cluster, A, B, proxy;
+  before(async () => {
+    proxy = await partitionableRedis();
+    cluster = await startCluster(2, { heartbeatMs: DEATH_HEARTBEAT_MS, redisUrls: [REDIS_URL, proxy.url] });
+    [A, B] = cluster.nodes;
+  });
+  after(async () => {
+    proxy?.heal();
+    await cluster?.dispose();
+    proxy?.close();
+  });
+
+  it("looks dead to the others for the partition's length, keeps its own delivery, and rejoins when it heals", async (t) => {
+    const site = await A.createSite();
+    const agentOnB = (await B.agent((await A.createAgent(site.siteKey)).token)).socket;
+    const { socket: visitorOnA, session } = await A.visitor(site.siteKey);
+    const { socket: visitorOnB, session: sessionOnB } = await B.visitor(site.siteKey);
+    if (!session.agentsOnline) await nextEvent(visitorOnA, "presence", (p) => p.agentsOnline);
+
+    proxy.cut();
+    const cutAt = Date.now();
+    // The others take the silent node for dead: its agent is gone for visitors elsewhere.
+    await nextEvent(visitorOnA, "presence", (p) => !p.agentsOnline, DEAD_NODE_BOUND_MS + SLACK_MS);
+    t.diagnostic(`taken for dead ${Date.now() - cutAt} ms after the cut`);
+
+    // On the cut-off node, delivery between its own sockets goes on.
+    const local = await visitorSay(visitorOnB, "same node, during the partition");
+    await nextEvent(agentOnB, "message", (m) => m.id === local.id, 1000);
+    const health = await waitFor(
+      async () => {
+        const h = await B.http("GET", "/healthz");
+        return h.status === 503 && h;
+      },
+      5000,
+      "the cut-off node's healthz to report Redis down",
+    );
+    assert.equal(health.body.redis, "down");
+    // Writes on the other side are committed as usual.
+    const during = await visitorSay(visitorOnA, "other node, during the partition");
+
+    proxy.heal();
+    const healedAt = Date.now();
+    // Its next heartbeat announces its members again, though the beats it sent during the
+    // partition reach Redis now and put it back in the node list (they were only delayed).
+    await nextEvent(visitorOnA, "presence", (p) => p.agentsOnline, 5000);
+    t.diagnostic(`agents online again ${Date.now() - healedAt} ms after the partition healed`);
+    const after = await visitorSay(visitorOnA, "other node, after the partition");
+    const live = await nextEvent(agentOnB, "message", (m) => m.id === after.id, 2000);
+    assert.equal(live.seq, after.seq);
+
+    // Whatever did not arrive live, a sync from the agent's side holds it: nothing acked is lost.
+    const conversationId = session.conversation.id;
+    const synced = assertOk(await call(agentOnB, "sync", { conversationId, afterSeq: 0 })).messages;
+    assert.deepEqual(synced.map((m) => m.id), [during.id, after.id]);
+    assert.notEqual(sessionOnB.conversation.id, conversationId);
   });
 });
