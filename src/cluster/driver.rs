@@ -14,7 +14,7 @@
 //! clients on other nodes heal by `sync` when the next message shows a gap in `seq`.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -64,8 +64,13 @@ impl ManagedDriver {
             .set_max_delay(RECONNECT_DELAY_MAX);
         let conn = ConnectionManager::new_with_config(client.clone(), config).await?;
         let routes = handlers.clone();
+        let disconnections = Arc::new(AtomicU64::new(0));
+        let counted = disconnections.clone();
         tokio::spawn(async move {
             while let Some(push) = push_rx.recv().await {
+                if push.kind == PushKind::Disconnection {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                }
                 route(push, &routes);
             }
         });
@@ -80,7 +85,7 @@ impl ManagedDriver {
             }
         });
         let (outbox, queued) = mpsc::channel(PUBLISH_QUEUE);
-        tokio::spawn(publish_in_order(conn.clone(), queued));
+        tokio::spawn(publish_in_order(conn.clone(), queued, disconnections));
         Ok(ManagedDriver {
             handlers,
             conn,
@@ -95,14 +100,22 @@ impl ManagedDriver {
 ///
 /// Redis keeps no pub/sub message for a subscriber that is not there: after an outage the
 /// other nodes must have subscribed again before the held messages go out, or the first ones
-/// reach nobody. So after a failure the publisher waits (at most [`RESUBSCRIBE_WAIT`]) until
-/// the channel has as many subscribers as its last publish before the outage reached.
-async fn publish_in_order(mut conn: ConnectionManager, mut queued: mpsc::Receiver<ChanItem>) {
+/// reach nobody. So after a failed publish, and after the connection was lost (a publish
+/// issued while the connection manager reconnects waits for it and then succeeds, with no
+/// error to tell), the publisher waits (at most [`RESUBSCRIBE_WAIT`]) until the channel has as
+/// many subscribers as its last publish before reached.
+async fn publish_in_order(
+    mut conn: ConnectionManager,
+    mut queued: mpsc::Receiver<ChanItem>,
+    disconnections: Arc<AtomicU64>,
+) {
     let mut receivers: HashMap<String, i64> = HashMap::new();
+    let mut connection_seen = disconnections.load(Ordering::Relaxed);
     while let Some((chan, payload)) = queued.recv().await {
         let mut failures = 0u32;
         loop {
-            if failures > 0 {
+            let connection = disconnections.load(Ordering::Relaxed);
+            if failures > 0 || connection != connection_seen {
                 let expected = receivers.get(&chan).copied().unwrap_or(0);
                 wait_for_subscribers(&mut conn, &chan, expected).await;
             }
@@ -111,6 +124,7 @@ async fn publish_in_order(mut conn: ConnectionManager, mut queued: mpsc::Receive
                     if failures == 0 || reached >= receivers.get(&chan).copied().unwrap_or(0) {
                         receivers.insert(chan.clone(), reached);
                     }
+                    connection_seen = connection;
                     break;
                 }
                 Err(e) => {
@@ -128,17 +142,28 @@ async fn publish_in_order(mut conn: ConnectionManager, mut queued: mpsc::Receive
     }
 }
 
-/// Waits until `chan` has at least `expected` subscribers, or [`RESUBSCRIBE_WAIT`] has passed.
+/// Waits until `chan` has at least `expected` subscribers, or until [`RESUBSCRIBE_WAIT`] has
+/// passed since Redis first answered. While Redis does not answer it returns at once (the
+/// publish fails and is retried): a wait that counted from before Redis returned could end
+/// just after it did, before the other nodes subscribed again, and the first held messages
+/// would reach nobody.
 async fn wait_for_subscribers(conn: &mut ConnectionManager, chan: &str, expected: i64) {
-    let deadline = tokio::time::Instant::now() + RESUBSCRIBE_WAIT;
-    while tokio::time::Instant::now() < deadline {
+    let mut deadline = None;
+    loop {
         let count: redis::RedisResult<(String, i64)> = redis::cmd("PUBSUB")
             .arg("NUMSUB")
             .arg(chan)
             .query_async(conn)
             .await;
-        if matches!(count, Ok((_, n)) if n >= expected) {
-            return;
+        match count {
+            Ok((_, n)) if n >= expected => return,
+            Ok(_) => {
+                let now = tokio::time::Instant::now();
+                if now >= *deadline.get_or_insert(now + RESUBSCRIBE_WAIT) {
+                    return;
+                }
+            }
+            Err(_) => return,
         }
         tokio::time::sleep(PUBLISH_RETRY / 2).await;
     }
