@@ -1,9 +1,9 @@
 // Three real `parlor serve` nodes sharing one PostgreSQL database and one Redis: a broadcast
 // on one node reaches every node, presence is cluster-wide, a dead node's visitors go offline,
-// and a Redis restart heals by itself.
+// and a Redis restart (of a Redis the test starts and kills itself) heals by itself.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, execSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import net from "node:net";
 import { randomBytes } from "node:crypto";
 import {
@@ -41,12 +41,42 @@ function psql(sql) {
   execFileSync("psql", [PG_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql], { stdio: "pipe" });
 }
 
-function redisUp() {
-  try {
-    return execSync("redis-cli -p 6379 ping", { stdio: "pipe" }).toString().trim() === "PONG";
-  } catch {
-    return false;
-  }
+/**
+ * A Redis of the test's own on a free port, so that killing it disturbs no other test file
+ * (the suite runs two at a time against the machine's Redis).
+ */
+async function ownRedis() {
+  const port = await new Promise((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+  let proc = null;
+  const redis = {
+    url: `redis://127.0.0.1:${port}`,
+    up() {
+      try {
+        return execFileSync("redis-cli", ["-p", String(port), "ping"], { stdio: "pipe" }).toString().trim() === "PONG";
+      } catch {
+        return false;
+      }
+    },
+    async start() {
+      proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+        stdio: "ignore",
+      });
+      await waitFor(() => redis.up(), 5000, "redis to start");
+    },
+    /** SIGKILL: Redis goes away as in a crash. */
+    async kill() {
+      proc?.kill("SIGKILL");
+      proc = null;
+      await waitFor(() => !redis.up(), 5000, "redis to stop");
+    },
+  };
+  await redis.start();
+  return redis;
 }
 
 /**
@@ -303,23 +333,16 @@ describe("a node with the only agent dies", () => {
 });
 
 describe("a Redis restart during traffic", () => {
-  let cluster, A, B;
+  let cluster, A, B, redis;
   before(async () => {
-    cluster = await startCluster(2);
+    redis = await ownRedis();
+    cluster = await startCluster(2, { redisUrls: [redis.url, redis.url] });
     [A, B] = cluster.nodes;
   });
   after(async () => {
-    if (!redisUp()) startRedis();
     await cluster?.dispose();
+    await redis?.kill();
   });
-
-  function startRedis() {
-    execSync(
-      'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no ' +
-        "--dir /var/lib/redis --logfile /var/log/redis/ci.log",
-      { stdio: "pipe" },
-    );
-  }
 
   it("keeps same-node delivery, resumes cross-node delivery, and loses nothing acked", async (t) => {
     const site = await A.createSite();
@@ -330,8 +353,7 @@ describe("a Redis restart during traffic", () => {
     const before = await visitorSay(visitor, "before the outage");
     await nextEvent(agentOnB, "message", (m) => m.id === before.id);
 
-    execSync("redis-cli -p 6379 shutdown nosave", { stdio: "pipe" });
-    await waitFor(() => !redisUp(), 5000, "redis to stop");
+    await redis.kill();
     const health = await waitFor(
       async () => {
         const h = await A.http("GET", "/healthz");
@@ -357,8 +379,7 @@ describe("a Redis restart during traffic", () => {
     assert.ok(p95 <= 50, `same-node send→receive p95 ${p95.toFixed(1)} ms with Redis down (at most 50)`);
     assert.ok(latencies[19] <= 250, `same-node send→receive max ${latencies[19].toFixed(1)} ms with Redis down`);
 
-    startRedis();
-    await waitFor(redisUp, 5000, "redis to start");
+    await redis.start();
     const back = Date.now();
     // What was sent meanwhile reaches the other node's agent when Redis returns, in order.
     // The bound is 2 s (docs/deploy.md); a loaded test machine gets 3 s more.
