@@ -1,5 +1,6 @@
-//! The administrative subcommands (`site create|list`, `agent create|list|password|disable|
-//! enable|delete`) and the first-run demo. They print JSON so scripts can read them.
+//! The administrative subcommands (`site create|list|show|update|delete`, `agent create|list|
+//! password|role|disable|enable|delete`) and the first-run demo. They print JSON so scripts can
+//! read them; a refusal is a message on standard error and a non-zero exit.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
@@ -7,19 +8,17 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use serde_json::json;
 
-use crate::config::AgentCommand;
+use crate::config::{AgentCommand, RoleArg, SiteCommand};
 use crate::domain::auth::{hash_password, random_token};
 use crate::domain::ids::{AgentId, SiteId, SiteKey};
-use crate::domain::input::single_line;
-use crate::domain::model::{now_millis, Agent, Site};
-use crate::domain::store::{NewAgent, NewSite, Store};
+use crate::domain::input::{parse_email, single_line};
+use crate::domain::model::{now_millis, Agent, Role, Site};
+use crate::domain::store::{AgentChange, AgentChanged, NewAgent, NewSite, SiteChanges, Store};
+use crate::domain::team::TOMBSTONE_PREFIX;
 use crate::store;
 
 const PRECHAT_FIELDS: [&str; 3] = ["name", "email", "phone"];
 const MIN_PASSWORD_CHARS: usize = 8;
-/// A deleted agent's username becomes `deleted:<id>`: unique, and never a name `agent create`
-/// accepts, so the tombstone cannot clash with a real agent.
-const TOMBSTONE_PREFIX: &str = "deleted:";
 
 pub async fn create_site(
     store: &dyn Store,
@@ -28,42 +27,104 @@ pub async fn create_site(
     prechat_fields: &[String],
     allowed_query_params: &[String],
 ) -> anyhow::Result<Site> {
-    // Shown next to other text in both UIs: no bidi controls or line breaks.
-    let name = single_line(name);
-    let name = name.trim();
-    if name.is_empty() {
-        bail!("--name must not be empty");
-    }
-    let prechat_fields: Vec<String> = prechat_fields
-        .iter()
-        .map(|f| f.trim().to_lowercase())
-        .filter(|f| !f.is_empty())
-        .collect();
-    if let Some(bad) = prechat_fields
-        .iter()
-        .find(|f| !PRECHAT_FIELDS.contains(&f.as_str()))
-    {
-        bail!("unknown pre-chat field {bad:?}; use name, email, phone");
-    }
-    let allowed_origins: Vec<String> = allowed_origins
-        .iter()
-        .map(|o| o.trim().trim_end_matches('/').to_owned())
-        .collect();
-    let allowed_query_params = allowed_query_params
-        .iter()
-        .map(|p| query_param_name(p))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let name = site_name(name)?;
+    let prechat_fields = prechat_field_list(prechat_fields)?;
+    let allowed_origins = origin_list(allowed_origins);
+    let allowed_query_params = query_param_list(allowed_query_params)?;
     Ok(store
         .create_site(NewSite {
             id: &SiteId::generate(),
             site_key: &SiteKey::generate(),
-            name,
+            name: &name,
             allowed_origins: &allowed_origins,
             prechat_fields: &prechat_fields,
             allowed_query_params: &allowed_query_params,
             now: now_millis(),
         })
         .await?)
+}
+
+/// `site update KEY`: the given settings change, the others stay.
+pub async fn update_site(
+    store: &dyn Store,
+    site_key: &str,
+    name: Option<&str>,
+    allowed_origins: Option<&[String]>,
+    prechat_fields: Option<&[String]>,
+    allowed_query_params: Option<&[String]>,
+) -> anyhow::Result<Site> {
+    let site = site_with_key(store, site_key).await?;
+    let name = name.map(site_name).transpose()?;
+    let allowed_origins = allowed_origins.map(origin_list);
+    let prechat_fields = prechat_fields.map(prechat_field_list).transpose()?;
+    let allowed_query_params = allowed_query_params.map(query_param_list).transpose()?;
+    let changes = SiteChanges {
+        name: name.as_deref(),
+        allowed_origins: allowed_origins.as_deref(),
+        prechat_fields: prechat_fields.as_deref(),
+        allowed_query_params: allowed_query_params.as_deref(),
+    };
+    if !store.update_site(&site.id, changes).await? {
+        bail!("no site with key {site_key}");
+    }
+    site_with_key(store, site_key).await
+}
+
+/// `site delete KEY`: asks on a terminal unless `yes`; refuses without a terminal.
+pub async fn delete_site(store: &dyn Store, site_key: &str, yes: bool) -> anyhow::Result<()> {
+    let site = site_with_key(store, site_key).await?;
+    if !yes
+        && !confirm(&format!(
+            "Delete site {} ({site_key}) with all its conversations, visitors and agents? [y/N] ",
+            site.name
+        ))?
+    {
+        bail!("not deleted: confirm on a terminal or pass --yes");
+    }
+    if !store.delete_site(&site.id).await? {
+        bail!("no site with key {site_key}");
+    }
+    Ok(())
+}
+
+fn site_name(raw: &str) -> anyhow::Result<String> {
+    // Shown next to other text in both UIs: no bidi controls or line breaks.
+    let name = single_line(raw);
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        bail!("--name must be 1..100 characters");
+    }
+    Ok(name.to_owned())
+}
+
+fn prechat_field_list(raw: &[String]) -> anyhow::Result<Vec<String>> {
+    let fields: Vec<String> = raw
+        .iter()
+        .map(|f| f.trim().to_lowercase())
+        .filter(|f| !f.is_empty())
+        .collect();
+    if let Some(bad) = fields
+        .iter()
+        .find(|f| !PRECHAT_FIELDS.contains(&f.as_str()))
+    {
+        bail!("unknown pre-chat field {bad:?}; use name, email, phone");
+    }
+    Ok(fields)
+}
+
+/// Origins without a trailing slash; blank ones dropped (`--allowed-origin ""` empties the list).
+fn origin_list(raw: &[String]) -> Vec<String> {
+    raw.iter()
+        .map(|o| o.trim().trim_end_matches('/').to_owned())
+        .filter(|o| !o.is_empty())
+        .collect()
+}
+
+fn query_param_list(raw: &[String]) -> anyhow::Result<Vec<String>> {
+    raw.iter()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| query_param_name(p))
+        .collect()
 }
 
 /// A query parameter name as `--allowed-query-param` takes it: not empty, nothing that would
@@ -85,26 +146,21 @@ fn query_param_name(raw: &str) -> anyhow::Result<String> {
     Ok(name.to_owned())
 }
 
-pub fn print_site(site: &Site) {
-    println!("{}", json!({ "id": site.id, "siteKey": site.site_key }));
+/// A site as `site list`, `site show` and `site update` print it.
+fn site_json(s: &Site) -> serde_json::Value {
+    json!({
+        "id": s.id,
+        "siteKey": s.site_key,
+        "name": s.name,
+        "allowedOrigins": s.allowed_origins,
+        "prechatFields": s.prechat_fields,
+        "allowedQueryParams": s.allowed_query_params,
+    })
 }
 
 /// `site list`: every site with its settings.
 pub async fn list_sites(store: &dyn Store) -> anyhow::Result<serde_json::Value> {
-    let sites = store.list_sites().await?;
-    Ok(sites
-        .into_iter()
-        .map(|s| {
-            json!({
-                "id": s.id,
-                "siteKey": s.site_key,
-                "name": s.name,
-                "allowedOrigins": s.allowed_origins,
-                "prechatFields": s.prechat_fields,
-                "allowedQueryParams": s.allowed_query_params,
-            })
-        })
-        .collect())
+    Ok(store.list_sites().await?.iter().map(site_json).collect())
 }
 
 /// `agent list --site KEY`: the site's agents that are not deleted.
@@ -113,17 +169,42 @@ pub async fn list_agents(store: &dyn Store, site_key: &str) -> anyhow::Result<se
     let agents: Vec<Agent> = store.list_agents(&site.id).await?;
     Ok(agents
         .into_iter()
-        .map(|a| json!({ "id": a.id, "username": a.username, "name": a.name, "disabled": a.disabled }))
+        .map(|a| {
+            json!({
+                "id": a.id,
+                "username": a.username,
+                "name": a.name,
+                "role": a.role,
+                "disabled": a.disabled,
+            })
+        })
         .collect())
+}
+
+/// Applies a change to an agent, or says why not.
+async fn change_agent(
+    store: &dyn Store,
+    username: &str,
+    change: AgentChange<'_>,
+) -> anyhow::Result<()> {
+    match store.change_agent(username, change).await? {
+        AgentChanged::Done => Ok(()),
+        AgentChanged::NoSuchAgent => bail!("no agent with username {username}"),
+        AgentChanged::LastAdmin => {
+            bail!("refused: {username} is the site's last enabled admin; make another agent an admin first")
+        }
+    }
 }
 
 /// `agent disable` / `agent enable`. Disabling revokes the agent's tokens: every node closes
 /// its connections within 2 s.
 pub async fn set_disabled(store: &dyn Store, username: &str, disabled: bool) -> anyhow::Result<()> {
-    if !store.set_agent_disabled(username, disabled).await? {
-        bail!("no agent with username {username}");
-    }
-    Ok(())
+    change_agent(store, username, AgentChange::Disabled(disabled)).await
+}
+
+/// `agent role`.
+pub async fn set_role(store: &dyn Store, username: &str, role: Role) -> anyhow::Result<()> {
+    change_agent(store, username, AgentChange::Role(role)).await
 }
 
 /// `agent delete`: asks on a terminal unless `yes`; refuses without a terminal.
@@ -142,13 +223,11 @@ pub async fn delete_agent(store: &dyn Store, username: &str, yes: bool) -> anyho
         bail!("not deleted: confirm on a terminal or pass --yes");
     }
     let tombstone = format!("{TOMBSTONE_PREFIX}{}", agent.id);
-    if !store
-        .delete_agent(username, &tombstone, now_millis())
-        .await?
-    {
-        bail!("no agent with username {username}");
-    }
-    Ok(())
+    let delete = AgentChange::Delete {
+        tombstone: &tombstone,
+        now: now_millis(),
+    };
+    change_agent(store, username, delete).await
 }
 
 /// A yes on standard input when it is a terminal; false (refuse) when it is not.
@@ -173,15 +252,22 @@ async fn site_with_key(store: &dyn Store, site_key: &str) -> anyhow::Result<Site
     site.with_context(|| format!("no site with key {site_key}"))
 }
 
+/// What `agent create` makes.
+pub struct AgentSignup<'a> {
+    pub username: &'a str,
+    pub name: &'a str,
+    pub password: &'a str,
+    pub role: Role,
+    pub email: Option<&'a str>,
+}
+
 pub async fn create_agent(
     store: &dyn Store,
     site_key: &str,
-    username: &str,
-    name: &str,
-    password: &str,
+    signup: AgentSignup<'_>,
 ) -> anyhow::Result<AgentId> {
     let site = site_with_key(store, site_key).await?;
-    let username = username.trim();
+    let username = signup.username.trim();
     if username.is_empty() || username.chars().count() > 64 {
         bail!("--username must be 1..64 characters");
     }
@@ -189,12 +275,17 @@ pub async fn create_agent(
         bail!("--username must not start with {TOMBSTONE_PREFIX:?} (deleted agents' names)");
     }
     // Shown next to other text in both UIs: no bidi controls or line breaks.
-    let name = single_line(name);
+    let name = single_line(signup.name);
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         bail!("--name must be 1..100 characters");
     }
-    let hash = hash(password).await?;
+    let email = match signup.email {
+        Some(raw) => parse_email(raw)
+            .map_err(|_| anyhow::anyhow!("--email {raw:?} does not look like an e-mail address"))?,
+        None => None,
+    };
+    let hash = hash(signup.password).await?;
     let agent = store
         .create_agent(NewAgent {
             id: &AgentId::generate(),
@@ -202,6 +293,8 @@ pub async fn create_agent(
             username,
             name,
             password_hash: &hash,
+            role: signup.role,
+            email: email.as_deref(),
             now: now_millis(),
         })
         .await?;
@@ -239,6 +332,71 @@ pub fn read_password() -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
+fn role(arg: RoleArg) -> Role {
+    match arg {
+        RoleArg::Admin => Role::Admin,
+        RoleArg::Agent => Role::Agent,
+    }
+}
+
+/// Runs a `site` subcommand: JSON on standard output, an error (non-zero exit) when refused.
+pub async fn site_command(command: SiteCommand) -> anyhow::Result<()> {
+    let printed = match command {
+        SiteCommand::Create {
+            name,
+            allowed_origins,
+            prechat_fields,
+            allowed_query_params,
+            db,
+        } => {
+            let store = store::open(&db.database_url).await?;
+            let site = create_site(
+                store.as_ref(),
+                &name,
+                &allowed_origins,
+                &prechat_fields,
+                &allowed_query_params,
+            )
+            .await?;
+            json!({ "id": site.id, "siteKey": site.site_key })
+        }
+        SiteCommand::List { db } => {
+            list_sites(store::open(&db.database_url).await?.as_ref()).await?
+        }
+        SiteCommand::Show { key, db } => {
+            let store = store::open(&db.database_url).await?;
+            site_json(&site_with_key(store.as_ref(), &key).await?)
+        }
+        SiteCommand::Update {
+            key,
+            name,
+            allowed_origins,
+            prechat_fields,
+            allowed_query_params,
+            db,
+        } => {
+            let store = store::open(&db.database_url).await?;
+            let site = update_site(
+                store.as_ref(),
+                &key,
+                name.as_deref(),
+                allowed_origins.as_deref(),
+                prechat_fields.as_deref(),
+                allowed_query_params.as_deref(),
+            )
+            .await?;
+            site_json(&site)
+        }
+        SiteCommand::Delete { key, yes, db } => {
+            let store = store::open(&db.database_url).await?;
+            delete_site(store.as_ref(), &key, yes).await?;
+            json!({ "ok": true })
+        }
+    };
+    println!("{printed}");
+    Ok(())
+}
+
 /// Runs an `agent` subcommand: JSON on standard output, an error (non-zero exit) when refused.
 pub async fn agent_command(command: AgentCommand) -> anyhow::Result<()> {
     let ok = json!({ "ok": true });
@@ -247,11 +405,20 @@ pub async fn agent_command(command: AgentCommand) -> anyhow::Result<()> {
             site,
             username,
             name,
+            role: role_arg,
+            email,
             db,
         } => {
             let password = read_password()?;
             let store = store::open(&db.database_url).await?;
-            let id = create_agent(store.as_ref(), &site, &username, &name, &password).await?;
+            let signup = AgentSignup {
+                username: &username,
+                name: &name,
+                password: &password,
+                role: role(role_arg),
+                email: email.as_deref(),
+            };
+            let id = create_agent(store.as_ref(), &site, signup).await?;
             json!({ "id": id })
         }
         AgentCommand::Password { username, db } => {
@@ -263,6 +430,15 @@ pub async fn agent_command(command: AgentCommand) -> anyhow::Result<()> {
         AgentCommand::List { site, db } => {
             let store = store::open(&db.database_url).await?;
             list_agents(store.as_ref(), &site).await?
+        }
+        AgentCommand::Role {
+            username,
+            role: role_arg,
+            db,
+        } => {
+            let store = store::open(&db.database_url).await?;
+            set_role(store.as_ref(), &username, role(role_arg)).await?;
+            ok
         }
         AgentCommand::Disable { username, db } => {
             let store = store::open(&db.database_url).await?;
@@ -305,14 +481,14 @@ pub async fn ensure_demo(store: &Arc<dyn Store>) -> anyhow::Result<Option<Demo>>
     )
     .await?;
     let password = random_token(12);
-    create_agent(
-        store.as_ref(),
-        site.site_key.as_str(),
-        "admin",
-        "Admin",
-        &password,
-    )
-    .await?;
+    let signup = AgentSignup {
+        username: "admin",
+        name: "Admin",
+        password: &password,
+        role: Role::Admin,
+        email: None,
+    };
+    create_agent(store.as_ref(), site.site_key.as_str(), signup).await?;
     Ok(Some(Demo {
         site_key: site.site_key,
         username: "admin".into(),

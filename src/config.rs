@@ -74,6 +74,51 @@ pub enum SiteCommand {
         #[command(flatten)]
         db: Database,
     },
+    /// Print one site's settings as JSON.
+    Show {
+        /// The site's key.
+        key: String,
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Change a site's settings; what is not given stays as it is. Prints the site.
+    Update {
+        /// The site's key.
+        key: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// An origin allowed to embed the widget (repeatable; replaces the list; `""` empties
+        /// it, which allows any origin).
+        #[arg(long = "allowed-origin")]
+        allowed_origins: Option<Vec<String>>,
+        /// Pre-chat form fields, comma-separated: name, email, phone (`""` for none).
+        #[arg(long, value_delimiter = ',')]
+        prechat_fields: Option<Vec<String>>,
+        /// A query parameter page URLs keep (repeatable; replaces the list; `""` empties it).
+        #[arg(long = "allowed-query-param")]
+        allowed_query_params: Option<Vec<String>>,
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Delete a site and all its data: conversations, messages, visitors, agents.
+    Delete {
+        /// The site's key.
+        key: String,
+        /// Do not ask for confirmation (required without a terminal).
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        db: Database,
+    },
+}
+
+/// An agent's role, as the command line takes it.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleArg {
+    /// Also manages the team and the site's settings.
+    Admin,
+    /// Answers chats.
+    Agent,
 }
 
 #[derive(Subcommand, Debug)]
@@ -88,6 +133,21 @@ pub enum AgentCommand {
         /// Display name shown to visitors.
         #[arg(long)]
         name: String,
+        #[arg(long, value_enum, default_value = "agent")]
+        role: RoleArg,
+        /// Where offline messages are e-mailed.
+        #[arg(long)]
+        email: Option<String>,
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Make an agent an admin of its site, or a plain agent (a site keeps at least one
+    /// enabled admin).
+    Role {
+        #[arg(long)]
+        username: String,
+        #[arg(value_enum)]
+        role: RoleArg,
         #[command(flatten)]
         db: Database,
     },
@@ -106,7 +166,8 @@ pub enum AgentCommand {
         #[command(flatten)]
         db: Database,
     },
-    /// Disable an agent: no login, and its open connections close within 2 s.
+    /// Disable an agent: no login, and its open connections close within 2 s (not the site's
+    /// last enabled admin).
     Disable {
         #[arg(long)]
         username: String,
@@ -120,7 +181,8 @@ pub enum AgentCommand {
         #[command(flatten)]
         db: Database,
     },
-    /// Delete an agent for good; its messages stay and its username becomes free.
+    /// Delete an agent for good; its messages stay and its username becomes free (not the
+    /// site's last enabled admin).
     Delete {
         #[arg(long)]
         username: String,

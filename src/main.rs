@@ -6,8 +6,7 @@ use tracing_subscriber::EnvFilter;
 
 use parlor::app::App;
 use parlor::cli;
-use parlor::config::{Cli, Command, ServeConfig, SiteCommand};
-use parlor::store;
+use parlor::config::{Cli, Command, ServeConfig};
 
 /// jemalloc instead of glibc's malloc: glibc kept every freed page (RSS stayed at its peak after
 /// sockets closed) and kept argon2's large buffers on the heap after logins (the figures are in
@@ -41,30 +40,7 @@ async fn main() -> anyhow::Result<()> {
     match args.command {
         None => serve(args.serve).await,
         Some(Command::Serve(config)) => serve(config).await,
-        Some(Command::Site(SiteCommand::Create {
-            name,
-            allowed_origins,
-            prechat_fields,
-            allowed_query_params,
-            db,
-        })) => {
-            let store = store::open(&db.database_url).await?;
-            let site = cli::create_site(
-                store.as_ref(),
-                &name,
-                &allowed_origins,
-                &prechat_fields,
-                &allowed_query_params,
-            )
-            .await?;
-            cli::print_site(&site);
-            Ok(())
-        }
-        Some(Command::Site(SiteCommand::List { db })) => {
-            let store = store::open(&db.database_url).await?;
-            println!("{}", cli::list_sites(store.as_ref()).await?);
-            Ok(())
-        }
+        Some(Command::Site(command)) => cli::site_command(command).await,
         Some(Command::Agent(command)) => cli::agent_command(command).await,
     }
 }

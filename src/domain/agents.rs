@@ -13,8 +13,8 @@ use super::expiry::token_still_valid;
 use super::ids::{AgentId, ConversationId, SiteId};
 use super::input::{page_limit, ClientId, MessageText};
 use super::model::{
-    activity_now, now_millis, Conversation, Message, MessagePage, Micros, Sender, Side, Status,
-    Summary, SummaryPage,
+    activity_now, now_millis, Conversation, Message, MessagePage, Micros, Role, Sender, Side,
+    Status, Summary, SummaryPage,
 };
 use super::replies::SUMMARY_READ_BYTES;
 use super::store::ListFilter;
@@ -48,6 +48,7 @@ pub struct AgentProfile {
     pub id: AgentId,
     pub name: String,
     pub site_id: SiteId,
+    pub role: Role,
 }
 
 #[derive(Debug, Serialize)]
@@ -119,6 +120,7 @@ impl Chat {
                 id: agent.id,
                 name: agent.name,
                 site_id: agent.site_id,
+                role: agent.role,
             },
         })
     }

@@ -11,6 +11,9 @@ pub enum DomainError {
     NotFound,
     #[error("unauthorized")]
     Unauthorized,
+    /// An agent without the `admin` role asked for an admin operation.
+    #[error("only an admin of the site may do this")]
+    Forbidden,
     #[error("too many requests, slow down")]
     RateLimited,
     /// The server is too busy to take the request now (e.g. every password check slot is taken
@@ -44,6 +47,7 @@ impl DomainError {
             DomainError::TooLarge(_) => "too_large",
             DomainError::NotFound => "not_found",
             DomainError::Unauthorized => "unauthorized",
+            DomainError::Forbidden => "forbidden",
             DomainError::RateLimited => "rate_limited",
             DomainError::Unavailable => "unavailable",
             DomainError::Internal(_) => "internal",

@@ -101,6 +101,8 @@ mod tests {
             token_version: 3,
             disabled: false,
             deleted_at: None,
+            role: super::super::model::Role::Agent,
+            email: None,
         }
     }
 

@@ -123,7 +123,8 @@ fn parse_name(raw: &str) -> DomainResult<Option<String>> {
     }
 }
 
-fn parse_email(raw: &str) -> DomainResult<Option<String>> {
+/// An e-mail address as both sides give it: `None` when blank, `invalid` unless it looks like one.
+pub fn parse_email(raw: &str) -> DomainResult<Option<String>> {
     let Some(email) = non_empty(raw) else {
         return Ok(None);
     };

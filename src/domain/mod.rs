@@ -20,6 +20,7 @@ pub mod presence;
 pub mod replies;
 pub mod slots;
 pub mod store;
+pub mod team;
 pub mod visitors;
 
 pub use chat::{Chat, ChatConfig};

@@ -91,6 +91,35 @@ pub struct Agent {
     pub disabled: bool,
     /// Set by `parlor agent delete`; the row stays for the messages that reference it.
     pub deleted_at: Option<Millis>,
+    pub role: Role,
+    /// Where offline messages are e-mailed; `None` when the agent gave none.
+    pub email: Option<String>,
+}
+
+/// An agent's role on its site: an `admin` also manages the team and the site's settings.
+/// A site always keeps at least one enabled admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Agent,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Agent => "agent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "agent" => Some(Role::Agent),
+            _ => None,
+        }
+    }
 }
 
 impl Agent {

@@ -9,7 +9,7 @@ use super::ids::{
     AgentId, ConversationId, MalformedId, MessageId, SiteId, SiteKey, TokenHash, VisitorId,
 };
 use super::model::{
-    Agent, Conversation, Message, Micros, Millis, Page, Sender, Side, Site, Status, Visitor,
+    Agent, Conversation, Message, Micros, Millis, Page, Role, Sender, Side, Site, Status, Visitor,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +56,43 @@ pub struct NewAgent<'a> {
     pub username: &'a str,
     pub name: &'a str,
     pub password_hash: &'a str,
+    pub role: Role,
+    pub email: Option<&'a str>,
     pub now: Millis,
+}
+
+/// What `site update` changes; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct SiteChanges<'a> {
+    pub name: Option<&'a str>,
+    pub allowed_origins: Option<&'a [String]>,
+    pub prechat_fields: Option<&'a [String]>,
+    pub allowed_query_params: Option<&'a [String]>,
+}
+
+/// A change to one agent that may take away an admin.
+#[derive(Debug, Clone, Copy)]
+pub enum AgentChange<'a> {
+    Role(Role),
+    /// Disabling bumps the token version (every session ends); enabling leaves it, so tokens
+    /// from before the disable stay revoked.
+    Disabled(bool),
+    /// Soft delete: `deleted_at`, a bumped token version, no password, and the username
+    /// renamed to `tombstone` so that it is free again. The row stays (messages reference it).
+    Delete {
+        tombstone: &'a str,
+        now: Millis,
+    },
+}
+
+/// What became of an [`AgentChange`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentChanged {
+    Done,
+    /// No agent (that is not deleted) has the username.
+    NoSuchAgent,
+    /// Refused: the site would be left without an enabled admin.
+    LastAdmin,
 }
 
 pub struct NewVisitor<'a> {
@@ -113,6 +149,8 @@ impl NewAgent<'_> {
             token_version: 0,
             disabled: false,
             deleted_at: None,
+            role: self.role,
+            email: self.email.map(str::to_owned),
         }
     }
 }
@@ -273,14 +311,19 @@ pub trait Directory: Send + Sync + 'static {
     async fn create_agent(&self, agent: NewAgent<'_>) -> StoreResult<Agent>;
     /// Sets a new password hash and bumps the token version; false if there is no such agent.
     async fn set_agent_password(&self, username: &str, password_hash: &str) -> StoreResult<bool>;
-    /// Disables (bumping the token version) or enables an agent that is not deleted; false if
-    /// there is no such agent.
-    async fn set_agent_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool>;
-    /// Soft-deletes an agent: sets `deleted_at`, bumps the token version, clears the password
-    /// and renames it to `tombstone` so its username is free again. The row stays (messages
-    /// reference it). False if there is no such agent.
-    async fn delete_agent(&self, username: &str, tombstone: &str, now: Millis)
-        -> StoreResult<bool>;
+    /// Changes an agent that is not deleted, unless that would leave its site without an
+    /// enabled admin. The check and the change are one transaction that holds the site's row,
+    /// so two admins demoting each other at once cannot both succeed.
+    async fn change_agent(
+        &self,
+        username: &str,
+        change: AgentChange<'_>,
+    ) -> StoreResult<AgentChanged>;
+
+    /// Changes the given settings of a site; false if there is no such site.
+    async fn update_site(&self, id: &SiteId, changes: SiteChanges<'_>) -> StoreResult<bool>;
+    /// Deletes a site and everything of it: messages, conversations, visitors, agents.
+    async fn delete_site(&self, id: &SiteId) -> StoreResult<bool>;
 }
 
 /// The writes of chatting: visitors, conversations, messages, read marks. Each is one short

@@ -58,6 +58,7 @@ impl IntoResponse for HttpError {
             DomainError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             DomainError::NotFound => StatusCode::NOT_FOUND,
             DomainError::Unauthorized => StatusCode::UNAUTHORIZED,
+            DomainError::Forbidden => StatusCode::FORBIDDEN,
             DomainError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             DomainError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             DomainError::Internal(cause) => {

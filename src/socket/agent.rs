@@ -16,10 +16,14 @@ use socketioxide_core::adapter::DefinedAdapter;
 use super::ack::{parse, reply};
 use super::connection_id;
 use super::events::{site_room, AGENT_NS};
-use super::requests::{HistoryPage, InConversation, Nothing, Read, SendMessage, SyncPage, Typing};
+use super::requests::{
+    HistoryPage, InConversation, Nothing, OfAgent, Read, SendMessage, SetDisabled, SetRole,
+    SyncPage, Typing,
+};
 use crate::domain::agents::AgentIdentity;
 use crate::domain::events::ConnectionId;
-use crate::domain::model::{parse_micros, MessagePage, Status, SummaryPage};
+use crate::domain::model::{parse_micros, MessagePage, Role, Status, SummaryPage};
+use crate::domain::team::TeamChange;
 use crate::domain::{Chat, DomainError, DomainResult, Refusal};
 
 type Ctx = State<Arc<Chat>>;
@@ -60,6 +64,10 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>, State(chat): Ctx, Extension(id)
     on(&s, "sync", on_sync);
     on(&s, "read", on_read);
     on(&s, "end", on_end);
+    on(&s, "team", on_team);
+    on(&s, "setRole", on_set_role);
+    on(&s, "setDisabled", on_set_disabled);
+    on(&s, "removeAgent", on_remove_agent);
     s.on("typing", on_typing);
     s.on_disconnect(async |State(chat): Ctx, Extension(id): Me| {
         chat.close_agent_session(&id);
@@ -175,6 +183,33 @@ async fn on_read(c: Caller, req: InConversation<Read>) -> DomainResult<Value> {
 async fn on_end(c: Caller, req: InConversation<Nothing>) -> DomainResult<Value> {
     let summary = c.chat.end(&c.id, &req.conversation()?).await?;
     Ok(json!({ "conversation": summary }))
+}
+
+async fn on_team(c: Caller, _: Nothing) -> DomainResult<Value> {
+    Ok(json!({ "agents": c.chat.team(&c.id).await? }))
+}
+
+async fn on_set_role(c: Caller, req: OfAgent<SetRole>) -> DomainResult<Value> {
+    let role = Role::parse(&req.request.role)
+        .ok_or_else(|| DomainError::invalid("role must be admin or agent"))?;
+    let agent = c
+        .chat
+        .change_team(&c.id, &req.agent()?, TeamChange::Role(role))
+        .await?;
+    Ok(json!({ "agent": agent }))
+}
+
+async fn on_set_disabled(c: Caller, req: OfAgent<SetDisabled>) -> DomainResult<Value> {
+    let change = TeamChange::Disabled(req.request.disabled);
+    let agent = c.chat.change_team(&c.id, &req.agent()?, change).await?;
+    Ok(json!({ "agent": agent }))
+}
+
+async fn on_remove_agent(c: Caller, req: OfAgent<Nothing>) -> DomainResult<Value> {
+    c.chat
+        .change_team(&c.id, &req.agent()?, TeamChange::Remove)
+        .await?;
+    Ok(json!({}))
 }
 
 /// Typing has no ack: one for an unknown or foreign conversation is dropped silently.

@@ -3,9 +3,9 @@
 
 use serde::Deserialize;
 
-use crate::domain::ids::ConversationId;
+use crate::domain::ids::{AgentId, ConversationId};
 use crate::domain::input::{ClientId, MessageText};
-use crate::domain::DomainResult;
+use crate::domain::{DomainError, DomainResult};
 
 /// An agent's request: the visitor's payload plus the conversation it is about.
 #[derive(Deserialize)]
@@ -21,6 +21,32 @@ impl<T> InConversation<T> {
     pub fn conversation(&self) -> DomainResult<ConversationId> {
         ConversationId::named(&self.conversation_id)
     }
+}
+
+/// An admin's request about a member of the team.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfAgent<T> {
+    agent_id: String,
+    #[serde(flatten)]
+    pub request: T,
+}
+
+impl<T> OfAgent<T> {
+    /// The agent named; an id that cannot exist is `not_found`.
+    pub fn agent(&self) -> DomainResult<AgentId> {
+        AgentId::parse(&self.agent_id).ok_or(DomainError::NotFound)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SetRole {
+    pub role: String,
+}
+
+#[derive(Deserialize)]
+pub struct SetDisabled {
+    pub disabled: bool,
 }
 
 /// `end`: nothing but the conversation.

@@ -5,7 +5,9 @@
 use sqlx::{ColumnIndex, Decode, FromRow, Row, Type};
 
 use crate::domain::ids::{AgentId, ConversationId, MessageId, SiteId, SiteKey, VisitorId};
-use crate::domain::model::{Agent, Conversation, Message, Page, Sender, Site, Status, Visitor};
+use crate::domain::model::{
+    Agent, Conversation, Message, Page, Role, Sender, Site, Status, Visitor,
+};
 use crate::domain::store::{StoreError, StoreResult, SummaryRow};
 
 /// The JSON lists are `jsonb` on PostgreSQL, `TEXT` on SQLite: both read them as text.
@@ -14,7 +16,7 @@ pub(super) const SITE_COLUMNS: &str = "id, site_key, name, \
      CAST(prechat_fields AS TEXT) AS prechat_fields, \
      CAST(allowed_query_params AS TEXT) AS allowed_query_params";
 pub(super) const AGENT_COLUMNS: &str =
-    "id, site_id, username, name, password_hash, token_version, disabled, deleted_at";
+    "id, site_id, username, name, password_hash, token_version, disabled, deleted_at, role, email";
 pub(super) const CONVERSATION_COLUMNS: &str =
     "c.id, c.site_id, c.visitor_id, c.status, c.last_seq, \
      c.visitor_read_seq, c.agent_read_seq, c.updated_at";
@@ -57,6 +59,8 @@ pub(super) struct AgentRow {
     pub(super) token_version: i64,
     pub(super) disabled: bool,
     pub(super) deleted_at: Option<i64>,
+    pub(super) role: String,
+    pub(super) email: Option<String>,
 }
 
 impl TryFrom<AgentRow> for Agent {
@@ -72,6 +76,9 @@ impl TryFrom<AgentRow> for Agent {
             token_version: r.token_version,
             disabled: r.disabled,
             deleted_at: r.deleted_at,
+            role: Role::parse(&r.role)
+                .ok_or_else(|| StoreError::Corrupt(format!("agent role {:?}", r.role)))?,
+            email: r.email,
         })
     }
 }

@@ -45,10 +45,10 @@ macro_rules! shared_sql {
         use sqlx::Pool;
 
         use crate::domain::ids::{AgentId, ConversationId, SiteId, SiteKey, TokenHash};
-        use crate::domain::model::{Agent, Conversation, Message, Millis, Sender, Site, Status};
+        use crate::domain::model::{Agent, Conversation, Message, Millis, Role, Sender, Site, Status};
         use crate::domain::store::{
-            Directory, ListFilter, Lookups, NewAgent, NewSite, SeqSide, StoreError, StoreResult,
-            SummaryRow, TokenHolder,
+            AgentChange, AgentChanged, Directory, ListFilter, Lookups, NewAgent, NewSite, SeqSide,
+            SiteChanges, StoreError, StoreResult, SummaryRow, TokenHolder,
         };
         use crate::store::rows::{
             ByName, conversation_from, summary_from, summary_query, visitor_from, AgentRow, MessageRow,
@@ -159,8 +159,9 @@ macro_rules! shared_sql {
 
             async fn create_agent(&self, a: NewAgent<'_>) -> StoreResult<Agent> {
                 let inserted = sqlx::query(
-                    "INSERT INTO agents (id, site_id, username, name, password_hash, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO agents \
+                       (id, site_id, username, name, password_hash, created_at, role, email) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(a.id.as_str())
                 .bind(a.site_id.as_str())
@@ -168,6 +169,8 @@ macro_rules! shared_sql {
                 .bind(a.name)
                 .bind(a.password_hash)
                 .bind(a.now)
+                .bind(a.role.as_str())
+                .bind(a.email)
                 .execute(&self.$writes)
                 .await;
                 match inserted {
@@ -187,33 +190,134 @@ macro_rules! shared_sql {
                 update_agent(&self.$writes, sql, hash, username).await
             }
 
-            /// Disabling revokes every token; enabling leaves the version alone (tokens from
-            /// before the disable stay revoked: the agent logs in again).
-            async fn set_agent_disabled(&self, username: &str, disabled: bool) -> StoreResult<bool> {
-                let sql = "UPDATE agents SET disabled = $1, \
-                             token_version = token_version + CASE WHEN $1 THEN 1 ELSE 0 END \
-                           WHERE username = $2 AND deleted_at IS NULL";
-                update_agent(&self.$writes, sql, disabled, username).await
-            }
-
-            async fn delete_agent(&self, username: &str, tombstone: &str, now: Millis) -> StoreResult<bool> {
-                let done = sqlx::query(
-                    "UPDATE agents SET deleted_at = $1, username = $2, password_hash = '', \
-                       token_version = token_version + 1 \
-                     WHERE username = $3 AND deleted_at IS NULL",
+            async fn change_agent(&self, username: &str, change: AgentChange<'_>) -> StoreResult<AgentChanged> {
+                let mut tx = self.$writes.begin().await?;
+                // First, and a write: holds the agent's site's row until the commit, so every
+                // change that may take away an admin runs one at a time per site (and SQLite's
+                // transaction starts as a writer, never upgrading from a reader).
+                let locked = sqlx::query(
+                    "UPDATE sites SET name = name WHERE id = \
+                       (SELECT site_id FROM agents WHERE username = $1 AND deleted_at IS NULL)",
                 )
-                .bind(now)
-                .bind(tombstone)
                 .bind(username)
-                .execute(&self.$writes)
-                .await;
+                .execute(&mut *tx)
+                .await?;
+                if locked.rows_affected() == 0 {
+                    return Ok(AgentChanged::NoSuchAgent);
+                }
+                let sql = format!(
+                    "SELECT {AGENT_COLUMNS} FROM agents WHERE username = $1 AND deleted_at IS NULL"
+                );
+                let Some(agent) = sqlx::query_as::<_, AgentRow>(&sql)
+                    .bind(username)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                else {
+                    return Ok(AgentChanged::NoSuchAgent);
+                };
+                let agent = Agent::try_from(agent)?;
+                let takes_away_an_admin = agent.role == Role::Admin
+                    && !agent.disabled
+                    && matches!(
+                        change,
+                        AgentChange::Role(Role::Agent) | AgentChange::Disabled(true) | AgentChange::Delete { .. }
+                    );
+                if takes_away_an_admin {
+                    let others: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM agents WHERE site_id = $1 AND id <> $2 \
+                           AND role = 'admin' AND NOT disabled AND deleted_at IS NULL",
+                    )
+                    .bind(agent.site_id.as_str())
+                    .bind(agent.id.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if others == 0 {
+                        return Ok(AgentChanged::LastAdmin);
+                    }
+                }
+                let done = match change {
+                    AgentChange::Role(role) => {
+                        sqlx::query("UPDATE agents SET role = $1 WHERE id = $2")
+                            .bind(role.as_str())
+                            .bind(agent.id.as_str())
+                            .execute(&mut *tx)
+                            .await
+                    }
+                    AgentChange::Disabled(disabled) => {
+                        sqlx::query(
+                            "UPDATE agents SET disabled = $1, \
+                               token_version = token_version + CASE WHEN $1 THEN 1 ELSE 0 END \
+                             WHERE id = $2",
+                        )
+                        .bind(disabled)
+                        .bind(agent.id.as_str())
+                        .execute(&mut *tx)
+                        .await
+                    }
+                    AgentChange::Delete { tombstone, now } => {
+                        sqlx::query(
+                            "UPDATE agents SET deleted_at = $1, username = $2, password_hash = '', \
+                               token_version = token_version + 1 \
+                             WHERE id = $3",
+                        )
+                        .bind(now)
+                        .bind(tombstone)
+                        .bind(agent.id.as_str())
+                        .execute(&mut *tx)
+                        .await
+                    }
+                };
                 match done {
                     Err(e) if is_unique_violation(&e) => {
-                        Err(StoreError::Conflict(format!("username {tombstone}")))
+                        return Err(StoreError::Conflict(format!("username of agent {}", agent.id)))
                     }
-                    Err(e) => Err(e.into()),
-                    Ok(done) => Ok(done.rows_affected() == 1),
+                    Err(e) => return Err(e.into()),
+                    Ok(_) => {}
                 }
+                tx.commit().await?;
+                Ok(AgentChanged::Done)
+            }
+
+            async fn update_site(&self, id: &SiteId, c: SiteChanges<'_>) -> StoreResult<bool> {
+                // One statement: a field that is not given is written back as it is.
+                let done = sqlx::query(concat!(
+                    "UPDATE sites SET \
+                       name = COALESCE($2, name), \
+                       allowed_origins = COALESCE(CAST($3 AS TEXT)",
+                    $json,
+                    ", allowed_origins), prechat_fields = COALESCE(CAST($4 AS TEXT)",
+                    $json,
+                    ", prechat_fields), allowed_query_params = COALESCE(CAST($5 AS TEXT)",
+                    $json,
+                    ", allowed_query_params) WHERE id = $1"
+                ))
+                .bind(id.as_str())
+                .bind(c.name)
+                .bind(c.allowed_origins.map(json_list))
+                .bind(c.prechat_fields.map(json_list))
+                .bind(c.allowed_query_params.map(json_list))
+                .execute(&self.$writes)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn delete_site(&self, id: &SiteId) -> StoreResult<bool> {
+                let mut tx = self.$writes.begin().await?;
+                for sql in [
+                    "DELETE FROM messages WHERE conversation_id IN \
+                       (SELECT id FROM conversations WHERE site_id = $1)",
+                    "DELETE FROM conversations WHERE site_id = $1",
+                    "DELETE FROM visitors WHERE site_id = $1",
+                    "DELETE FROM agents WHERE site_id = $1",
+                ] {
+                    sqlx::query(sql).bind(id.as_str()).execute(&mut *tx).await?;
+                }
+                let done = sqlx::query("DELETE FROM sites WHERE id = $1")
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() == 1)
             }
         }
 

@@ -10,4 +10,5 @@ mod conversations;
 mod limits;
 mod presence;
 mod server;
+mod team;
 mod visitors;

@@ -48,7 +48,7 @@ async fn an_agent_logs_in_over_http_and_connects_to_agent(backend: Backend) {
     let body = login.json();
     assert_eq!(
         body["agent"],
-        json!({ "id": account.id, "name": account.name, "siteId": site.id })
+        json!({ "id": account.id, "name": account.name, "siteId": site.id, "role": "agent" })
     );
     let refused = server.login(&account.username, "wrong password").await;
     assert_eq!(refused.status, 401);

@@ -30,7 +30,8 @@ describe("login and agent tokens", () => {
     assert.deepEqual(Object.keys(res.body).sort(), ["agent", "token"]);
     assert.equal(typeof res.body.token, "string");
     assert.equal(res.body.token.split(".").length, 3, "the token is a JWT");
-    assert.deepEqual(Object.keys(res.body.agent).sort(), ["id", "name", "siteId"]);
+    assert.deepEqual(Object.keys(res.body.agent).sort(), ["id", "name", "role", "siteId"]);
+    assert.equal(res.body.agent.role, "agent", "agent create makes a plain agent by default");
     assertId(res.body.agent.id);
     assert.equal(String(res.body.agent.id), String(acc.id));
     assert.equal(res.body.agent.name, "Dana Display");

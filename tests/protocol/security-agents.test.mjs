@@ -278,7 +278,7 @@ describe("administrative commands", () => {
     assert.match(r.stderr, /allowed-query-param/);
   });
 
-  it("agent list prints the site's agents as { id, username, name, disabled }", async () => {
+  it("agent list prints the site's agents as { id, username, name, role, disabled }", async () => {
     const site = await srv.createSite();
     const other = await srv.createSite();
     const a = await srv.createAgent(site.siteKey, { name: "Alpha", login: false });
@@ -288,8 +288,8 @@ describe("administrative commands", () => {
     const r = await srv.cli(["agent", "list", "--site", site.siteKey]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.json, [
-      { id: a.id, username: a.username, name: "Alpha", disabled: false },
-      { id: b.id, username: b.username, name: "Beta", disabled: true },
+      { id: a.id, username: a.username, name: "Alpha", role: "agent", disabled: false },
+      { id: b.id, username: b.username, name: "Beta", role: "agent", disabled: true },
     ]);
   });
 

@@ -82,7 +82,7 @@ process.on("exit", () => {
 
 /** RFC 3339 UTC with exactly three fractional digits, as PROTOCOL.md requires. */
 export const CREATED_AT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-export const ERROR_CODES = ["invalid", "not_found", "unauthorized", "rate_limited", "too_large", "internal"];
+export const ERROR_CODES = ["invalid", "not_found", "unauthorized", "forbidden", "rate_limited", "too_large", "internal"];
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -162,14 +162,14 @@ export async function startServer(opts = {}) {
     },
 
     /**
-     * `parlor agent create`, then log in. Returns
+     * `parlor agent create` (with `role`: `--role`), then log in. Returns
      * { id, username, name, password, siteKey, token, agent } where agent is the
      * login answer's `agent` object. With { login: false } only the CLI runs.
      */
-    async createAgent(siteKey, { username = unique("agent"), name = `Agent ${unique("n")}`, password = "correct horse battery staple", login = true } = {}) {
-      const created = JSON.parse(
-        await cli({ ...env, PARLOR_PASSWORD: password }, ["agent", "create", "--site", siteKey, "--username", username, "--name", name]),
-      );
+    async createAgent(siteKey, { username = unique("agent"), name = `Agent ${unique("n")}`, password = "correct horse battery staple", login = true, role } = {}) {
+      const args = ["agent", "create", "--site", siteKey, "--username", username, "--name", name];
+      if (role) args.push("--role", role);
+      const created = JSON.parse(await cli({ ...env, PARLOR_PASSWORD: password }, args));
       if (!login) return { id: created.id, username, name, password, siteKey };
       const res = await server.login(username, password);
       assert.equal(res.status, 200, `login of a fresh agent failed: ${JSON.stringify(res.body)}`);

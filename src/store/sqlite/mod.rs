@@ -265,10 +265,11 @@ mod tests {
     use super::*;
     use crate::domain::auth::new_id;
     use crate::domain::ids::{AgentId, MalformedId, MessageId, SiteId, TokenHash, VisitorId};
-    use crate::domain::model::Agent;
-    use crate::domain::model::Sender;
     use crate::domain::model::{activity_now, now_millis};
-    use crate::domain::store::{Directory, Lookups, NewAgent, NewSite, SeqSide};
+    use crate::domain::model::{Agent, Role, Sender};
+    use crate::domain::store::{
+        AgentChange, AgentChanged, Directory, Lookups, NewAgent, NewSite, SeqSide,
+    };
 
     /// A new random id of whichever kind is wanted.
     fn fresh<T: TryFrom<String, Error = MalformedId>>() -> T {
@@ -398,6 +399,8 @@ mod tests {
                 username: &username,
                 name: "Ann",
                 password_hash: "x",
+                role: Role::Agent,
+                email: None,
                 now: now_millis(),
             })
             .await
@@ -436,10 +439,13 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert!(store
-            .set_agent_disabled(&disabled.username, true)
-            .await
-            .unwrap());
+        assert_eq!(
+            store
+                .change_agent(&disabled.username, AgentChange::Disabled(true))
+                .await
+                .unwrap(),
+            AgentChanged::Done
+        );
         let ids: Vec<MessageId> = (0..4).map(|_| fresh()).collect();
         let (refused, retry, other_agent, visitor) = tokio::join!(
             store.append_message(NewMessage {
@@ -470,10 +476,15 @@ mod tests {
             .unwrap();
         assert_eq!(stored, 3);
         // Deleted: refused the same way, and the username is free again.
-        assert!(store
-            .delete_agent(&active.username, &format!("deleted:{}", active.id), 1)
-            .await
-            .unwrap());
+        let tombstone = format!("deleted:{}", active.id);
+        let delete = AgentChange::Delete {
+            tombstone: &tombstone,
+            now: 1,
+        };
+        assert_eq!(
+            store.change_agent(&active.username, delete).await.unwrap(),
+            AgentChanged::Done
+        );
         let refused = store
             .append_message(NewMessage {
                 id: &fresh(),

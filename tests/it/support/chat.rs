@@ -15,9 +15,11 @@ use parlor::domain::events::{ConnectionId, VisitorEvent};
 use parlor::domain::ids::{ConversationId, SiteKey, VisitorId, VisitorToken};
 use parlor::domain::input::{ClientId, MessageText, PageReport, ProfileUpdate};
 use parlor::domain::limits::{RateLimits, ReplyLimits};
-use parlor::domain::model::{Message, MessagePage, Micros, Status, Summary, SummaryPage, Visitor};
+use parlor::domain::model::{
+    Message, MessagePage, Micros, Role, Status, Summary, SummaryPage, Visitor,
+};
 use parlor::domain::slots::VisitorSlot;
-use parlor::domain::store::Store;
+use parlor::domain::store::{AgentChange, AgentChanged, Store};
 use parlor::domain::visitors::{VisitorIdentity, VisitorSession};
 use parlor::domain::{Chat, ChatConfig, DomainResult};
 
@@ -187,13 +189,26 @@ impl TestChat {
         create_agent(self.store(), site).await
     }
 
+    /// `parlor agent create --role admin`.
+    pub async fn admin(&self, site: &TestSite) -> AgentAccount {
+        let account = create_agent(self.store(), site).await;
+        let changed = self
+            .store
+            .change_agent(&account.username, AgentChange::Role(Role::Admin))
+            .await
+            .expect("make the agent an admin");
+        assert_eq!(changed, AgentChanged::Done);
+        account
+    }
+
     /// `parlor agent disable`.
     pub async fn disable(&self, account: &AgentAccount) {
-        assert!(self
+        let changed = self
             .store
-            .set_agent_disabled(&account.username, true)
+            .change_agent(&account.username, AgentChange::Disabled(true))
             .await
-            .expect("disable the agent"));
+            .expect("disable the agent");
+        assert_eq!(changed, AgentChanged::Done);
     }
 
     /// `parlor agent password`: the account with its new password.

@@ -16,7 +16,7 @@ use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use parlor::domain::auth::new_id;
 use parlor::domain::ids::{AgentId, SiteId};
-use parlor::domain::model::now_millis;
+use parlor::domain::model::{now_millis, Role};
 use parlor::domain::store::{NewAgent, Store};
 
 /// Runs an `async fn name(backend: Backend)` once on each backend, as two tests named
@@ -103,6 +103,8 @@ pub async fn create_agent(store: &dyn Store, site: &TestSite) -> AgentAccount {
             username: &username,
             name: &name,
             password_hash: &hash,
+            role: Role::Agent,
+            email: None,
             now: now_millis(),
         })
         .await

@@ -11,6 +11,8 @@ export interface Agent {
   id: string;
   name: string;
   siteId: string;
+  /** "admin" also manages the team and the site's settings. */
+  role: 'admin' | 'agent';
 }
 export type Filter = 'all' | 'open' | 'ended';
 

@@ -1,0 +1,126 @@
+// A site's admins manage the team over /agent: `team`, `setRole`, `setDisabled`,
+// `removeAgent`. Each is refused with `forbidden` for a plain agent, checked on the server at
+// the moment of the request (not from the login), and the site keeps its last enabled admin.
+import { describe, it, before, after, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, call, assertOk, assertError, disconnected, missingIdLike } from "./support.mjs";
+
+let srv;
+before(async () => {
+  srv = await startServer();
+});
+after(async () => {
+  await srv?.dispose();
+});
+afterEach(() => srv.closeClients());
+
+/** A site with a connected admin and a connected plain agent. */
+async function team() {
+  const site = await srv.createSite();
+  const boss = await srv.createAgent(site.siteKey, { role: "admin", name: "Boss" });
+  const ann = await srv.createAgent(site.siteKey, { name: "Ann" });
+  return {
+    site,
+    boss,
+    ann,
+    bossSocket: (await srv.agent(boss.token)).socket,
+    annSocket: (await srv.agent(ann.token)).socket,
+  };
+}
+
+const members = async (socket) => assertOk(await call(socket, "team", {})).agents;
+
+describe("the team, as its admin sees it", () => {
+  it("team lists the site's agents with role and state, oldest first", async () => {
+    const { boss, ann, bossSocket } = await team();
+    assert.deepEqual(await members(bossSocket), [
+      { id: boss.id, username: boss.username, name: "Boss", role: "admin", disabled: false },
+      { id: ann.id, username: ann.username, name: "Ann", role: "agent", disabled: false },
+    ]);
+  });
+
+  it("setRole makes an agent an admin, who may then manage the team at once", async () => {
+    const { ann, bossSocket, annSocket } = await team();
+    assertError(await call(annSocket, "team", {}), "forbidden");
+    const promoted = assertOk(await call(bossSocket, "setRole", { agentId: ann.id, role: "admin" })).agent;
+    assert.equal(promoted.role, "admin");
+    // The role is read on every request: no new login needed.
+    assert.equal((await members(annSocket)).length, 2);
+    assert.equal((await srv.login(ann.username, ann.password)).body.agent.role, "admin");
+  });
+
+  it("setDisabled ends the agent's dashboard within 2 s; enabling lets it log in again", async () => {
+    const { ann, bossSocket, annSocket } = await team();
+    const gone = disconnected(annSocket, 2500);
+    const disabled = assertOk(await call(bossSocket, "setDisabled", { agentId: ann.id, disabled: true })).agent;
+    assert.equal(disabled.disabled, true);
+    await gone;
+    assert.equal((await srv.login(ann.username, ann.password)).status, 401);
+    assertOk(await call(bossSocket, "setDisabled", { agentId: ann.id, disabled: false }));
+    assert.equal((await srv.login(ann.username, ann.password)).status, 200);
+  });
+
+  it("removeAgent deletes the agent: gone from the team, its dashboard closed, its login refused", async () => {
+    const { boss, ann, bossSocket, annSocket } = await team();
+    const gone = disconnected(annSocket, 2500);
+    assertOk(await call(bossSocket, "removeAgent", { agentId: ann.id }));
+    await gone;
+    assert.deepEqual((await members(bossSocket)).map((a) => a.id), [boss.id]);
+    assert.equal((await srv.login(ann.username, ann.password)).status, 401);
+  });
+});
+
+describe("admin operations refused", () => {
+  it("a plain agent gets forbidden for every admin operation, and nothing changes", async () => {
+    const { boss, ann, bossSocket, annSocket } = await team();
+    const before = await members(bossSocket);
+    for (const [event, payload] of [
+      ["team", {}],
+      ["setRole", { agentId: ann.id, role: "admin" }],
+      ["setRole", { agentId: boss.id, role: "agent" }],
+      ["setDisabled", { agentId: boss.id, disabled: true }],
+      ["removeAgent", { agentId: boss.id }],
+    ]) {
+      assertError(await call(annSocket, event, payload), "forbidden", `${event} as a plain agent`);
+    }
+    assert.deepEqual(await members(bossSocket), before);
+  });
+
+  it("an admin demoted a moment ago is refused at once", async () => {
+    const { ann, bossSocket } = await team();
+    assertOk(await call(bossSocket, "setRole", { agentId: ann.id, role: "admin" }));
+    const annAsAdmin = (await srv.agent((await srv.login(ann.username, ann.password)).body.token)).socket;
+    assertOk(await call(annAsAdmin, "team", {}));
+    assertOk(await call(bossSocket, "setRole", { agentId: ann.id, role: "agent" }));
+    assertError(await call(annAsAdmin, "team", {}), "forbidden");
+  });
+
+  it("the last enabled admin cannot demote, disable or remove itself", async () => {
+    const { boss, bossSocket } = await team();
+    for (const [event, payload] of [
+      ["setRole", { agentId: boss.id, role: "agent" }],
+      ["setDisabled", { agentId: boss.id, disabled: true }],
+      ["removeAgent", { agentId: boss.id }],
+    ]) {
+      const ack = assertError(await call(bossSocket, event, payload), "invalid", event);
+      assert.match(ack.error.message, /admin/);
+    }
+    assert.equal((await members(bossSocket))[0].role, "admin");
+  });
+
+  it("another site's agent, or an id that cannot exist, is not_found", async () => {
+    const { bossSocket } = await team();
+    const other = await team();
+    for (const agentId of [other.ann.id, missingIdLike(other.ann.id), "no such id!"]) {
+      assertError(await call(bossSocket, "setDisabled", { agentId, disabled: true }), "not_found", agentId);
+    }
+    assert.equal((await members(other.bossSocket))[1].disabled, false);
+  });
+
+  it("malformed requests are invalid", async () => {
+    const { ann, bossSocket } = await team();
+    assertError(await call(bossSocket, "setRole", { agentId: ann.id, role: "owner" }), "invalid");
+    assertError(await call(bossSocket, "setDisabled", { agentId: ann.id, disabled: "yes" }), "invalid");
+    assertError(await call(bossSocket, "removeAgent", {}), "invalid");
+  });
+});
