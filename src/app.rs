@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderValue, Method};
 use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -25,6 +26,7 @@ use crate::http::edge::{self, Edge};
 use crate::http::serve::ConnectionLimits;
 use crate::socket::events::SocketEvents;
 use crate::store;
+use crate::telemetry::{logs, prometheus};
 use crate::{http, socket};
 
 /// The smallest JWT secret accepted: 256 bits.
@@ -55,7 +57,20 @@ pub struct App {
     directory: Option<Arc<RedisDirectory>>,
     /// Closes this node's agent sockets whose token expired or was revoked.
     revocation: Sweep,
+    /// `GET /metrics` on a listener of its own, when `PARLOR_METRICS_LISTEN` is set.
+    metrics: Option<Metrics>,
 }
+
+/// The metrics listener and what it serves.
+struct Metrics {
+    listener: TcpListener,
+    router: Router,
+    recorder: PrometheusHandle,
+}
+
+/// How often the recorder folds recorded histogram samples into its buckets, so that they do not
+/// pile up between scrapes (or without any).
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
 /// A background loop over this node's sockets, whatever the adapter.
 type Sweep = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -63,6 +78,8 @@ type Sweep = Pin<Box<dyn Future<Output = ()> + Send>>;
 impl App {
     /// Opens the store, builds the service and binds the listener (port 0 picks a free one).
     pub async fn build(config: &ServeConfig) -> Result<App, StartError> {
+        // Before anything records: without a recorder, recording does nothing.
+        let recorder = config.metrics_listen.map(|_| prometheus::recorder());
         let store = store::open(&config.db.database_url).await?;
         let secret = jwt_secret(store.as_ref(), config.jwt_secret.as_deref()).await?;
         let jwt = JwtKeys::new(secret.as_bytes(), config.jwt_ttl_secs);
@@ -75,11 +92,12 @@ impl App {
             password_checks: config.password_checks(),
             password_wait: config.password_wait(),
         };
-        let (router, chat, directory, revocation) = match &config.redis_url {
+        let (router, chat, directory, revocation, sockets) = match &config.redis_url {
             None => {
-                let (router, chat, revocation, _) =
+                let (router, chat, revocation, _, sockets) =
                     wire::<LocalAdapter>(store, Arc::new(SingleNode), (), jwt, chat_config, config);
-                (router, chat, None, revocation)
+                metrics::gauge!("parlor_cluster_nodes").set(1.0);
+                (router, chat, None, revocation, sockets)
             }
             Some(url) => {
                 let node_id = random_token(12);
@@ -92,7 +110,7 @@ impl App {
                 .await
                 .map_err(|e| StartError::Redis(e.to_string()))?;
                 let directory = Arc::new(connected.directory);
-                let (router, chat, revocation, inits) = wire::<ClusterAdapter<Emitter>>(
+                let (router, chat, revocation, inits, sockets) = wire::<ClusterAdapter<Emitter>>(
                     store,
                     directory.clone(),
                     connected.adapter,
@@ -104,7 +122,7 @@ impl App {
                     init.await.map_err(|e| StartError::Redis(e.to_string()))?;
                 }
                 tracing::info!(node_id, "joined the cluster");
-                (router, chat, Some(directory), revocation)
+                (router, chat, Some(directory), revocation, sockets)
             }
         };
         let edge = Arc::new(Edge::new(
@@ -133,20 +151,23 @@ impl App {
             .layer(SetResponseHeaderLayer::if_not_present(
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
-            ));
+            ))
+            .layer(axum::middleware::from_fn(logs::request_span));
         if config.http_idle_timeout_ms <= config.ping_interval_ms {
             tracing::warn!(
                 "PARLOR_HTTP_IDLE_TIMEOUT_MS is not above PARLOR_PING_INTERVAL_MS: \
                  long-polling clients will be cut off while they wait for a ping"
             );
         }
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
+        let listener = bind(config.listen).await?;
+        let metrics = match (config.metrics_listen, recorder) {
+            (Some(addr), Some(recorder)) => Some(Metrics {
+                listener: bind(addr).await?,
+                router: prometheus::router(recorder.clone(), vec![sockets]),
+                recorder,
+            }),
+            _ => None,
+        };
         Ok(App {
             listener,
             router,
@@ -155,11 +176,20 @@ impl App {
             limits: config.connection_limits(),
             directory,
             revocation,
+            metrics,
         })
     }
 
     pub fn addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> std::io::Result<Option<SocketAddr>> {
+        self.metrics
+            .as_ref()
+            .map(|m| m.listener.local_addr())
+            .transpose()
     }
 
     pub fn chat(&self) -> &Arc<Chat> {
@@ -185,7 +215,32 @@ impl App {
         let heartbeat = self
             .directory
             .map(|directory| tokio::spawn(directory.run(self.chat.clone())));
+        let metrics = self.metrics.map(|m| {
+            let upkeep = tokio::spawn(async move {
+                let mut every = tokio::time::interval(METRICS_UPKEEP);
+                loop {
+                    every.tick().await;
+                    m.recorder.run_upkeep();
+                }
+            });
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            // The same accept loop and bounds as the public listener.
+            let served = tokio::spawn(http::serve::serve(
+                m.listener,
+                m.router,
+                self.limits.clone(),
+                async {
+                    let _ = stopped.await;
+                },
+            ));
+            (upkeep, stop, served)
+        });
         let served = http::serve::serve(self.listener, self.router, self.limits, shutdown).await;
+        if let Some((upkeep, stop, metrics_served)) = metrics {
+            upkeep.abort();
+            let _ = stop.send(());
+            let _ = metrics_served.await;
+        }
         housekeeping.abort();
         revocation.abort();
         if let Some(heartbeat) = heartbeat {
@@ -195,9 +250,16 @@ impl App {
     }
 }
 
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
+}
+
 /// The service over Socket.IO adapter `A` (local on one node, Redis in a cluster): the chat
 /// service, the routes with the Socket.IO layer, the revocation sweep over this node's sockets,
-/// and the adapter's initialisations for the caller to await.
+/// the adapter's initialisations for the caller to await, and the count of this node's sockets
+/// for `/metrics`.
 fn wire<A: Adapter + DefinedAdapter>(
     store: Arc<dyn Store>,
     cluster: Arc<dyn Cluster>,
@@ -205,11 +267,18 @@ fn wire<A: Adapter + DefinedAdapter>(
     jwt: JwtKeys,
     chat_config: ChatConfig,
     config: &ServeConfig,
-) -> (Router, Arc<Chat>, Sweep, [A::InitRes; 2]) {
+) -> (
+    Router,
+    Arc<Chat>,
+    Sweep,
+    [A::InitRes; 2],
+    prometheus::Collect,
+) {
     let events = Arc::new(SocketEvents::<A>::default());
     let chat = Chat::new(store, events.clone(), cluster, jwt, chat_config);
     let (layer, io, inits) = socket::layer::<A>(chat.clone(), adapter, config.socket_limits());
     let revocation = Box::pin(socket::revocation::sweep(io.clone(), chat.clone()));
+    let sockets = socket::count_sockets(io.clone());
     events.bind(io);
     let router = http::router(
         chat.clone(),
@@ -217,7 +286,7 @@ fn wire<A: Adapter + DefinedAdapter>(
         config.http_request_timeout(),
     )
     .layer(layer);
-    (router, chat, revocation, inits)
+    (router, chat, revocation, inits, sockets)
 }
 
 /// The configured secret, or one generated on first start and kept in the database so agent

@@ -9,6 +9,7 @@ use crate::domain::limits::{RateLimits, ReplyLimits};
 use crate::http::client_addr::TrustedProxies;
 use crate::http::serve::ConnectionLimits;
 use crate::socket::SocketLimits;
+use crate::telemetry::logs::LogFormat;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -313,6 +314,15 @@ pub struct ServeConfig {
     /// when standard output is a terminal (an interactive first run); `false`: never.
     #[arg(long, env = "PARLOR_DEMO", action = clap::ArgAction::Set)]
     pub demo: Option<bool>,
+    /// Address of a second listener that serves `GET /metrics` (Prometheus text format) and
+    /// nothing else, e.g. 127.0.0.1:9100; port 0 picks a free port. Unset: no metrics. Keep it
+    /// off the public network: the figures are for the operator.
+    #[arg(long, env = "PARLOR_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// How logs are written to standard error: `text`, or `json` (one object per line).
+    /// `RUST_LOG` picks what is logged (default `info`).
+    #[arg(long, env = "PARLOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 impl ServeConfig {
@@ -422,6 +432,8 @@ impl fmt::Debug for ServeConfig {
             )
             .field("trusted_proxies", &self.trusted_proxies.to_string())
             .field("demo", &self.demo)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("log_format", &self.log_format)
             .finish()
     }
 }
@@ -568,6 +580,26 @@ mod tests {
             other => panic!("parsed as {other:?}"),
         }
         assert_eq!(Cli::parse_from(["parlor"]).serve.visitor_token_ttl_days, 90);
+    }
+
+    #[test]
+    fn metrics_are_off_and_logs_are_text_by_default() {
+        let serve = Cli::parse_from(["parlor"]).serve;
+        assert_eq!(serve.metrics_listen, None);
+        assert_eq!(serve.log_format, LogFormat::Text);
+        let cli = Cli::parse_from([
+            "parlor",
+            "--metrics-listen",
+            "127.0.0.1:9100",
+            "--log-format",
+            "json",
+        ]);
+        assert_eq!(
+            cli.serve.metrics_listen,
+            Some("127.0.0.1:9100".parse().unwrap())
+        );
+        assert_eq!(cli.serve.log_format, LogFormat::Json);
+        assert!(Cli::try_parse_from(["parlor", "--log-format", "yaml"]).is_err());
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! - [`domain`]: the live-chat rules. Knows neither Socket.IO nor SQL.
 //! - [`store`]: one `Store` trait with a SQLite and a PostgreSQL implementation.
 //! - [`cluster`]: the Redis adapter driver and cluster-wide presence (several nodes).
-//! - [`app`] wires them together; [`config`] and [`cli`] serve the binary.
+//! - [`app`] wires them together; [`config`] and [`cli`] serve the binary; [`telemetry`] is
+//!   what an operator sees of a node (logs, `/metrics`).
 
 /// Wiring: builds the service and runs it until shutdown.
 pub mod app;
@@ -26,3 +27,5 @@ pub mod http;
 pub mod socket;
 /// Persistence.
 pub mod store;
+/// Logs (text or JSON) and Prometheus metrics.
+pub mod telemetry;

@@ -2,11 +2,11 @@ use std::io::IsTerminal;
 
 use anyhow::Context;
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 use parlor::app::App;
 use parlor::cli;
 use parlor::config::{Cli, Command, ServeConfig};
+use parlor::telemetry::logs::{self, LogFormat};
 
 /// jemalloc instead of glibc's malloc: glibc kept every freed page (RSS stayed at its peak after
 /// sockets closed) and kept argon2's large buffers on the heap after logins (the figures are in
@@ -30,13 +30,13 @@ async fn main() -> anyhow::Result<()> {
     unsafe {
         libc::umask(0o077);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let args = Cli::parse();
+    // The log format is a serving option; the administrative subcommands log as text.
+    logs::init(match &args.command {
+        None => args.serve.log_format,
+        Some(Command::Serve(config)) => config.log_format,
+        Some(_) => LogFormat::Text,
+    });
     match args.command {
         None => serve(args.serve).await,
         Some(Command::Serve(config)) => serve(config).await,
@@ -60,6 +60,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         None
     };
     println!("listening on http://{addr}");
+    if let Some(metrics) = app.metrics_addr()? {
+        println!("metrics on http://{metrics}/metrics");
+    }
     if let Some(demo) = demo {
         println!();
         println!("First run: created a demo site and an agent.");

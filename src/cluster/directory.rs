@@ -179,8 +179,12 @@ impl RedisDirectory {
         Ok(others.into_iter().zip(alive).collect())
     }
 
+    /// Reaps the dead nodes, and sets `parlor_cluster_nodes` to this node and the live others.
     async fn reap_the_dead(&self, chat: &Arc<Chat>) -> redis::RedisResult<()> {
-        for (node, alive) in self.others().await? {
+        let others = self.others().await?;
+        let live = 1 + others.iter().filter(|(_, alive)| *alive).count();
+        metrics::gauge!("parlor_cluster_nodes").set(live as f64);
+        for (node, alive) in others {
             if !alive {
                 self.reap(&node, chat).await?;
             }

@@ -196,6 +196,8 @@ impl Chat {
             .ok_or(DomainError::NotFound)?;
         let message = appended.message;
         if appended.created {
+            let side = if by_visitor { "visitor" } else { "agent" };
+            metrics::counter!("parlor_messages_total", "side" => side).increment(1);
             if appended.reopened {
                 self.conversation_changed(site_id, conversation_id, Status::Open)
                     .await?;

@@ -31,6 +31,28 @@ pub struct RateLimits {
     pub login_failures_per_address: u32,
 }
 
+/// The limits `parlor_rate_limited_total{limit}` names: each is its `PARLOR_RATE_*` variable's
+/// name (`reply_budget`: `PARLOR_REPLY_BUDGET_BYTES`). Typing is not among them: its surplus is
+/// dropped, not refused (`parlor_typing_dropped_total`).
+pub const LIMIT_NAMES: [&str; 10] = [
+    "handshakes",
+    "new_visitors",
+    "messages",
+    "profile",
+    "sync",
+    "read",
+    "reconnects",
+    "login",
+    "login_per_address",
+    "reply_budget",
+];
+
+/// Counts a request refused by the limit named `limit` (one of [`LIMIT_NAMES`]).
+pub fn count_refusal(limit: &'static str) {
+    debug_assert!(LIMIT_NAMES.contains(&limit));
+    metrics::counter!("parlor_rate_limited_total", "limit" => limit).increment(1);
+}
+
 /// What a visitor (or an address) spends: each has its own token bucket per key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Budget {
@@ -48,6 +70,21 @@ pub enum Budget {
     Reconnect,
     /// A `typing` event relayed to the agents, per conversation.
     Typing,
+}
+
+impl Budget {
+    /// The name a refusal is counted under; none for typing, whose surplus is only dropped.
+    fn limit_name(self) -> Option<&'static str> {
+        match self {
+            Budget::NewVisitor => Some("new_visitors"),
+            Budget::Message => Some("messages"),
+            Budget::ProfileUpdate => Some("profile"),
+            Budget::Sync => Some("sync"),
+            Budget::Read => Some("read"),
+            Budget::Reconnect => Some("reconnects"),
+            Budget::Typing => None,
+        }
+    }
 }
 
 pub struct Limiters {
@@ -89,7 +126,7 @@ impl Limiters {
     }
 
     /// Whether one more of `budget` is allowed for `key` (an address, a visitor or a
-    /// conversation, as the budget says); charges it if so.
+    /// conversation, as the budget says); charges it if so, and counts a refusal if not.
     pub fn allow(&self, budget: Budget, key: impl AsRef<str>) -> bool {
         let limiter = match budget {
             Budget::NewVisitor => &self.new_visitors,
@@ -100,17 +137,32 @@ impl Limiters {
             Budget::Reconnect => &self.reconnects,
             Budget::Typing => &self.typing,
         };
-        limiter.check_key(&key.as_ref().to_owned()).is_ok()
+        let allowed = limiter.check_key(&key.as_ref().to_owned()).is_ok();
+        if !allowed {
+            if let Some(limit) = budget.limit_name() {
+                count_refusal(limit);
+            }
+        }
+        allowed
     }
 
     /// Whether a login from `ip` as `username` may be tried: neither failure budget is spent.
     /// Only failures are charged ([`Limiters::login_failed`]), so an agent who types the right
-    /// password is never slowed down by their own successful logins.
+    /// password is never slowed down by their own successful logins. A refusal is counted
+    /// under the budget that was spent.
     pub fn login_allowed(&self, ip: &str, username: &str) -> bool {
-        self.login_failures_per_address.allows(ip)
-            && self
-                .login_failures
-                .allows(&(username.to_lowercase(), ip.to_owned()))
+        if !self.login_failures_per_address.allows(ip) {
+            count_refusal("login_per_address");
+            return false;
+        }
+        if !self
+            .login_failures
+            .allows(&(username.to_lowercase(), ip.to_owned()))
+        {
+            count_refusal("login");
+            return false;
+        }
+        true
     }
 
     pub fn login_failed(&self, ip: &str, username: &str) {

@@ -11,6 +11,7 @@ use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::error::{DomainError, DomainResult};
+use super::limits::count_refusal;
 
 /// The worst case of one stored message as read: 4000 scalar values of 4 UTF-8 bytes each, and
 /// its other fields.
@@ -60,6 +61,7 @@ impl ReplyBudget {
             Ok(Ok(permit)) => Ok(permit),
             _ => {
                 metrics::counter!("parlor_reply_budget_refusals_total").increment(1);
+                count_refusal("reply_budget");
                 Err(DomainError::RateLimited)
             }
         }

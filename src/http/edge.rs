@@ -21,6 +21,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::json;
 
 use super::client_addr::{ClientAddr, TrustedProxies};
+use crate::domain::limits::count_refusal;
 
 /// socketioxide's default path.
 const SOCKET_IO_PATH: &str = "/socket.io";
@@ -57,6 +58,7 @@ pub async fn edge(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -
     req.extensions_mut().insert(client);
     if is_new_session(&req) {
         if let Err(not_until) = edge.handshakes.check_key(&client) {
+            count_refusal("handshakes");
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             return too_many_handshakes(wait.as_secs() + 1);
         }

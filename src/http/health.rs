@@ -1,3 +1,11 @@
+//! `GET /healthz` and `GET /readyz`: whether this node's dependencies answer.
+//!
+//! Both run the same checks (PROTOCOL.md fixes `/healthz` as 200 only when the database, and
+//! Redis when clustered, answer) and answer alike; they differ in what a deployment does with
+//! the answer (docs/deploy.md): `/readyz` takes a node out of the load balancer's rotation
+//! while it fails, `/healthz` is the liveness probe that a supervisor may restart the process
+//! on, and so wants a patient threshold.
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,14 +21,25 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `GET /healthz`: 200 while the database (and Redis, when clustered) answer, 503 otherwise.
 pub async fn healthz(State(chat): State<Arc<Chat>>) -> (StatusCode, Json<Value>) {
+    check(&chat, "health").await
+}
+
+/// `GET /readyz`: 200 while the database (and Redis, when clustered) answer, 503 otherwise.
+pub async fn readyz(State(chat): State<Arc<Chat>>) -> (StatusCode, Json<Value>) {
+    check(&chat, "readiness").await
+}
+
+/// `{ "database": "ok"|"down", "redis": "ok"|"down" }` (`redis` only when clustered), and 200
+/// when every one is ok.
+async fn check(chat: &Chat, what: &'static str) -> (StatusCode, Json<Value>) {
     let database = match tokio::time::timeout(CHECK_TIMEOUT, chat.store().ping()).await {
         Ok(Ok(())) => true,
         Ok(Err(e)) => {
-            tracing::warn!(error = %e, "health check: database down");
+            tracing::warn!(error = %e, "{what} check: database down");
             false
         }
         Err(_) => {
-            tracing::warn!("health check: database did not answer in time");
+            tracing::warn!("{what} check: database did not answer in time");
             false
         }
     };

@@ -1,4 +1,4 @@
-//! HTTP routes next to Socket.IO: login, health, and the embedded front end.
+//! HTTP routes next to Socket.IO: login, health and readiness, and the embedded front end.
 
 pub mod assets;
 pub mod client_addr;
@@ -32,6 +32,7 @@ pub fn router(chat: Arc<Chat>, max_body_bytes: usize, timeout: Duration) -> Rout
     Router::new()
         .route("/api/login", post(login::login))
         .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .with_state(chat)
         .merge(assets::router())
         .layer(DefaultBodyLimit::max(max_body_bytes))

@@ -36,10 +36,6 @@ pub fn error_envelope(e: &DomainError) -> Value {
             tracing::error!(error = %cause, "request failed");
             "internal error".to_owned()
         }
-        DomainError::RateLimited => {
-            metrics::counter!("parlor_rate_limited_total").increment(1);
-            e.to_string()
-        }
         other => other.to_string(),
     };
     json!({ "ok": false, "error": { "code": e.code(), "message": message } })

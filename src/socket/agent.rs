@@ -10,21 +10,24 @@ use serde_json::{json, Value};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
+use socketioxide::socket::DisconnectReason;
 use socketioxide::SocketIo;
 use socketioxide_core::adapter::DefinedAdapter;
+use tracing::Instrument;
 
 use super::ack::{parse, reply};
-use super::connection_id;
 use super::events::{site_room, AGENT_NS};
 use super::requests::{
     HistoryPage, InConversation, Nothing, OfAgent, Read, SendMessage, SetDisabled, SetRole,
     SyncPage, Typing,
 };
+use super::{closed, connection_id, span};
 use crate::domain::agents::AgentIdentity;
 use crate::domain::events::ConnectionId;
 use crate::domain::model::{parse_micros, MessagePage, Role, Status, SummaryPage};
 use crate::domain::team::TeamChange;
 use crate::domain::{Chat, DomainError, DomainResult, Refusal};
+use crate::telemetry::prometheus::socket_dropped;
 
 type Ctx = State<Arc<Chat>>;
 type Me = Extension<AgentIdentity>;
@@ -44,20 +47,33 @@ async fn authenticate<A: Adapter>(
     State(chat): Ctx,
 ) -> Result<(), Refusal> {
     let auth = auth.map_err(|_| Refusal::Unauthorized)?;
-    match chat.authenticate_agent(&auth.token).await {
+    let span = span(&s, "connect");
+    match chat
+        .authenticate_agent(&auth.token)
+        .instrument(span.clone())
+        .await
+    {
         Ok(identity) => {
             s.extensions.insert(identity);
             Ok(())
         }
         Err(DomainError::Internal(cause)) => {
-            tracing::error!(error = %cause, "agent handshake failed");
+            span.in_scope(|| tracing::error!(error = %cause, "agent handshake failed"));
             Err(Refusal::Internal(cause))
         }
-        Err(_) => Err(Refusal::Unauthorized),
+        Err(_) => {
+            span.in_scope(|| tracing::debug!("agent handshake refused"));
+            Err(Refusal::Unauthorized)
+        }
     }
 }
 
 async fn on_connect<A: Adapter>(s: SocketRef<A>, State(chat): Ctx, Extension(id): Me) {
+    let span = span(&s, "connect");
+    open_session(s, chat, id).instrument(span).await
+}
+
+async fn open_session<A: Adapter>(s: SocketRef<A>, chat: Arc<Chat>, id: AgentIdentity) {
     on(&s, "list", on_list);
     on(&s, "send", on_send);
     on(&s, "history", on_history);
@@ -69,18 +85,23 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>, State(chat): Ctx, Extension(id)
     on(&s, "setDisabled", on_set_disabled);
     on(&s, "removeAgent", on_remove_agent);
     s.on("typing", on_typing);
-    s.on_disconnect(async |State(chat): Ctx, Extension(id): Me| {
-        chat.close_agent_session(&id);
-    });
+    s.on_disconnect(
+        async |s: SocketRef<A>, reason: DisconnectReason, State(chat): Ctx, Extension(id): Me| {
+            span(&s, "disconnect").in_scope(|| closed(reason));
+            chat.close_agent_session(&id);
+        },
+    );
     s.join(site_room(&id.site_id));
     match chat.open_agent_session(&id).await {
         Ok(list) => {
+            tracing::debug!(agent_id = %id.agent_id, "agent connected");
             if let Err(e) = s.emit("conversations", &list) {
                 tracing::warn!(error = %e, "could not send the conversation list");
             }
         }
         Err(e) => {
             tracing::error!(error = %e, "could not open an agent session");
+            socket_dropped("session_failed");
             let _ = s.disconnect();
         }
     }
@@ -93,7 +114,8 @@ struct Caller {
     connection: ConnectionId,
 }
 
-/// Registers a request: its payload parsed as `R`, `handle` run, and the result acked.
+/// Registers a request: its payload parsed as `R`, `handle` run in the request's span, and the
+/// result acked.
 fn on<A, R, T, F, Fut>(s: &SocketRef<A>, event: &'static str, handle: F)
 where
     A: Adapter,
@@ -110,6 +132,7 @@ where
               State(chat): Ctx,
               Extension(id): Me| {
             let handle = handle.clone();
+            let span = span(&s, event);
             async move {
                 let caller = Caller {
                     chat,
@@ -122,6 +145,7 @@ where
                 };
                 reply(ack, result);
             }
+            .instrument(span)
         },
     );
 }

@@ -15,15 +15,19 @@ use std::time::Duration;
 
 use axum::extract::{ConnectInfo, OriginalUri, Request};
 use http::{HeaderValue, Uri};
+use sha2::{Digest, Sha256};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::SocketRef;
 use socketioxide::layer::SocketIoLayer;
+use socketioxide::socket::{DisconnectReason, Sid};
 use socketioxide::SocketIo;
 use socketioxide_core::adapter::DefinedAdapter;
 
 use crate::domain::events::ConnectionId;
 use crate::domain::Chat;
 use crate::http::client_addr::ClientAddr;
+use crate::telemetry::prometheus::{socket_dropped, Collect};
+use events::{AGENT_NS, VISITOR_NS};
 
 /// Largest accepted packet, on both transports. A message of 4000 characters, JSON-escaped
 /// at worst, fits; a bigger packet closes the sender's connection before it is parsed.
@@ -101,7 +105,45 @@ pub async fn detach_request_head(mut req: Request) -> Request {
 /// Counted and logged: a client that stops reading is either gone or hostile.
 fn queue_overflowed(sid: engineioxide::sid::Sid, queued_bytes: usize) {
     metrics::counter!("parlor_socket_overflow_disconnects_total").increment(1);
-    tracing::warn!(%sid, queued_bytes, "outgoing queue full; closing the connection");
+    socket_dropped("overflow");
+    tracing::warn!(conn = %log_id(sid), queued_bytes, "outgoing queue full; closing the connection");
+}
+
+/// How logs name a connection: a digest of its id. The id itself lets whoever knows it go on
+/// with a long-polling session, so it stays out of the logs; the digest still ties together
+/// every line of one connection.
+pub(crate) fn log_id(sid: Sid) -> String {
+    let digest = Sha256::digest(sid.as_str().as_bytes());
+    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The span a socket's handler runs in: its namespace, its connection and what it handles.
+pub(crate) fn span<A: Adapter>(s: &SocketRef<A>, event: &str) -> tracing::Span {
+    tracing::info_span!("socket", ns = s.ns(), conn = %log_id(s.id), event)
+}
+
+/// A socket of this node closed: logged, and counted when the server closed it for a fault of
+/// the client's (the server's own closes are counted where it decides them).
+pub(crate) fn closed(reason: DisconnectReason) {
+    match reason {
+        DisconnectReason::HeartbeatTimeout => socket_dropped("ping_timeout"),
+        DisconnectReason::PacketParsingError | DisconnectReason::MultipleHttpPollingError => {
+            socket_dropped("bad_packet")
+        }
+        _ => {}
+    }
+    tracing::debug!(%reason, "disconnected");
+}
+
+/// Sets `parlor_sockets{namespace}` from socketioxide's own socket maps at scrape time, so the
+/// figure is exact whenever a socket closes (one reference per socket of this node, briefly).
+pub fn count_sockets<A: Adapter>(io: SocketIo<A>) -> Collect {
+    Arc::new(move || {
+        for (ns, label) in [(VISITOR_NS, "visitor"), (AGENT_NS, "agent")] {
+            let open = io.of(ns).map_or(0, |sockets| sockets.sockets().len());
+            metrics::gauge!("parlor_sockets", "namespace" => label).set(open as f64);
+        }
+    })
 }
 
 pub(crate) fn connection_id<A: Adapter>(s: &SocketRef<A>) -> ConnectionId {

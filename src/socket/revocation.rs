@@ -11,8 +11,10 @@ use socketioxide::adapter::Adapter;
 use socketioxide::SocketIo;
 
 use super::events::AGENT_NS;
+use super::log_id;
 use crate::domain::agents::AgentIdentity;
 use crate::domain::Chat;
+use crate::telemetry::prometheus::socket_dropped;
 
 /// How often the sockets are checked: a revoked token's socket ends within this plus one
 /// database read (the contract says 2 s).
@@ -47,9 +49,11 @@ async fn sweep_once<A: Adapter>(io: &SocketIo<A>, chat: &Chat) {
         Ok(valid) => {
             for ((socket, id), valid) in sockets.into_iter().zip(&identities).zip(valid) {
                 if !valid {
-                    tracing::info!(agent_id = %id.agent_id, "closing a connection whose token expired or was revoked");
+                    tracing::info!(agent_id = %id.agent_id, conn = %log_id(socket.id), "closing a connection whose token expired or was revoked");
                     // Already gone is fine: it closed on its own meanwhile.
-                    let _ = socket.disconnect();
+                    if socket.disconnect().is_ok() {
+                        socket_dropped("revoked");
+                    }
                 }
             }
         }

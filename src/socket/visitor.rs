@@ -7,18 +7,21 @@ use serde_json::{json, Value};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Event, Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
+use socketioxide::socket::DisconnectReason;
 use socketioxide::{ParserError, SocketIo};
 use socketioxide_core::adapter::DefinedAdapter;
+use tracing::Instrument;
 
 use super::ack::{parse, reply};
 use super::events::{conversation_room, site_room, VISITOR_NS};
 use super::requests::{HistoryPage, Read, SendMessage, SyncPage, Typing};
-use super::{connection_id, remote_ip};
+use super::{closed, connection_id, remote_ip, span};
 use crate::domain::ids::{SiteKey, VisitorToken};
 use crate::domain::input::{PageReport, ProfileUpdate};
 use crate::domain::model::MessagePage;
 use crate::domain::visitors::{AdmittedVisitor, VisitorIdentity};
 use crate::domain::{Chat, DomainResult, Refusal};
+use crate::telemetry::prometheus::socket_dropped;
 
 type Ctx = State<Arc<Chat>>;
 type Me = Extension<VisitorIdentity>;
@@ -41,6 +44,15 @@ async fn admit<A: Adapter>(
     TryData(auth): TryData<Handshake>,
     State(chat): Ctx,
 ) -> Result<(), Refusal> {
+    let span = span(&s, "connect");
+    admit_in_span(s, auth, chat).instrument(span).await
+}
+
+async fn admit_in_span<A: Adapter>(
+    s: SocketRef<A>,
+    auth: Result<Handshake, ParserError>,
+    chat: Arc<Chat>,
+) -> Result<(), Refusal> {
     let auth = auth.map_err(|_| Refusal::UnknownSite)?;
     let origin = s
         .req_parts()
@@ -57,16 +69,23 @@ async fn admit<A: Adapter>(
     let admitted = chat
         .admit_visitor(&site_key, token.as_ref(), origin, &remote_ip(&s))
         .await
-        .inspect_err(|e| {
-            if let Refusal::Internal(cause) = e {
+        .inspect_err(|e| match e {
+            Refusal::Internal(cause) => {
                 tracing::error!(error = %cause, "visitor handshake failed");
             }
+            Refusal::TooManyConnections => socket_dropped("too_many_connections"),
+            _ => tracing::debug!(refusal = %e, "visitor handshake refused"),
         })?;
     s.extensions.insert(admitted);
     Ok(())
 }
 
 async fn on_connect<A: Adapter>(s: SocketRef<A>, State(chat): Ctx) {
+    let span = span(&s, "connect");
+    open_session(s, chat).instrument(span).await
+}
+
+async fn open_session<A: Adapter>(s: SocketRef<A>, chat: Arc<Chat>) {
     // Only the identity stays with the socket for its lifetime; the rest was for the session.
     let Some(admitted) = s.extensions.remove::<AdmittedVisitor>() else {
         return;
@@ -83,9 +102,12 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>, State(chat): Ctx) {
     // One handler for every event rather than a handler table per socket, which cost each
     // visitor connection an allocation of its own (docs/benchmarks.md).
     s.on_fallback(on_event::<A>);
-    s.on_disconnect(async |State(chat): Ctx, Extension(id): Me| {
-        chat.close_visitor_session(&id);
-    });
+    s.on_disconnect(
+        async |s: SocketRef<A>, reason: DisconnectReason, State(chat): Ctx, Extension(id): Me| {
+            span(&s, "disconnect").in_scope(|| closed(reason));
+            chat.close_visitor_session(&id);
+        },
+    );
     let opened = chat
         .open_visitor_session(
             admitted,
@@ -105,15 +127,25 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>, State(chat): Ctx) {
             },
         )
         .await;
-    if let Err(e) = opened {
-        tracing::error!(error = %e, "could not open a visitor session");
-        let _ = s.disconnect();
+    match opened {
+        Ok(()) => tracing::debug!("visitor connected"),
+        Err(e) => {
+            tracing::error!(error = %e, "could not open a visitor session");
+            socket_dropped("session_failed");
+            let _ = s.disconnect();
+        }
     }
 }
 
 type Payload = Result<Value, ParserError>;
 
-/// Routes an event by its name. Unknown events are ignored (PROTOCOL.md).
+/// The events a visitor may send; others are ignored (PROTOCOL.md).
+const EVENTS: [&str; 7] = [
+    "profile", "send", "history", "sync", "read", "page", "typing",
+];
+
+/// Routes an event by its name, in a span named for it. Unknown events are ignored before
+/// anything else: their names are the client's, and no log line should carry them.
 async fn on_event<A: Adapter>(
     s: SocketRef<A>,
     Event(event): Event,
@@ -122,7 +154,24 @@ async fn on_event<A: Adapter>(
     State(chat): Ctx,
     Extension(id): Me,
 ) {
-    match &*event {
+    let Some(event) = EVENTS.into_iter().find(|known| *known == &*event) else {
+        return;
+    };
+    let span = span(&s, event);
+    dispatch(s, event, data, ack, chat, id)
+        .instrument(span)
+        .await
+}
+
+async fn dispatch<A: Adapter>(
+    s: SocketRef<A>,
+    event: &'static str,
+    data: Payload,
+    ack: AckSender<A>,
+    chat: Arc<Chat>,
+    id: VisitorIdentity,
+) {
+    match event {
         "profile" => reply(ack, on_profile(&chat, &id, data).await),
         "send" => reply(ack, on_send(&s, &chat, &id, data).await),
         "history" | "sync" => {
@@ -132,7 +181,7 @@ async fn on_event<A: Adapter>(
             if !s.connected() {
                 return;
             }
-            if &*event == "sync" {
+            if event == "sync" {
                 reply(ack, on_sync(&chat, &id, data).await)
             } else {
                 reply(ack, on_history(&chat, &id, data).await)

@@ -21,7 +21,7 @@
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::domain::ids::{AgentId, ConversationId, VisitorId};
 use crate::domain::model::{Conversation, Message, Micros, Millis, Page, Side, Status, Visitor};
@@ -193,6 +193,9 @@ impl Chatting for PostgresStore {
             }));
         }
         let mut tx = self.pool.begin().await?;
+        // The transaction's statements and `COMMIT`, the wait for the row lock included (not
+        // the wait for a pooled connection): `parlor_store_commit_seconds`.
+        let started = Instant::now();
         // A disabled or deleted agent's send is refused in the transaction that would store it,
         // so one already under way when `parlor agent disable` commits fails too.
         if let Some(agent_id) = m.agent_id {
@@ -264,6 +267,8 @@ impl Chatting for PostgresStore {
             Err(e) => Err(e.into()),
             Ok(_) => {
                 tx.commit().await?;
+                metrics::histogram!("parlor_store_commit_seconds")
+                    .record(started.elapsed().as_secs_f64());
                 Ok(Some(Appended {
                     message: m.stored(seq),
                     created: true,

@@ -15,6 +15,15 @@ async fn the_server_starts_on_port_0_and_healthz_answers(backend: Backend) {
 }
 both_backends!(the_server_starts_on_port_0_and_healthz_answers);
 
+async fn readyz_answers_like_healthz_and_metrics_are_not_public(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let ready = server.get("/readyz").await;
+    assert_eq!(ready.status, 200);
+    assert_eq!(ready.json(), json!({ "database": "ok" }));
+    assert_eq!(server.get("/metrics").await.status, 404);
+}
+both_backends!(readyz_answers_like_healthz_and_metrics_are_not_public);
+
 async fn a_visitor_connects_with_a_site_key_and_gets_its_session(backend: Backend) {
     let server = TestServer::start(backend).await;
     let site = server.site().await;

@@ -3,7 +3,7 @@
 // and a Redis restart (of a Redis the test starts and kills itself) heals by itself.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import net from "node:net";
 import { randomBytes } from "node:crypto";
 import {
@@ -17,6 +17,7 @@ import {
   waitFor,
   sleep,
   cid,
+  ownRedis,
 } from "./support.mjs";
 
 const PG_ADMIN_URL = process.env.PARLOR_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/postgres";
@@ -39,44 +40,6 @@ const PRESENCE_BOUND_MS = 500;
 
 function psql(sql) {
   execFileSync("psql", [PG_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql], { stdio: "pipe" });
-}
-
-/**
- * A Redis of the test's own on a free port, so that killing it disturbs no other test file
- * (the suite runs two at a time against the machine's Redis).
- */
-async function ownRedis() {
-  const port = await new Promise((resolve) => {
-    const probe = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-  let proc = null;
-  const redis = {
-    url: `redis://127.0.0.1:${port}`,
-    up() {
-      try {
-        return execFileSync("redis-cli", ["-p", String(port), "ping"], { stdio: "pipe" }).toString().trim() === "PONG";
-      } catch {
-        return false;
-      }
-    },
-    async start() {
-      proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-        stdio: "ignore",
-      });
-      await waitFor(() => redis.up(), 5000, "redis to start");
-    },
-    /** SIGKILL: Redis goes away as in a crash. */
-    async kill() {
-      proc?.kill("SIGKILL");
-      proc = null;
-      await waitFor(() => !redis.up(), 5000, "redis to stop");
-    },
-  };
-  await redis.start();
-  return redis;
 }
 
 /**

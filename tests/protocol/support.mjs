@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
+import net from "node:net";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
 
@@ -151,7 +152,13 @@ export async function startServer(opts = {}) {
     dir,
     env,
     proc: null,
+    /** Everything the server wrote, standard output and error interleaved. */
     output: "",
+    /** Standard output alone, and standard error alone. */
+    stdout: "",
+    stderr: "",
+    /** The metrics listener's base URL, when PARLOR_METRICS_LISTEN is set. */
+    metricsUrl: null,
     sockets,
 
     /** `parlor site create`; returns { id, siteKey }. */
@@ -223,6 +230,15 @@ export async function startServer(opts = {}) {
         parsed = JSON.parse(text);
       } catch {}
       return { status: res.status, body: parsed, text, headers: res.headers };
+    },
+
+    /** GET /metrics on the metrics listener; resolves with the exposition text (asserted 200). */
+    async metrics() {
+      assert.ok(server.metricsUrl, "the server has no metrics listener (PARLOR_METRICS_LISTEN)");
+      const res = await fetch(`${server.metricsUrl}/metrics`);
+      const text = await res.text();
+      assert.equal(res.status, 200, `GET /metrics: ${res.status} ${text}`);
+      return text;
     },
 
     /** A raw, not yet connected socket on a namespace, recording its events. */
@@ -308,14 +324,19 @@ export async function startServer(opts = {}) {
     const proc = spawn(PARLOR_BIN, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
     server.proc = proc;
     server.exited = new Promise((r) => proc.once("exit", (code, sig) => r({ code, sig })));
+    // The metrics address is printed on the line after the public one.
+    const metrics = Boolean(env.PARLOR_METRICS_LISTEN);
     server.url = await new Promise((resolveUrl, reject) => {
       let buf = "";
       const onData = (chunk) => {
         buf += chunk.toString();
         server.output += chunk.toString();
+        server.stdout += chunk.toString();
         const m = /listening on (http:\/\/\S+)/.exec(buf);
-        if (m) {
+        const mm = /metrics on (http:\/\/\S+)\/metrics/.exec(buf);
+        if (m && (mm || !metrics)) {
           clearTimeout(t);
+          server.metricsUrl = mm ? mm[1] : null;
           resolveUrl(m[1].replace(/\/$/, ""));
         }
       };
@@ -323,6 +344,7 @@ export async function startServer(opts = {}) {
       proc.stdout.on("data", onData);
       proc.stderr.on("data", (c) => {
         server.output += c.toString();
+        server.stderr += c.toString();
         if (process.env.PARLOR_TEST_LOG) process.stderr.write(c);
       });
       proc.once("exit", (code, sig) => {
@@ -370,6 +392,47 @@ export function cliRun(env, args, input = "") {
     });
     child.stdin.end(input);
   });
+}
+
+// ---------------------------------------------------------------------------
+// Redis
+
+/**
+ * A Redis of the test's own on a free port, so that killing it disturbs no other test file
+ * (the suite runs two at a time against the machine's Redis).
+ */
+export async function ownRedis() {
+  const port = await new Promise((resolve) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+  let proc = null;
+  const redis = {
+    url: `redis://127.0.0.1:${port}`,
+    up() {
+      try {
+        return execFileSync("redis-cli", ["-p", String(port), "ping"], { stdio: "pipe" }).toString().trim() === "PONG";
+      } catch {
+        return false;
+      }
+    },
+    async start() {
+      proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+        stdio: "ignore",
+      });
+      await waitFor(() => redis.up(), 5000, "redis to start");
+    },
+    /** SIGKILL: Redis goes away as in a crash. */
+    async kill() {
+      proc?.kill("SIGKILL");
+      proc = null;
+      await waitFor(() => !redis.up(), 5000, "redis to stop");
+    },
+  };
+  await redis.start();
+  return redis;
 }
 
 // ---------------------------------------------------------------------------

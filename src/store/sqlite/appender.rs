@@ -301,9 +301,15 @@ fn rewind_now(conn: &Connection) {
     }
 }
 
-/// Commits the batch and answers every caller in it.
+/// Commits the batch and answers every caller in it. A commit's time, `BEGIN` to `COMMIT`, is
+/// `parlor_store_commit_seconds`.
 fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Write>>) {
-    let committed = commit(conn, batch).map_err(|e| {
+    let started = Instant::now();
+    let committed = commit(conn, batch);
+    if committed.is_ok() {
+        metrics::histogram!("parlor_store_commit_seconds").record(started.elapsed().as_secs_f64());
+    }
+    let committed = committed.map_err(|e| {
         tracing::error!(error = %e, writes = batch.len(), "write batch failed");
         e.to_string()
     });
