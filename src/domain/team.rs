@@ -5,12 +5,114 @@
 
 use serde::Serialize;
 
-use super::agents::AgentIdentity;
-use super::chat::Chat;
+use super::agents::{AgentIdentity, LoginGrant};
+use super::auth::hash_password;
+use super::chat::{Chat, InvitationConfig};
 use super::error::{DomainError, DomainResult};
-use super::ids::AgentId;
-use super::model::{now_millis, Agent, Role};
-use super::store::{AgentChange, AgentChanged};
+use super::ids::{AgentId, InvitationToken, SiteId};
+use super::input::single_line;
+use super::model::{format_millis, now_millis, Agent, Millis, Role};
+use super::store::{Accepted, AgentChange, AgentChanged, NewAgent, NewInvitation, Store};
+
+/// The shortest password an agent may choose.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// A link made by `invite` (or `parlor invite create`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationLink {
+    pub url: String,
+    pub role: Role,
+    pub expires_at: String,
+}
+
+/// What the invitee's page shows before signing up.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationInfo {
+    pub site_name: String,
+    pub role: Role,
+    pub expires_at: String,
+}
+
+/// What an invitee chooses.
+pub struct Signup<'a> {
+    pub name: &'a str,
+    pub username: &'a str,
+    pub password: &'a str,
+}
+
+/// Stores a new invitation to `site_id` and returns its link, `base` + `/admin/invite/TOKEN`.
+pub async fn create_invitation(
+    store: &dyn Store,
+    config: &InvitationConfig,
+    site_id: &SiteId,
+    role: Role,
+    base: &str,
+) -> DomainResult<InvitationLink> {
+    let token = InvitationToken::generate();
+    let now = now_millis();
+    let ttl = Millis::try_from(config.ttl.as_millis()).unwrap_or(Millis::MAX);
+    let expires_at = now.saturating_add(ttl);
+    store
+        .create_invitation(NewInvitation {
+            token_hash: &token.hash(),
+            site_id,
+            role,
+            now,
+            expires_at,
+        })
+        .await?;
+    let base = config.public_url.as_deref().unwrap_or(base);
+    Ok(InvitationLink {
+        url: format!(
+            "{}/admin/invite/{}",
+            base.trim_end_matches('/'),
+            token.as_str()
+        ),
+        role,
+        expires_at: format_millis(expires_at),
+    })
+}
+
+/// A display name as agents choose it: one line, 1..100 characters.
+pub fn agent_name(raw: &str) -> DomainResult<String> {
+    // Shown next to other text in both UIs: no bidi controls or line breaks.
+    let name = single_line(raw);
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(DomainError::invalid("name must be 1..100 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// A username as agents choose it: 1..64 characters, never a deleted agent's tombstone.
+pub fn agent_username(raw: &str) -> DomainResult<String> {
+    let username = raw.trim();
+    if username.is_empty() || username.chars().count() > 64 {
+        return Err(DomainError::invalid("username must be 1..64 characters"));
+    }
+    if username.starts_with(TOMBSTONE_PREFIX) {
+        return Err(DomainError::invalid(format!(
+            "username must not start with {TOMBSTONE_PREFIX:?}"
+        )));
+    }
+    Ok(username.to_owned())
+}
+
+/// An argon2 hash of a password long enough to be one, off the async threads.
+pub async fn agent_password_hash(password: &str) -> DomainResult<String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(DomainError::invalid(format!(
+            "the password must have at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|_| DomainError::Unavailable)?
+        .map_err(|_| DomainError::Unavailable)
+}
 
 /// A deleted agent's username becomes `deleted:<id>`: unique, and never a name `agent create`
 /// accepts, so the tombstone cannot clash with a real agent.
@@ -38,6 +140,9 @@ impl From<Agent> for TeamMember {
         }
     }
 }
+
+/// The rate-limit key of invitation lookups (with the client's address), beside logins'.
+const INVITATION_KEY: &str = "\u{0}invitation";
 
 /// What an admin does to a member of the team.
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +173,132 @@ impl Chat {
         let me = self.admin(id).await?;
         let agents = self.store.list_agents(&me.site_id).await?;
         Ok(agents.into_iter().map(TeamMember::from).collect())
+    }
+
+    /// A one-time link for a new agent of the caller's site; `origin` is the dashboard's, the
+    /// link's base unless `PARLOR_PUBLIC_URL` is set.
+    pub async fn invite(
+        &self,
+        id: &AgentIdentity,
+        role: Role,
+        origin: Option<&str>,
+    ) -> DomainResult<InvitationLink> {
+        let me = self.admin(id).await?;
+        if self.invitations.public_url.is_none() && origin.is_none() {
+            return Err(DomainError::invalid(
+                "no Origin to build the link from; set PARLOR_PUBLIC_URL",
+            ));
+        }
+        let base = origin.unwrap_or_default();
+        create_invitation(
+            self.store.as_ref(),
+            &self.invitations,
+            &me.site_id,
+            role,
+            base,
+        )
+        .await
+    }
+
+    /// What an invitation link offers; `not_found` when it is unknown, used or expired. Counts
+    /// as a failed login for `ip` when it is not found, so links cannot be guessed at speed.
+    pub async fn invitation(&self, token: &str, ip: &str) -> DomainResult<InvitationInfo> {
+        self.open_invitation(token, ip).await.map(|(_, info)| info)
+    }
+
+    async fn open_invitation(
+        &self,
+        raw: &str,
+        ip: &str,
+    ) -> DomainResult<(InvitationToken, InvitationInfo)> {
+        if !self.limiters.login_allowed(ip, INVITATION_KEY) {
+            return Err(DomainError::RateLimited);
+        }
+        let found = match InvitationToken::parse(raw) {
+            Some(token) => {
+                let invitation = self.store.invitation(&token.hash()).await?;
+                invitation
+                    .filter(|i| i.used_at.is_none() && i.expires_at > now_millis())
+                    .map(|i| (token, i))
+            }
+            None => None,
+        };
+        let Some((token, invitation)) = found else {
+            self.limiters.login_failed(ip, INVITATION_KEY);
+            return Err(DomainError::NotFound);
+        };
+        let site = self
+            .store
+            .site_by_id(&invitation.site_id)
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        let info = InvitationInfo {
+            site_name: site.name,
+            role: invitation.role,
+            expires_at: format_millis(invitation.expires_at),
+        };
+        Ok((token, info))
+    }
+
+    /// Signs up through an invitation: the new agent of the invitation's site, logged in. The
+    /// invitation is used up in the same transaction; a taken username leaves it usable.
+    pub async fn accept_invitation(
+        &self,
+        raw: &str,
+        signup: Signup<'_>,
+        ip: &str,
+    ) -> DomainResult<LoginGrant> {
+        let name = agent_name(signup.name)?;
+        let username = agent_username(signup.username)?;
+        if signup.password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(DomainError::invalid(format!(
+                "the password must have at least {MIN_PASSWORD_CHARS} characters"
+            )));
+        }
+        // Checked before the expensive hash: a wrong link costs a lookup, not argon2.
+        let (token, _) = self.open_invitation(raw, ip).await?;
+        // A password check slot, as a login takes: it moves into the blocking task, so a
+        // client that hangs up does not free it while argon2 still runs.
+        let slot = tokio::time::timeout(
+            self.password_wait,
+            self.password_checks.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| DomainError::Unavailable)?
+        .map_err(|_| DomainError::Unavailable)?;
+        let password = signup.password.to_owned();
+        let hash = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            hash_password(&password)
+        })
+        .await
+        .map_err(|_| DomainError::Unavailable)?
+        .map_err(|_| DomainError::Unavailable)?;
+        let id = AgentId::generate();
+        let accepted = self
+            .store
+            .accept_invitation(
+                &token.hash(),
+                NewAgent {
+                    id: &id,
+                    // Taken from the invitation by the store.
+                    site_id: &SiteId::generate(),
+                    username: &username,
+                    name: &name,
+                    password_hash: &hash,
+                    role: Role::Agent,
+                    email: None,
+                    now: now_millis(),
+                },
+            )
+            .await?;
+        match accepted {
+            Accepted::Joined(agent) => self.grant(agent),
+            Accepted::Gone => Err(DomainError::NotFound),
+            Accepted::UsernameTaken => Err(DomainError::invalid(format!(
+                "the username {username} is taken"
+            ))),
+        }
     }
 
     /// Changes a member of the caller's site; another site's agent is `not_found`. Taking away

@@ -47,8 +47,9 @@ macro_rules! shared_sql {
         use crate::domain::ids::{AgentId, ConversationId, SiteId, SiteKey, TokenHash};
         use crate::domain::model::{Agent, Conversation, Message, Millis, Role, Sender, Site, Status};
         use crate::domain::store::{
-            AgentChange, AgentChanged, Directory, ListFilter, Lookups, NewAgent, NewSite, SeqSide,
-            SiteChanges, StoreError, StoreResult, SummaryRow, TokenHolder,
+            Accepted, AgentChange, AgentChanged, Directory, Invitation, ListFilter, Lookups,
+            NewAgent, NewInvitation, NewSite, SeqSide, SiteChanges, StoreError, StoreResult,
+            SummaryRow, TokenHolder,
         };
         use crate::store::rows::{
             ByName, conversation_from, summary_from, summary_query, visitor_from, AgentRow, MessageRow,
@@ -278,6 +279,65 @@ macro_rules! shared_sql {
                 Ok(AgentChanged::Done)
             }
 
+            async fn create_invitation(&self, i: NewInvitation<'_>) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO invitations (token_hash, site_id, role, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(i.token_hash.as_str())
+                .bind(i.site_id.as_str())
+                .bind(i.role.as_str())
+                .bind(i.now)
+                .bind(i.expires_at)
+                .execute(&self.$writes)
+                .await?;
+                Ok(())
+            }
+
+            async fn accept_invitation(&self, token_hash: &TokenHash, a: NewAgent<'_>) -> StoreResult<Accepted> {
+                let mut tx = self.$writes.begin().await?;
+                // First, and a write: of two acceptances at once, the second waits for the
+                // first's commit and then finds the invitation used.
+                let used: Option<(String, String)> = sqlx::query_as(
+                    "UPDATE invitations SET used_at = $2 \
+                     WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
+                     RETURNING site_id, role",
+                )
+                .bind(token_hash.as_str())
+                .bind(a.now)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((site_id, role)) = used else {
+                    return Ok(Accepted::Gone);
+                };
+                let site_id = SiteId::try_from(site_id)?;
+                let role = Role::parse(&role)
+                    .ok_or_else(|| StoreError::Corrupt(format!("invitation role {role:?}")))?;
+                let inserted = sqlx::query(
+                    "INSERT INTO agents \
+                       (id, site_id, username, name, password_hash, created_at, role, email) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(a.id.as_str())
+                .bind(site_id.as_str())
+                .bind(a.username)
+                .bind(a.name)
+                .bind(a.password_hash)
+                .bind(a.now)
+                .bind(role.as_str())
+                .bind(a.email)
+                .execute(&mut *tx)
+                .await;
+                match inserted {
+                    // Dropping the transaction rolls it back: the invitation stays usable.
+                    Err(e) if is_unique_violation(&e) => return Ok(Accepted::UsernameTaken),
+                    Err(e) => return Err(e.into()),
+                    Ok(_) => {}
+                }
+                tx.commit().await?;
+                Ok(Accepted::Joined(NewAgent { site_id: &site_id, role, ..a }.agent()))
+            }
+
             async fn update_site(&self, id: &SiteId, c: SiteChanges<'_>) -> StoreResult<bool> {
                 // One statement: a field that is not given is written back as it is.
                 let done = sqlx::query(concat!(
@@ -309,6 +369,7 @@ macro_rules! shared_sql {
                     "DELETE FROM conversations WHERE site_id = $1",
                     "DELETE FROM visitors WHERE site_id = $1",
                     "DELETE FROM agents WHERE site_id = $1",
+                    "DELETE FROM invitations WHERE site_id = $1",
                 ] {
                     sqlx::query(sql).bind(id.as_str()).execute(&mut *tx).await?;
                 }
@@ -373,6 +434,25 @@ macro_rules! shared_sql {
             async fn list_agents(&self, site_id: &SiteId) -> StoreResult<Vec<Agent>> {
                 let filter = "site_id = $1 AND deleted_at IS NULL";
                 agents_where(&self.$reads, filter, &[site_id.as_str()]).await
+            }
+
+            async fn invitation(&self, token_hash: &TokenHash) -> StoreResult<Option<Invitation>> {
+                let row: Option<(String, String, i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT site_id, role, expires_at, used_at FROM invitations WHERE token_hash = $1",
+                )
+                .bind(token_hash.as_str())
+                .fetch_optional(&self.$fresh)
+                .await?;
+                row.map(|(site_id, role, expires_at, used_at)| {
+                    Ok(Invitation {
+                        site_id: SiteId::try_from(site_id)?,
+                        role: Role::parse(&role)
+                            .ok_or_else(|| StoreError::Corrupt(format!("invitation role {role:?}")))?,
+                        expires_at,
+                        used_at,
+                    })
+                })
+                .transpose()
             }
 
             async fn visitor_by_token(
