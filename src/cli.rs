@@ -456,11 +456,11 @@ pub async fn invite_command(command: InviteCommand) -> anyhow::Result<()> {
     let store = store::open(&db.database_url).await?;
     let site = site_with_key(store.as_ref(), &site).await?;
     let base = format!("http://{listen}");
-    let link = team::create_invitation(
+    let link = team::create_link(
         store.as_ref(),
         &links.invitations(),
         &site.id,
-        role(role_arg),
+        team::LinkFor::Joining(role(role_arg)),
         &base,
     )
     .await

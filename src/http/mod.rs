@@ -39,6 +39,10 @@ pub fn router(chat: Arc<Chat>, max_body_bytes: usize, timeout: Duration) -> Rout
             "/api/invitations/{token}",
             get(invitations::show).post(invitations::accept),
         )
+        .route(
+            "/api/resets/{token}",
+            get(invitations::show_reset).post(invitations::complete_reset),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(chat)

@@ -85,6 +85,7 @@ async fn open_session<A: Adapter>(s: SocketRef<A>, chat: Arc<Chat>, id: AgentIde
     on(&s, "setDisabled", on_set_disabled);
     on(&s, "removeAgent", on_remove_agent);
     on(&s, "invite", on_invite);
+    on(&s, "resetPassword", on_reset_password);
     s.on("typing", on_typing);
     s.on_disconnect(
         async |s: SocketRef<A>, reason: DisconnectReason, State(chat): Ctx, Extension(id): Me| {
@@ -260,6 +261,14 @@ async fn on_invite(c: Caller, req: Invite) -> DomainResult<Value> {
     };
     let invitation = c.chat.invite(&c.id, role, c.origin.as_deref()).await?;
     Ok(json!({ "invitation": invitation }))
+}
+
+async fn on_reset_password(c: Caller, req: OfAgent<Nothing>) -> DomainResult<Value> {
+    let reset = c
+        .chat
+        .reset_password(&c.id, &req.agent()?, c.origin.as_deref())
+        .await?;
+    Ok(json!({ "reset": reset }))
 }
 
 /// Typing has no ack: one for an unknown or foreign conversation is dropped silently.

@@ -1,9 +1,10 @@
 // Invitations: an admin's one-time link (`invite` over /agent, or `parlor invite create`) that
 // a new agent opens to choose a name, a username and a password, joining the inviting site with
-// the invitation's role. Used once, expires, never a way into another site.
+// the invitation's role. Used once, expires, never a way into another site. Password resets
+// are links of the same kind.
 import { describe, it, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, connect, call, assertOk, assertError, visitorSay, nextEvent, unique } from "./support.mjs";
+import { startServer, connect, call, assertOk, assertError, visitorSay, nextEvent, disconnected, unique } from "./support.mjs";
 
 let srv;
 before(async () => {
@@ -157,5 +158,58 @@ describe("invitations", () => {
     const page = await srv.http("GET", new URL(invitation.url).pathname);
     assert.equal(page.status, 200);
     assert.match(page.headers.get("content-type"), /text\/html/);
+  });
+});
+
+describe("password resets", () => {
+  const resetInfo = (token) => srv.http("GET", `/api/resets/${token}`);
+  const setPassword = (token, password) => srv.http("POST", `/api/resets/${token}`, { json: { password } });
+
+  it("an admin's reset ends the agent's sessions at once and its link sets a new password, once", async () => {
+    const { site, socket } = await adminOfNewSite();
+    const ann = await srv.createAgent(site.siteKey, { name: "Ann" });
+    const annSocket = (await srv.agent(ann.token)).socket;
+    const gone = disconnected(annSocket, 2500);
+    const { reset } = assertOk(await call(socket, "resetPassword", { agentId: ann.id }));
+    assert.ok(reset.url.startsWith(`${DASHBOARD}/admin/reset/`), reset.url);
+    await gone;
+    assert.equal((await srv.login(ann.username, ann.password)).status, 401, "the old password is gone");
+
+    const token = tokenOf(reset.url);
+    const shown = await resetInfo(token);
+    assert.equal(shown.status, 200);
+    assert.equal(shown.body.name, "Ann");
+    assert.equal(shown.body.username, ann.username);
+    // Not an invitation to join, and the other way round.
+    assert.equal((await offer(token)).status, 404);
+    assert.equal((await signUp(token, someone())).status, 404);
+
+    assert.equal((await setPassword(token, "short")).status, 400);
+    const done = await setPassword(token, "a brand new password");
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.equal(done.body.agent.id, ann.id);
+    await srv.agent(done.body.token);
+    assert.equal((await srv.login(ann.username, "a brand new password")).status, 200);
+    assert.equal((await setPassword(token, "yet another password")).status, 404, "used once");
+    assert.equal((await srv.login(ann.username, "yet another password")).status, 401);
+  });
+
+  it("an invitation token is no reset token", async () => {
+    const { socket } = await adminOfNewSite();
+    const token = tokenOf(assertOk(await call(socket, "invite", {})).invitation.url);
+    assert.equal((await resetInfo(token)).status, 404);
+    assert.equal((await setPassword(token, "a long enough password")).status, 404);
+    assert.equal((await offer(token)).status, 200, "and it is still a usable invitation");
+  });
+
+  it("a plain agent cannot reset anyone's password, nor an admin another site's agent", async () => {
+    const { site, boss, socket } = await adminOfNewSite();
+    const ann = await srv.createAgent(site.siteKey);
+    const annSocket = (await srv.agent(ann.token)).socket;
+    assertError(await call(annSocket, "resetPassword", { agentId: boss.id }), "forbidden");
+    const stranger = await srv.createAgent((await srv.createSite()).siteKey, { login: false });
+    assertError(await call(socket, "resetPassword", { agentId: stranger.id }), "not_found");
+    assert.equal((await srv.login(stranger.username, stranger.password)).status, 200, "untouched");
+    assert.equal((await srv.login(boss.username, boss.password)).status, 200, "untouched");
   });
 });
