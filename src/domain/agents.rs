@@ -18,6 +18,7 @@ use super::model::{
 };
 use super::replies::SUMMARY_READ_BYTES;
 use super::store::ListFilter;
+use super::team::{agent_name, long_enough};
 
 /// Conversations in the `conversations` event.
 const INITIAL_LIST: i64 = 100;
@@ -49,6 +50,22 @@ pub struct AgentProfile {
     pub name: String,
     pub site_id: SiteId,
     pub role: Role,
+}
+
+/// What an agent changes of its own profile.
+pub struct OwnProfile<'a> {
+    pub name: Option<&'a str>,
+    /// The current password and the new one.
+    pub password: Option<(&'a str, &'a str)>,
+}
+
+/// The profile after a change, and a new token when the password changed (every older one
+/// stops working within 2 s, this connection's included: reconnect with the new one).
+#[derive(Debug, Serialize)]
+pub struct ProfileChanged {
+    pub agent: AgentProfile,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -107,6 +124,70 @@ impl Chat {
         };
         self.limiters.login_succeeded(ip, username);
         self.grant(agent)
+    }
+
+    /// Changes the caller's own display name and/or password. A password change needs the
+    /// current one (wrong: `invalid`, and it counts as a failed login of the agent's username)
+    /// and ends every older session, as `parlor agent password` does.
+    pub async fn change_own_profile(
+        &self,
+        id: &AgentIdentity,
+        change: OwnProfile<'_>,
+    ) -> DomainResult<ProfileChanged> {
+        let name = change.name.map(agent_name).transpose()?;
+        let me = self
+            .store
+            .agent_by_id(&id.agent_id)
+            .await?
+            .filter(Agent::is_active)
+            .ok_or(DomainError::Unauthorized)?;
+        let mut new_hash = None;
+        if let Some((current, new)) = change.password {
+            long_enough(new)?;
+            let key = format!("agent:{}", me.id);
+            if !self.limiters.login_allowed(&key, &me.username) {
+                return Err(DomainError::RateLimited);
+            }
+            let slot = tokio::time::timeout(
+                self.password_wait,
+                self.password_checks.clone().acquire_owned(),
+            )
+            .await
+            .map_err(|_| DomainError::Unavailable)?
+            .map_err(|_| DomainError::Unavailable)?;
+            let (current, hash) = (current.to_owned(), me.password_hash.clone());
+            let matches = tokio::task::spawn_blocking(move || {
+                let _slot = slot;
+                verify_password(&current, &hash)
+            })
+            .await
+            .unwrap_or(false);
+            if !matches {
+                self.limiters.login_failed(&key, &me.username);
+                return Err(DomainError::invalid("the current password is wrong"));
+            }
+            new_hash = Some(self.hash_in_a_slot(new).await?);
+        }
+        if let Some(name) = &name {
+            if !self.store.set_agent_name(&me.id, name).await? {
+                return Err(DomainError::Unauthorized);
+            }
+        }
+        if let Some(hash) = &new_hash {
+            if !self.store.set_agent_password(&me.username, hash).await? {
+                return Err(DomainError::Unauthorized);
+            }
+        }
+        let now = self
+            .store
+            .agent_by_id(&me.id)
+            .await?
+            .ok_or(DomainError::Unauthorized)?;
+        let grant = self.grant(now)?;
+        Ok(ProfileChanged {
+            agent: grant.agent,
+            token: new_hash.map(|_| grant.token),
+        })
     }
 
     /// A JWT for `agent` and what the dashboard shows of it.

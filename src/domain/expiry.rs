@@ -43,6 +43,15 @@ pub struct SeenWindow {
     pub refresh_before: Millis,
 }
 
+/// What the revocation sweep decides for an open agent connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Its token was revoked or expired: close it.
+    Revoked,
+    /// It may stay open; `name` is the agent's display name now.
+    Valid { name: String },
+}
+
 /// The window in which a visitor token is still good at `now`, for a time to live of
 /// `ttl_millis` of inactivity.
 pub fn seen_window(now: Millis, ttl_millis: Millis) -> SeenWindow {
@@ -54,12 +63,13 @@ pub fn seen_window(now: Millis, ttl_millis: Millis) -> SeenWindow {
 }
 
 impl Chat {
-    /// For each connection's identity, whether it may stay open; one store read for all of
-    /// them. A store failure is an error, not a verdict: callers keep the connections.
+    /// For each connection's identity, whether it may stay open and under which display name
+    /// (an agent renamed meanwhile keeps its connections); one store read for all of them. A
+    /// store failure is an error, not a verdict: callers keep the connections.
     pub async fn agent_connections_valid(
         &self,
         connections: &[AgentIdentity],
-    ) -> DomainResult<Vec<bool>> {
+    ) -> DomainResult<Vec<Verdict>> {
         if connections.is_empty() {
             return Ok(Vec::new());
         }
@@ -76,7 +86,15 @@ impl Chat {
         let now_secs = now_millis() / 1000;
         Ok(connections
             .iter()
-            .map(|c| token_still_valid(agents.get(&c.agent_id), c, now_secs))
+            .map(|c| {
+                let agent = agents.get(&c.agent_id);
+                match agent {
+                    Some(a) if token_still_valid(agent, c, now_secs) => Verdict::Valid {
+                        name: a.name.clone(),
+                    },
+                    _ => Verdict::Revoked,
+                }
+            })
             .collect())
     }
 

@@ -344,6 +344,9 @@ pub trait Directory: Send + Sync + 'static {
 
     /// [`StoreError::Conflict`] when the username is taken.
     async fn create_agent(&self, agent: NewAgent<'_>) -> StoreResult<Agent>;
+    /// Sets an agent's display name (messages already sent keep theirs); false if there is no
+    /// such agent.
+    async fn set_agent_name(&self, id: &AgentId, name: &str) -> StoreResult<bool>;
     /// Sets a new password hash and bumps the token version; false if there is no such agent.
     async fn set_agent_password(&self, username: &str, password_hash: &str) -> StoreResult<bool>;
     /// Changes an agent that is not deleted, unless that would leave its site without an

@@ -128,7 +128,7 @@ pub fn agent_username(raw: &str) -> DomainResult<String> {
 }
 
 /// A password an agent may choose: at least [`MIN_PASSWORD_CHARS`] characters.
-fn long_enough(password: &str) -> DomainResult<()> {
+pub(super) fn long_enough(password: &str) -> DomainResult<()> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(DomainError::invalid(format!(
             "the password must have at least {MIN_PASSWORD_CHARS} characters"
@@ -366,7 +366,7 @@ impl Chat {
     /// An argon2 hash of a new password, in a password check slot as a login takes: the slot
     /// moves into the blocking task, so a client that hangs up does not free it while argon2
     /// still runs.
-    async fn hash_in_a_slot(&self, password: &str) -> DomainResult<String> {
+    pub(super) async fn hash_in_a_slot(&self, password: &str) -> DomainResult<String> {
         long_enough(password)?;
         let slot = tokio::time::timeout(
             self.password_wait,

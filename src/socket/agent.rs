@@ -22,7 +22,7 @@ use super::requests::{
     SyncPage, Typing,
 };
 use super::{closed, connection_id, span};
-use crate::domain::agents::AgentIdentity;
+use crate::domain::agents::{AgentIdentity, OwnProfile, ProfileChanged};
 use crate::domain::events::ConnectionId;
 use crate::domain::model::{parse_micros, MessagePage, Role, Status, SummaryPage};
 use crate::domain::team::TeamChange;
@@ -86,6 +86,7 @@ async fn open_session<A: Adapter>(s: SocketRef<A>, chat: Arc<Chat>, id: AgentIde
     on(&s, "removeAgent", on_remove_agent);
     on(&s, "invite", on_invite);
     on(&s, "resetPassword", on_reset_password);
+    on(&s, "profile", on_profile);
     s.on("typing", on_typing);
     s.on_disconnect(
         async |s: SocketRef<A>, reason: DisconnectReason, State(chat): Ctx, Extension(id): Me| {
@@ -269,6 +270,31 @@ async fn on_reset_password(c: Caller, req: OfAgent<Nothing>) -> DomainResult<Val
         .reset_password(&c.id, &req.agent()?, c.origin.as_deref())
         .await?;
     Ok(json!({ "reset": reset }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Profile {
+    name: Option<String>,
+    current_password: Option<String>,
+    new_password: Option<String>,
+}
+
+async fn on_profile(c: Caller, req: Profile) -> DomainResult<ProfileChanged> {
+    let password = match (&req.current_password, &req.new_password) {
+        (Some(current), Some(new)) => Some((current.as_str(), new.as_str())),
+        (None, None) => None,
+        _ => {
+            return Err(DomainError::invalid(
+                "a new password needs the current one, and the other way round",
+            ))
+        }
+    };
+    let change = OwnProfile {
+        name: req.name.as_deref(),
+        password,
+    };
+    c.chat.change_own_profile(&c.id, change).await
 }
 
 /// Typing has no ack: one for an unknown or foreign conversation is dropped silently.

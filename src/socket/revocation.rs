@@ -1,6 +1,7 @@
 //! Revocation that reaches live connections: about once a second, each node checks the tokens
 //! its own `/agent` sockets were opened with and closes those whose agent was disabled,
-//! deleted or had its password changed, and those whose token expired. Every node reads the
+//! deleted or had its password changed, and those whose token expired; a connection of an
+//! agent renamed meanwhile takes the new name. Every node reads the
 //! shared database, so a `parlor agent disable` run anywhere ends the agent's sockets on every
 //! node without a message between nodes.
 
@@ -13,6 +14,7 @@ use socketioxide::SocketIo;
 use super::events::AGENT_NS;
 use super::log_id;
 use crate::domain::agents::AgentIdentity;
+use crate::domain::expiry::Verdict;
 use crate::domain::Chat;
 use crate::telemetry::prometheus::socket_dropped;
 
@@ -46,14 +48,21 @@ async fn sweep_once<A: Adapter>(io: &SocketIo<A>, chat: &Chat) {
         return;
     }
     match chat.agent_connections_valid(&identities).await {
-        Ok(valid) => {
-            for ((socket, id), valid) in sockets.into_iter().zip(&identities).zip(valid) {
-                if !valid {
-                    tracing::info!(agent_id = %id.agent_id, conn = %log_id(socket.id), "closing a connection whose token expired or was revoked");
-                    // Already gone is fine: it closed on its own meanwhile.
-                    if socket.disconnect().is_ok() {
-                        socket_dropped("revoked");
+        Ok(verdicts) => {
+            for ((socket, id), verdict) in sockets.into_iter().zip(identities).zip(verdicts) {
+                match verdict {
+                    Verdict::Revoked => {
+                        tracing::info!(agent_id = %id.agent_id, conn = %log_id(socket.id), "closing a connection whose token expired or was revoked");
+                        // Already gone is fine: it closed on its own meanwhile.
+                        if socket.disconnect().is_ok() {
+                            socket_dropped("revoked");
+                        }
                     }
+                    // Renamed (on any node): its next messages and typing carry the new name.
+                    Verdict::Valid { name } if name != id.name => {
+                        socket.extensions.insert(AgentIdentity { name, ..id });
+                    }
+                    Verdict::Valid { .. } => {}
                 }
             }
         }

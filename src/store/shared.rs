@@ -184,6 +184,17 @@ macro_rules! shared_sql {
                 }
             }
 
+            async fn set_agent_name(&self, id: &AgentId, name: &str) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE agents SET name = $1 WHERE id = $2 AND deleted_at IS NULL",
+                )
+                .bind(name)
+                .bind(id.as_str())
+                .execute(&self.$writes)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn set_agent_password(&self, username: &str, hash: &str) -> StoreResult<bool> {
                 let sql = "UPDATE agents SET password_hash = $1, \
                              token_version = token_version + 1 \

@@ -124,3 +124,46 @@ describe("admin operations refused", () => {
     assertError(await call(bossSocket, "removeAgent", {}), "invalid");
   });
 });
+
+describe("an agent's own profile", () => {
+  it("a new display name is used for the agent's next messages, without a new login", async () => {
+    const { site, ann, annSocket } = await team();
+    const changed = assertOk(await call(annSocket, "profile", { name: "Ann Smith" }));
+    assert.equal(changed.agent.name, "Ann Smith");
+    assert.equal(changed.token, undefined, "no new token for a rename");
+    const v = await srv.visitor(site.siteKey);
+    const conversationId = v.session.conversation.id;
+    // The open connection takes the new name within the revocation sweep (about a second).
+    let sent;
+    for (let i = 0; i < 30; i++) {
+      sent = assertOk(await call(annSocket, "send", { conversationId, clientId: `a${i}`, text: "hello" })).message;
+      if (sent.agentName === "Ann Smith") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(sent.agentName, "Ann Smith");
+    assert.equal((await srv.login(ann.username, ann.password)).body.agent.name, "Ann Smith");
+  });
+
+  it("a password change needs the current password, ends the older sessions and returns a new token", async () => {
+    const { ann, annSocket } = await team();
+    assertError(await call(annSocket, "profile", { currentPassword: "wrong password", newPassword: "a new password" }), "invalid");
+    assertError(await call(annSocket, "profile", { newPassword: "a new password" }), "invalid");
+    assertError(await call(annSocket, "profile", { currentPassword: ann.password, newPassword: "short" }), "invalid");
+    assert.equal((await srv.login(ann.username, ann.password)).status, 200, "nothing changed yet");
+
+    const gone = disconnected(annSocket, 2500);
+    const changed = assertOk(await call(annSocket, "profile", { currentPassword: ann.password, newPassword: "a new password" }));
+    assert.equal(typeof changed.token, "string");
+    await gone;
+    assert.equal((await srv.login(ann.username, ann.password)).status, 401);
+    assert.equal((await srv.login(ann.username, "a new password")).status, 200);
+    await srv.agent(changed.token);
+  });
+
+  it("a bad name is invalid and changes nothing", async () => {
+    const { ann, annSocket } = await team();
+    assertError(await call(annSocket, "profile", { name: "   " }), "invalid");
+    assertError(await call(annSocket, "profile", { name: "x".repeat(101) }), "invalid");
+    assert.equal((await srv.login(ann.username, ann.password)).body.agent.name, "Ann");
+  });
+});

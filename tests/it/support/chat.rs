@@ -13,6 +13,7 @@ use parlor::domain::auth::{new_id, random_token, JwtKeys};
 use parlor::domain::chat::InvitationConfig;
 use parlor::domain::cluster::SingleNode;
 use parlor::domain::events::{ConnectionId, VisitorEvent};
+use parlor::domain::expiry::Verdict;
 use parlor::domain::ids::{ConversationId, SiteKey, VisitorId, VisitorToken};
 use parlor::domain::input::{ClientId, MessageText, PageReport, ProfileUpdate};
 use parlor::domain::limits::{RateLimits, ReplyLimits};
@@ -365,7 +366,7 @@ impl TestChat {
             .agent_connections_valid(std::slice::from_ref(&tab.identity))
             .await
             .expect("check the connection");
-        verdicts == [true]
+        matches!(verdicts[..], [Verdict::Valid { .. }])
     }
 
     /// What the tab heard since the last look.
