@@ -11,13 +11,12 @@ use serde_json::json;
 use crate::config::{AgentCommand, InviteCommand, RoleArg, SiteCommand};
 use crate::domain::auth::random_token;
 use crate::domain::ids::{AgentId, SiteId, SiteKey};
-use crate::domain::input::{parse_email, single_line};
+use crate::domain::input::parse_email;
 use crate::domain::model::{now_millis, Agent, Role, Site};
+use crate::domain::settings;
 use crate::domain::store::{AgentChange, AgentChanged, NewAgent, NewSite, SiteChanges, Store};
 use crate::domain::team::{self, TOMBSTONE_PREFIX};
 use crate::store;
-
-const PRECHAT_FIELDS: [&str; 3] = ["name", "email", "phone"];
 
 pub async fn create_site(
     store: &dyn Store,
@@ -28,7 +27,7 @@ pub async fn create_site(
 ) -> anyhow::Result<Site> {
     let name = site_name(name)?;
     let prechat_fields = prechat_field_list(prechat_fields)?;
-    let allowed_origins = origin_list(allowed_origins);
+    let allowed_origins = origin_list(allowed_origins)?;
     let allowed_query_params = query_param_list(allowed_query_params)?;
     Ok(store
         .create_site(NewSite {
@@ -54,7 +53,7 @@ pub async fn update_site(
 ) -> anyhow::Result<Site> {
     let site = site_with_key(store, site_key).await?;
     let name = name.map(site_name).transpose()?;
-    let allowed_origins = allowed_origins.map(origin_list);
+    let allowed_origins = allowed_origins.map(origin_list).transpose()?;
     let prechat_fields = prechat_fields.map(prechat_field_list).transpose()?;
     let allowed_query_params = allowed_query_params.map(query_param_list).transpose()?;
     let changes = SiteChanges {
@@ -62,6 +61,7 @@ pub async fn update_site(
         allowed_origins: allowed_origins.as_deref(),
         prechat_fields: prechat_fields.as_deref(),
         allowed_query_params: allowed_query_params.as_deref(),
+        ..SiteChanges::default()
     };
     if !store.update_site(&site.id, changes).await? {
         bail!("no site with key {site_key}");
@@ -87,36 +87,21 @@ pub async fn delete_site(store: &dyn Store, site_key: &str, yes: bool) -> anyhow
 }
 
 fn site_name(raw: &str) -> anyhow::Result<String> {
-    // Shown next to other text in both UIs: no bidi controls or line breaks.
-    let name = single_line(raw);
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        bail!("--name must be 1..100 characters");
-    }
-    Ok(name.to_owned())
+    settings::site_name(raw).map_err(|e| anyhow::anyhow!("--{e}"))
 }
 
 fn prechat_field_list(raw: &[String]) -> anyhow::Result<Vec<String>> {
-    let fields: Vec<String> = raw
-        .iter()
-        .map(|f| f.trim().to_lowercase())
-        .filter(|f| !f.is_empty())
-        .collect();
-    if let Some(bad) = fields
-        .iter()
-        .find(|f| !PRECHAT_FIELDS.contains(&f.as_str()))
-    {
-        bail!("unknown pre-chat field {bad:?}; use name, email, phone");
-    }
-    Ok(fields)
+    settings::field_list(raw, "--prechat-fields").map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Origins without a trailing slash; blank ones dropped (`--allowed-origin ""` empties the list).
-fn origin_list(raw: &[String]) -> Vec<String> {
-    raw.iter()
-        .map(|o| o.trim().trim_end_matches('/').to_owned())
-        .filter(|o| !o.is_empty())
-        .collect()
+fn origin_list(raw: &[String]) -> anyhow::Result<Vec<String>> {
+    settings::origin_list(raw).map_err(|e| {
+        anyhow::anyhow!(
+            "--allowed-origin: {}",
+            e.to_string().replace("allowedOrigins: ", "")
+        )
+    })
 }
 
 fn query_param_list(raw: &[String]) -> anyhow::Result<Vec<String>> {

@@ -18,6 +18,7 @@ pub mod limits;
 pub mod model;
 pub mod presence;
 pub mod replies;
+pub mod settings;
 pub mod slots;
 pub mod store;
 pub mod team;

@@ -75,6 +75,14 @@ pub struct Site {
     pub prechat_fields: Vec<String>,
     /// Query parameters a page URL keeps; a trailing `*` matches a prefix (`utm_*`).
     pub allowed_query_params: Vec<String>,
+    /// Which of `prechat_fields` must be filled in.
+    pub prechat_required: Vec<String>,
+    /// The widget's accent colour, `#rrggbb`; `None`: the default.
+    pub accent_color: Option<String>,
+    /// Shown in the widget before the first message; `None`: the built-in one.
+    pub greeting: Option<String>,
+    /// Shown in the widget while no agent is online; `None`: the built-in one.
+    pub away_message: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -100,6 +100,11 @@ pub struct SiteChanges<'a> {
     pub allowed_origins: Option<&'a [String]>,
     pub prechat_fields: Option<&'a [String]>,
     pub allowed_query_params: Option<&'a [String]>,
+    pub prechat_required: Option<&'a [String]>,
+    /// `Some("")` clears a text setting (back to the widget's default).
+    pub accent_color: Option<&'a str>,
+    pub greeting: Option<&'a str>,
+    pub away_message: Option<&'a str>,
 }
 
 /// A change to one agent that may take away an admin.
@@ -168,6 +173,10 @@ impl NewSite<'_> {
             allowed_origins: self.allowed_origins.to_vec(),
             prechat_fields: self.prechat_fields.to_vec(),
             allowed_query_params: self.allowed_query_params.to_vec(),
+            prechat_required: Vec::new(),
+            accent_color: None,
+            greeting: None,
+            away_message: None,
         }
     }
 }

@@ -188,7 +188,7 @@ pub enum TeamChange {
 impl Chat {
     /// The caller, read afresh: a role taken away a moment ago counts now, not at the next
     /// login.
-    async fn admin(&self, id: &AgentIdentity) -> DomainResult<Agent> {
+    pub(super) async fn admin(&self, id: &AgentIdentity) -> DomainResult<Agent> {
         let me = self
             .store
             .agent_by_id(&id.agent_id)

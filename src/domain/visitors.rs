@@ -15,6 +15,7 @@ use super::model::{
     activity_now, now_millis, Conversation, ConversationRef, Message, MessagePage, Page, Sender,
     Side, Site, Visitor,
 };
+use super::settings::required_of;
 use super::slots::VisitorSlot;
 use super::store::{NewVisitor, TokenHolder};
 
@@ -71,8 +72,16 @@ pub struct VisitorSession {
 pub struct SiteInfo {
     pub name: String,
     pub prechat_fields: Vec<String>,
+    /// Which of `prechat_fields` must be filled in.
+    pub prechat_required: Vec<String>,
     /// Query parameters the widget may keep in the page URLs it reports.
     pub allowed_query_params: Vec<String>,
+    /// `#rrggbb`, or `null` for the widget's default.
+    pub accent_color: Option<String>,
+    /// The site's own greeting, or `null` for the widget's built-in one.
+    pub greeting: Option<String>,
+    /// The site's own message while no agent is online, or `null` for the built-in one.
+    pub away_message: Option<String>,
 }
 
 impl Chat {
@@ -203,9 +212,16 @@ impl Chat {
             has_more: page.has_more,
             agents_online: was_online,
             site: SiteInfo {
+                prechat_required: required_of(
+                    &admitted.site.prechat_fields,
+                    &admitted.site.prechat_required,
+                ),
                 name: admitted.site.name,
                 prechat_fields: admitted.site.prechat_fields,
                 allowed_query_params: admitted.site.allowed_query_params,
+                accent_color: admitted.site.accent_color,
+                greeting: admitted.site.greeting,
+                away_message: admitted.site.away_message,
             },
         });
         drop(order);

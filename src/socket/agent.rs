@@ -25,6 +25,7 @@ use super::{closed, connection_id, span};
 use crate::domain::agents::{AgentIdentity, OwnProfile, ProfileChanged};
 use crate::domain::events::ConnectionId;
 use crate::domain::model::{parse_micros, MessagePage, Role, Status, SummaryPage};
+use crate::domain::settings::SettingsUpdate;
 use crate::domain::team::TeamChange;
 use crate::domain::{Chat, DomainError, DomainResult, Refusal};
 use crate::telemetry::prometheus::socket_dropped;
@@ -87,6 +88,8 @@ async fn open_session<A: Adapter>(s: SocketRef<A>, chat: Arc<Chat>, id: AgentIde
     on(&s, "invite", on_invite);
     on(&s, "resetPassword", on_reset_password);
     on(&s, "profile", on_profile);
+    on(&s, "settings", on_settings);
+    on(&s, "updateSettings", on_update_settings);
     s.on("typing", on_typing);
     s.on_disconnect(
         async |s: SocketRef<A>, reason: DisconnectReason, State(chat): Ctx, Extension(id): Me| {
@@ -295,6 +298,35 @@ async fn on_profile(c: Caller, req: Profile) -> DomainResult<ProfileChanged> {
         password,
     };
     c.chat.change_own_profile(&c.id, change).await
+}
+
+async fn on_settings(c: Caller, _: Nothing) -> DomainResult<Value> {
+    Ok(json!({ "settings": c.chat.site_settings(&c.id).await? }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateSettings {
+    name: Option<String>,
+    accent_color: Option<String>,
+    greeting: Option<String>,
+    away_message: Option<String>,
+    prechat_fields: Option<Vec<String>>,
+    prechat_required: Option<Vec<String>>,
+    allowed_origins: Option<Vec<String>>,
+}
+
+async fn on_update_settings(c: Caller, req: UpdateSettings) -> DomainResult<Value> {
+    let update = SettingsUpdate {
+        name: req.name,
+        accent_color: req.accent_color,
+        greeting: req.greeting,
+        away_message: req.away_message,
+        prechat_fields: req.prechat_fields,
+        prechat_required: req.prechat_required,
+        allowed_origins: req.allowed_origins,
+    };
+    Ok(json!({ "settings": c.chat.update_site_settings(&c.id, update).await? }))
 }
 
 /// Typing has no ack: one for an unknown or foreign conversation is dropped silently.

@@ -14,7 +14,9 @@ use crate::domain::store::{StoreError, StoreResult, SummaryRow};
 pub(super) const SITE_COLUMNS: &str = "id, site_key, name, \
      CAST(allowed_origins AS TEXT) AS allowed_origins, \
      CAST(prechat_fields AS TEXT) AS prechat_fields, \
-     CAST(allowed_query_params AS TEXT) AS allowed_query_params";
+     CAST(allowed_query_params AS TEXT) AS allowed_query_params, \
+     accent_color, greeting, away_message, \
+     CAST(prechat_required AS TEXT) AS prechat_required";
 pub(super) const AGENT_COLUMNS: &str =
     "id, site_id, username, name, password_hash, token_version, disabled, deleted_at, role, email";
 pub(super) const CONVERSATION_COLUMNS: &str =
@@ -31,6 +33,10 @@ pub(super) struct SiteRow {
     pub(super) allowed_origins: String,
     pub(super) prechat_fields: String,
     pub(super) allowed_query_params: String,
+    pub(super) accent_color: Option<String>,
+    pub(super) greeting: Option<String>,
+    pub(super) away_message: Option<String>,
+    pub(super) prechat_required: String,
 }
 
 impl SiteRow {
@@ -42,6 +48,10 @@ impl SiteRow {
             allowed_origins: list(&self.allowed_origins)?,
             prechat_fields: list(&self.prechat_fields)?,
             allowed_query_params: list(&self.allowed_query_params)?,
+            prechat_required: list(&self.prechat_required)?,
+            accent_color: self.accent_color,
+            greeting: self.greeting,
+            away_message: self.away_message,
             id: SiteId::try_from(self.id)?,
             site_key: SiteKey::try_from(self.site_key)?,
             name: self.name,

@@ -402,7 +402,8 @@ macro_rules! shared_sql {
             }
 
             async fn update_site(&self, id: &SiteId, c: SiteChanges<'_>) -> StoreResult<bool> {
-                // One statement: a field that is not given is written back as it is.
+                // One statement: a field that is not given is written back as it is; an empty
+                // text setting is stored as NULL (the widget's default).
                 let done = sqlx::query(concat!(
                     "UPDATE sites SET \
                        name = COALESCE($2, name), \
@@ -412,13 +413,23 @@ macro_rules! shared_sql {
                     $json,
                     ", prechat_fields), allowed_query_params = COALESCE(CAST($5 AS TEXT)",
                     $json,
-                    ", allowed_query_params) WHERE id = $1"
+                    ", allowed_query_params), prechat_required = COALESCE(CAST($6 AS TEXT)",
+                    $json,
+                    ", prechat_required), \
+                     accent_color = CASE WHEN $7 IS NULL THEN accent_color ELSE NULLIF($7, '') END, \
+                     greeting = CASE WHEN $8 IS NULL THEN greeting ELSE NULLIF($8, '') END, \
+                     away_message = CASE WHEN $9 IS NULL THEN away_message ELSE NULLIF($9, '') END \
+                     WHERE id = $1"
                 ))
                 .bind(id.as_str())
                 .bind(c.name)
                 .bind(c.allowed_origins.map(json_list))
                 .bind(c.prechat_fields.map(json_list))
                 .bind(c.allowed_query_params.map(json_list))
+                .bind(c.prechat_required.map(json_list))
+                .bind(c.accent_color)
+                .bind(c.greeting)
+                .bind(c.away_message)
                 .execute(&self.$writes)
                 .await?;
                 Ok(done.rows_affected() == 1)

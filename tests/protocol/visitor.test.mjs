@@ -40,7 +40,15 @@ describe("visitor session", () => {
       [...SESSION_FIELDS, "site"].sort(),
       `session fields: ${JSON.stringify(session)}`,
     );
-    assert.deepEqual(session.site, { name: "Acme", prechatFields: ["name", "email"], allowedQueryParams: [] });
+    assert.deepEqual(session.site, {
+      name: "Acme",
+      prechatFields: ["name", "email"],
+      prechatRequired: [],
+      allowedQueryParams: [],
+      accentColor: null,
+      greeting: null,
+      awayMessage: null,
+    });
   });
 
   it("reconnecting with the token resumes the same visitor, conversation and messages", async () => {

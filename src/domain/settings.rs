@@ -1,0 +1,283 @@
+//! A site's settings as its admins see and change them over `/agent` (`settings`,
+//! `updateSettings`): the widget's name, accent colour, greeting and away message, the
+//! pre-chat form and the origins that may embed it. Widgets see a change at their next
+//! connection (the visitor's `session` carries the site's settings).
+
+use serde::Serialize;
+
+use super::agents::AgentIdentity;
+use super::chat::Chat;
+use super::error::{DomainError, DomainResult};
+use super::ids::SiteKey;
+use super::input::{single_line, MAX_NAME_CHARS};
+use super::model::Site;
+use super::store::SiteChanges;
+
+/// The pre-chat fields a site may ask for.
+pub const PRECHAT_FIELDS: [&str; 3] = ["name", "email", "phone"];
+/// Characters of a greeting or an away message.
+pub const MAX_SITE_TEXT_CHARS: usize = 500;
+
+/// A site's settings, as the settings page shows them.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SiteSettings {
+    pub site_key: SiteKey,
+    pub name: String,
+    pub accent_color: Option<String>,
+    pub greeting: Option<String>,
+    pub away_message: Option<String>,
+    pub prechat_fields: Vec<String>,
+    pub prechat_required: Vec<String>,
+    pub allowed_origins: Vec<String>,
+}
+
+impl From<Site> for SiteSettings {
+    fn from(s: Site) -> Self {
+        let prechat_required = required_of(&s.prechat_fields, &s.prechat_required);
+        SiteSettings {
+            site_key: s.site_key,
+            name: s.name,
+            accent_color: s.accent_color,
+            greeting: s.greeting,
+            away_message: s.away_message,
+            prechat_fields: s.prechat_fields,
+            prechat_required,
+            allowed_origins: s.allowed_origins,
+        }
+    }
+}
+
+/// The required fields that the form still asks for (a field dropped from the form by the
+/// command line is not required any more).
+pub fn required_of(fields: &[String], required: &[String]) -> Vec<String> {
+    required
+        .iter()
+        .filter(|r| fields.contains(r))
+        .cloned()
+        .collect()
+}
+
+/// What an admin sends to change; `None` leaves a setting as it is, an empty text clears it.
+#[derive(Debug, Default)]
+pub struct SettingsUpdate {
+    pub name: Option<String>,
+    pub accent_color: Option<String>,
+    pub greeting: Option<String>,
+    pub away_message: Option<String>,
+    pub prechat_fields: Option<Vec<String>>,
+    pub prechat_required: Option<Vec<String>>,
+    pub allowed_origins: Option<Vec<String>>,
+}
+
+impl Chat {
+    pub async fn site_settings(&self, id: &AgentIdentity) -> DomainResult<SiteSettings> {
+        let me = self.admin(id).await?;
+        let site = self
+            .store
+            .site_by_id(&me.site_id)
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        Ok(site.into())
+    }
+
+    /// Checks every given setting first: one bad setting is `invalid` and changes nothing.
+    pub async fn update_site_settings(
+        &self,
+        id: &AgentIdentity,
+        update: SettingsUpdate,
+    ) -> DomainResult<SiteSettings> {
+        let me = self.admin(id).await?;
+        let name = update.name.as_deref().map(site_name).transpose()?;
+        let accent_color = update
+            .accent_color
+            .as_deref()
+            .map(accent_color)
+            .transpose()?;
+        let greeting = update
+            .greeting
+            .as_deref()
+            .map(|t| site_text(t, "greeting"))
+            .transpose()?;
+        let away_message = update
+            .away_message
+            .as_deref()
+            .map(|t| site_text(t, "awayMessage"))
+            .transpose()?;
+        let prechat_fields = update
+            .prechat_fields
+            .as_deref()
+            .map(|f| field_list(f, "prechatFields"))
+            .transpose()?;
+        let prechat_required = update
+            .prechat_required
+            .as_deref()
+            .map(|f| field_list(f, "prechatRequired"))
+            .transpose()?;
+        let allowed_origins = update
+            .allowed_origins
+            .as_deref()
+            .map(origin_list)
+            .transpose()?;
+        let site = self
+            .store
+            .site_by_id(&me.site_id)
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        let fields = prechat_fields.as_ref().unwrap_or(&site.prechat_fields);
+        let required = prechat_required.as_ref().unwrap_or(&site.prechat_required);
+        if let Some(stray) = required.iter().find(|r| !fields.contains(r)) {
+            return Err(DomainError::invalid(format!(
+                "prechatRequired names {stray:?}, which the form does not ask for"
+            )));
+        }
+        let changes = SiteChanges {
+            name: name.as_deref(),
+            allowed_origins: allowed_origins.as_deref(),
+            prechat_fields: prechat_fields.as_deref(),
+            allowed_query_params: None,
+            prechat_required: prechat_required.as_deref(),
+            accent_color: accent_color.as_deref(),
+            greeting: greeting.as_deref(),
+            away_message: away_message.as_deref(),
+        };
+        if !self.store.update_site(&me.site_id, changes).await? {
+            return Err(DomainError::NotFound);
+        }
+        self.site_settings(id).await
+    }
+}
+
+/// A site's name: one line, 1..100 characters.
+pub fn site_name(raw: &str) -> DomainResult<String> {
+    let name = single_line(raw);
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(DomainError::invalid("name must be 1..100 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// `#rrggbb` (stored in lower case), or empty for the default.
+fn accent_color(raw: &str) -> DomainResult<String> {
+    let color = raw.trim().to_ascii_lowercase();
+    let hex = color.strip_prefix('#').unwrap_or("");
+    if color.is_empty() || (hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit())) {
+        Ok(color)
+    } else {
+        Err(DomainError::invalid("accentColor must be #rrggbb"))
+    }
+}
+
+/// A greeting or away message: plain text (shown as text, never as HTML), up to 500
+/// characters, line breaks kept, other control characters refused; empty for the default.
+fn site_text(raw: &str, field: &str) -> DomainResult<String> {
+    let text = raw.trim();
+    if text.chars().count() > MAX_SITE_TEXT_CHARS {
+        return Err(DomainError::invalid(format!(
+            "{field} is longer than {MAX_SITE_TEXT_CHARS} characters"
+        )));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(DomainError::invalid(format!(
+            "{field} contains control characters"
+        )));
+    }
+    Ok(text.to_owned())
+}
+
+/// Pre-chat field names, each one of [`PRECHAT_FIELDS`], without repeats.
+pub fn field_list(raw: &[String], what: &str) -> DomainResult<Vec<String>> {
+    let mut fields: Vec<String> = Vec::new();
+    for f in raw {
+        let f = f.trim().to_lowercase();
+        if f.is_empty() {
+            continue;
+        }
+        if !PRECHAT_FIELDS.contains(&f.as_str()) {
+            return Err(DomainError::invalid(format!(
+                "{what}: unknown pre-chat field {f:?}; use name, email, phone"
+            )));
+        }
+        if !fields.contains(&f) {
+            fields.push(f);
+        }
+    }
+    Ok(fields)
+}
+
+/// Origins that may embed the widget (`https://shop.example`), without a trailing slash; an
+/// empty list allows any origin.
+pub fn origin_list(raw: &[String]) -> DomainResult<Vec<String>> {
+    let mut origins = Vec::new();
+    for o in raw {
+        let o = o.trim().trim_end_matches('/');
+        if o.is_empty() {
+            continue;
+        }
+        let host = o
+            .strip_prefix("https://")
+            .or_else(|| o.strip_prefix("http://"));
+        if !host.is_some_and(|h| !h.is_empty() && !h.contains(['/', ' ', '?', '#'])) {
+            return Err(DomainError::invalid(format!(
+                "allowedOrigins: {o:?} is not an origin like https://shop.example"
+            )));
+        }
+        origins.push(o.to_owned());
+    }
+    Ok(origins)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accent_colours_are_hex_triplets() {
+        assert_eq!(accent_color(" #A1b2C3 ").unwrap(), "#a1b2c3");
+        assert_eq!(accent_color("").unwrap(), "");
+        for bad in ["red", "#abc", "#abcdefa", "a1b2c3", "#ggg000", "#12345"] {
+            assert!(accent_color(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn origins_are_scheme_and_host() {
+        let ok = origin_list(&[
+            "https://shop.example/".into(),
+            "http://localhost:3000".into(),
+        ]);
+        assert_eq!(
+            ok.unwrap(),
+            ["https://shop.example", "http://localhost:3000"]
+        );
+        for bad in [
+            "shop.example",
+            "https://",
+            "https://a b",
+            "https://shop.example/path",
+            "ftp://x",
+        ] {
+            assert!(origin_list(&[bad.into()]).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn site_texts_keep_line_breaks_and_refuse_other_controls() {
+        assert_eq!(
+            site_text(" Hi!\nHow can we help? ", "greeting").unwrap(),
+            "Hi!\nHow can we help?"
+        );
+        assert!(site_text("a\u{0}b", "greeting").is_err());
+        assert!(site_text(&"x".repeat(501), "greeting").is_err());
+    }
+
+    #[test]
+    fn field_lists_know_three_fields() {
+        assert_eq!(
+            field_list(&["Email".into(), "email".into(), " ".into()], "f").unwrap(),
+            ["email"]
+        );
+        assert!(field_list(&["shoe".into()], "f").is_err());
+    }
+}
