@@ -51,7 +51,15 @@ import { messageList } from './list';
   // ---- state ----
   let token = get('token');
   let visitor: Visitor | null = null;
-  let site = { name: '', prechatFields: ['name', 'email'] as Field[], allowedQueryParams: [] as string[] };
+  let site = {
+    name: '',
+    prechatFields: ['name', 'email'] as Field[],
+    prechatRequired: [] as Field[],
+    allowedQueryParams: [] as string[],
+    // The site's own texts (set by its admins); null: the built-in ones.
+    greeting: null as string | null,
+    awayMessage: null as string | null,
+  };
   let status: 'open' | 'ended' = 'open';
   let agentsOnline = false;
   let isOpen = get('open') === '1';
@@ -184,12 +192,22 @@ import { messageList } from './list';
     token = s.token;
     set('token', token);
     visitor = s.visitor;
-    if (s.site)
+    if (s.site) {
+      const form = JSON.stringify([site.prechatFields, site.prechatRequired]);
       site = {
         name: s.site.name || '',
         prechatFields: s.site.prechatFields || site.prechatFields,
+        prechatRequired: s.site.prechatRequired || [],
         allowedQueryParams: s.site.allowedQueryParams || [],
+        greeting: s.site.greeting || null,
+        awayMessage: s.site.awayMessage || null,
       };
+      // The site's accent colour (its admins' setting) wins over the snippet's data-color.
+      const accent = s.site.accentColor;
+      if (accent && /^#[0-9a-f]{6}$/i.test(accent)) wrap.style.setProperty('--p', accent);
+      // A changed form is built anew at its next showing.
+      if (JSON.stringify([site.prechatFields, site.prechatRequired]) !== form) fields.replaceChildren();
+    }
     status = s.conversation.status;
     agentsOnline = !!s.agentsOnline;
     thread.latest({ messages: s.messages || [], hasMore: !!s.hasMore });
@@ -302,9 +320,11 @@ import { messageList } from './list';
         if (!def) continue;
         const label = document.createElement('label');
         const span = document.createElement('span');
-        span.textContent = def[0];
+        const required = site.prechatRequired.includes(f);
+        span.textContent = required ? `${def[0]} *` : def[0];
         const inp = document.createElement('input');
         inp.name = f;
+        inp.required = required;
         inp.type = def[1];
         inp.setAttribute("autocomplete", def[2]);
         inp.maxLength = f === 'phone' ? 32 : f === 'name' ? 100 : 254;
@@ -350,7 +370,7 @@ import { messageList } from './list';
         : agentsOnline
           ? 'Online · we reply in a few minutes'
           : 'Away · we’ll reply here soon';
-    hello.textContent = fatal || 'Hi there! Got a question? Send us a message and we’ll help you out.';
+    hello.textContent = fatal || site.greeting || 'Hi there! Got a question? Send us a message and we’ll help you out.';
     const offline = navigator.onLine === false;
     conn.hidden = fatal !== '' || (!offline && (socket.connected || !everConnected));
     conn.textContent = offline
@@ -360,7 +380,8 @@ import { messageList } from './list';
     renderPrechat(pre);
     rows.render(thread.messages, thread.pending, thread.peerRead);
     away.hidden = agentsOnline || !ready || pre || status === 'ended';
-    away.textContent = 'No one is online right now — leave a message and we’ll reply here as soon as we’re back.';
+    away.textContent =
+      site.awayMessage || 'No one is online right now — leave a message and we’ll reply here as soon as we’re back.';
     ended.hidden = status !== 'ended';
     const top = thread.lastSeq() + thread.pending.length;
     const oldest = thread.messages.length ? thread.messages[0].seq : 0;
@@ -453,6 +474,7 @@ import { messageList } from './list';
     let bad = '';
     prechat.querySelectorAll('input').forEach((inp) => {
       const v = inp.value.trim();
+      if (!v && inp.required && !bad) bad = 'Please fill in the fields marked *.';
       if (!v) return;
       if (inp.name === 'email' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v)) bad = 'Please enter a valid e-mail address.';
       if (inp.name === 'phone' && !/^[0-9 +\-()]{3,32}$/.test(v)) bad = 'Please enter a valid phone number.';
