@@ -91,6 +91,7 @@ impl App {
             visitor_token_ttl: config.visitor_token_ttl(),
             password_checks: config.password_checks(),
             password_wait: config.password_wait(),
+            invitations: config.links.invitations(),
         };
         let (router, chat, directory, revocation, sockets) = match &config.redis_url {
             None => {

@@ -8,17 +8,16 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use serde_json::json;
 
-use crate::config::{AgentCommand, RoleArg, SiteCommand};
-use crate::domain::auth::{hash_password, random_token};
+use crate::config::{AgentCommand, InviteCommand, RoleArg, SiteCommand};
+use crate::domain::auth::random_token;
 use crate::domain::ids::{AgentId, SiteId, SiteKey};
 use crate::domain::input::{parse_email, single_line};
 use crate::domain::model::{now_millis, Agent, Role, Site};
 use crate::domain::store::{AgentChange, AgentChanged, NewAgent, NewSite, SiteChanges, Store};
-use crate::domain::team::TOMBSTONE_PREFIX;
+use crate::domain::team::{self, TOMBSTONE_PREFIX};
 use crate::store;
 
 const PRECHAT_FIELDS: [&str; 3] = ["name", "email", "phone"];
-const MIN_PASSWORD_CHARS: usize = 8;
 
 pub async fn create_site(
     store: &dyn Store,
@@ -267,19 +266,8 @@ pub async fn create_agent(
     signup: AgentSignup<'_>,
 ) -> anyhow::Result<AgentId> {
     let site = site_with_key(store, site_key).await?;
-    let username = signup.username.trim();
-    if username.is_empty() || username.chars().count() > 64 {
-        bail!("--username must be 1..64 characters");
-    }
-    if username.starts_with(TOMBSTONE_PREFIX) {
-        bail!("--username must not start with {TOMBSTONE_PREFIX:?} (deleted agents' names)");
-    }
-    // Shown next to other text in both UIs: no bidi controls or line breaks.
-    let name = single_line(signup.name);
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        bail!("--name must be 1..100 characters");
-    }
+    let username = team::agent_username(signup.username).map_err(|e| anyhow::anyhow!("--{e}"))?;
+    let name = team::agent_name(signup.name).map_err(|e| anyhow::anyhow!("--{e}"))?;
     let email = match signup.email {
         Some(raw) => parse_email(raw)
             .map_err(|_| anyhow::anyhow!("--email {raw:?} does not look like an e-mail address"))?,
@@ -290,8 +278,8 @@ pub async fn create_agent(
         .create_agent(NewAgent {
             id: &AgentId::generate(),
             site_id: &site.id,
-            username,
-            name,
+            username: &username,
+            name: &name,
             password_hash: &hash,
             role: signup.role,
             email: email.as_deref(),
@@ -310,13 +298,9 @@ pub async fn set_password(store: &dyn Store, username: &str, password: &str) -> 
 }
 
 async fn hash(password: &str) -> anyhow::Result<String> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        bail!("the password must have at least {MIN_PASSWORD_CHARS} characters");
-    }
-    let password = password.to_owned();
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await?
-        .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+    team::agent_password_hash(password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// The password from `PARLOR_PASSWORD`, or the first line of standard input.
@@ -457,6 +441,31 @@ pub async fn agent_command(command: AgentCommand) -> anyhow::Result<()> {
         }
     };
     println!("{printed}");
+    Ok(())
+}
+
+/// Runs an `invite` subcommand.
+pub async fn invite_command(command: InviteCommand) -> anyhow::Result<()> {
+    let InviteCommand::Create {
+        site,
+        role: role_arg,
+        links,
+        listen,
+        db,
+    } = command;
+    let store = store::open(&db.database_url).await?;
+    let site = site_with_key(store.as_ref(), &site).await?;
+    let base = format!("http://{listen}");
+    let link = team::create_link(
+        store.as_ref(),
+        &links.invitations(),
+        &site.id,
+        team::LinkFor::Joining(role(role_arg)),
+        &base,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", serde_json::to_value(link)?);
     Ok(())
 }
 

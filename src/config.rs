@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::domain::chat::InvitationConfig;
 use crate::domain::limits::{RateLimits, ReplyLimits};
 use crate::http::client_addr::TrustedProxies;
 use crate::http::serve::ConnectionLimits;
@@ -38,6 +39,28 @@ pub enum Command {
     /// Manage agents.
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Invite agents by link.
+    #[command(subcommand)]
+    Invite(InviteCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InviteCommand {
+    /// A one-time sign-up link for a new agent of the site; prints `{ url, role, expiresAt }`.
+    Create {
+        /// The site's key.
+        #[arg(long)]
+        site: String,
+        #[arg(long, value_enum, default_value = "agent")]
+        role: RoleArg,
+        #[command(flatten)]
+        links: Links,
+        /// The server's address, the links' base when PARLOR_PUBLIC_URL is unset.
+        #[arg(long, env = "PARLOR_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[command(flatten)]
+        db: Database,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -323,6 +346,33 @@ pub struct ServeConfig {
     /// `RUST_LOG` picks what is logged (default `info`).
     #[arg(long, env = "PARLOR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    #[command(flatten)]
+    pub links: Links,
+}
+
+/// How the links Parlor hands out (invitations) are made.
+#[derive(Args, Debug, Clone)]
+pub struct Links {
+    /// The absolute base URL of this service for links, e.g. https://chat.example.com. Unset:
+    /// the dashboard's own origin (`invite create` on the command line: http://PARLOR_LISTEN).
+    #[arg(long, env = "PARLOR_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Days an invitation link stays valid.
+    #[arg(long, env = "PARLOR_INVITE_TTL_DAYS", default_value_t = 7)]
+    pub invite_ttl_days: u32,
+}
+
+impl Links {
+    pub fn invitations(&self) -> InvitationConfig {
+        InvitationConfig {
+            ttl: Duration::from_secs(u64::from(self.invite_ttl_days.max(1)) * 24 * 3600),
+            public_url: self
+                .public_url
+                .as_deref()
+                .map(|u| u.trim().trim_end_matches('/').to_owned())
+                .filter(|u| !u.is_empty()),
+        }
+    }
 }
 
 impl ServeConfig {
@@ -434,6 +484,7 @@ impl fmt::Debug for ServeConfig {
             .field("demo", &self.demo)
             .field("metrics_listen", &self.metrics_listen)
             .field("log_format", &self.log_format)
+            .field("links", &self.links)
             .finish()
     }
 }

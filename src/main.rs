@@ -42,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Serve(config)) => serve(config).await,
         Some(Command::Site(command)) => cli::site_command(command).await,
         Some(Command::Agent(command)) => cli::agent_command(command).await,
+        Some(Command::Invite(command)) => cli::invite_command(command).await,
     }
 }
 

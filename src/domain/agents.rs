@@ -13,8 +13,8 @@ use super::expiry::token_still_valid;
 use super::ids::{AgentId, ConversationId, SiteId};
 use super::input::{page_limit, ClientId, MessageText};
 use super::model::{
-    activity_now, now_millis, Conversation, Message, MessagePage, Micros, Role, Sender, Side,
-    Status, Summary, SummaryPage,
+    activity_now, now_millis, Agent, Conversation, Message, MessagePage, Micros, Role, Sender,
+    Side, Status, Summary, SummaryPage,
 };
 use super::replies::SUMMARY_READ_BYTES;
 use super::store::ListFilter;
@@ -106,6 +106,11 @@ impl Chat {
             }
         };
         self.limiters.login_succeeded(ip, username);
+        self.grant(agent)
+    }
+
+    /// A JWT for `agent` and what the dashboard shows of it.
+    pub(super) fn grant(&self, agent: Agent) -> DomainResult<LoginGrant> {
         let token = self
             .jwt
             .issue(

@@ -55,6 +55,16 @@ pub struct ChatConfig {
     pub password_checks: usize,
     /// How long a login waits for a password check slot before it is `Unavailable`.
     pub password_wait: Duration,
+    pub invitations: InvitationConfig,
+}
+
+/// How invitation links are made.
+#[derive(Debug, Clone)]
+pub struct InvitationConfig {
+    /// How long a link stays valid.
+    pub ttl: Duration,
+    /// The absolute base of links (`PARLOR_PUBLIC_URL`); without it, the dashboard's origin.
+    pub public_url: Option<String>,
 }
 
 pub struct Chat {
@@ -74,6 +84,7 @@ pub struct Chat {
     cluster: Arc<dyn Cluster>,
     presence_grace: Duration,
     pub(super) visitor_token_ttl: Duration,
+    pub(super) invitations: InvitationConfig,
     /// Held while a message is stored and announced, so each client receives a conversation's
     /// messages in `seq` order.
     conversation_locks: Vec<Mutex<()>>,
@@ -103,6 +114,7 @@ impl Chat {
             cluster,
             presence_grace: config.presence_grace,
             visitor_token_ttl: config.visitor_token_ttl,
+            invitations: config.invitations,
             conversation_locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             page_lanes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
         })

@@ -86,8 +86,10 @@ ids! {
     MessageId = "message id";
     /// The visitor's secret: only its hash is stored. Never logged (`Debug` hides it).
     VisitorToken = "visitor token";
-    /// The stored SHA-256 of a visitor token (URL-safe base64).
+    /// The stored SHA-256 of a visitor or invitation token (URL-safe base64).
     TokenHash = "token hash";
+    /// The secret of a one-time invitation link: only its hash is stored. Never logged.
+    InvitationToken = "invitation token";
 }
 
 macro_rules! shown {
@@ -119,6 +121,24 @@ shown!(
 impl fmt::Debug for VisitorToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("VisitorToken(..)")
+    }
+}
+
+impl fmt::Debug for InvitationToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InvitationToken(..)")
+    }
+}
+
+impl InvitationToken {
+    /// 256 random bits.
+    pub fn generate() -> Self {
+        Self(super::auth::random_token(32))
+    }
+
+    /// What the store keeps (high entropy: a fast hash is enough).
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(super::auth::sha256_base64(self.as_str()))
     }
 }
 

@@ -61,6 +61,38 @@ pub struct NewAgent<'a> {
     pub now: Millis,
 }
 
+pub struct NewInvitation<'a> {
+    pub token_hash: &'a TokenHash,
+    pub site_id: &'a SiteId,
+    /// Set for a password reset of this agent; `None` for an invitation to join.
+    pub agent_id: Option<&'a AgentId>,
+    pub role: Role,
+    pub now: Millis,
+    pub expires_at: Millis,
+}
+
+/// A stored invitation.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub site_id: SiteId,
+    /// Set for a password reset of this agent.
+    pub agent_id: Option<AgentId>,
+    pub role: Role,
+    pub expires_at: Millis,
+    pub used_at: Option<Millis>,
+}
+
+/// What became of accepting an invitation.
+#[derive(Debug)]
+pub enum Accepted {
+    /// The agent, created with the invitation's site and role; the invitation is used up.
+    Joined(Agent),
+    /// Unknown, used or expired: nothing changed.
+    Gone,
+    /// The username is taken: nothing changed, the invitation stays usable.
+    UsernameTaken,
+}
+
 /// What `site update` changes; `None` leaves a field as it is.
 #[derive(Default)]
 pub struct SiteChanges<'a> {
@@ -74,6 +106,8 @@ pub struct SiteChanges<'a> {
 #[derive(Debug, Clone, Copy)]
 pub enum AgentChange<'a> {
     Role(Role),
+    /// Takes the password away (no login until a reset link sets one) and ends every session.
+    ClearPassword,
     /// Disabling bumps the token version (every session ends); enabling leaves it, so tokens
     /// from before the disable stay revoked.
     Disabled(bool),
@@ -254,6 +288,7 @@ pub trait Lookups: Send + Sync + 'static {
     async fn agents_by_ids(&self, ids: &[AgentId]) -> StoreResult<Vec<Agent>>;
     /// The site's agents that are not deleted, oldest first.
     async fn list_agents(&self, site_id: &SiteId) -> StoreResult<Vec<Agent>>;
+    async fn invitation(&self, token_hash: &TokenHash) -> StoreResult<Option<Invitation>>;
 
     /// The visitor of a token, unless it was last seen before `expired_before`.
     async fn visitor_by_token(
@@ -319,6 +354,25 @@ pub trait Directory: Send + Sync + 'static {
         username: &str,
         change: AgentChange<'_>,
     ) -> StoreResult<AgentChanged>;
+
+    async fn create_invitation(&self, invitation: NewInvitation<'_>) -> StoreResult<()>;
+    /// Uses up the invitation to join (unused, expiring after `agent.now`) and creates `agent`
+    /// with its site and role, in one transaction; `agent.site_id` and `agent.role` are ignored.
+    async fn accept_invitation(
+        &self,
+        token_hash: &TokenHash,
+        agent: NewAgent<'_>,
+    ) -> StoreResult<Accepted>;
+
+    /// Uses up the password reset (unused, expiring after `now`) and sets its agent's password
+    /// (bumping the token version), in one transaction; `None` when there is no such reset or
+    /// its agent was deleted meanwhile.
+    async fn reset_password(
+        &self,
+        token_hash: &TokenHash,
+        password_hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<Agent>>;
 
     /// Changes the given settings of a site; false if there is no such site.
     async fn update_site(&self, id: &SiteId, changes: SiteChanges<'_>) -> StoreResult<bool>;

@@ -2,14 +2,13 @@ use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
 
 use super::client_addr::ClientAddr;
-use super::HttpError;
+use super::{client_key, json_body, HttpError};
 use crate::domain::agents::LoginGrant;
-use crate::domain::{Chat, DomainError};
+use crate::domain::Chat;
 
 #[derive(Deserialize)]
 pub struct Credentials {
@@ -23,15 +22,9 @@ pub async fn login(
     client: Option<Extension<ClientAddr>>,
     body: Result<Json<Credentials>, JsonRejection>,
 ) -> Result<Json<LoginGrant>, HttpError> {
-    let Json(c) = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            DomainError::TooLarge(e.body_text())
-        } else {
-            DomainError::invalid(e.body_text())
-        }
-    })?;
-    // Set by the edge middleware on every served request.
-    let client = client.map_or_else(|| "unknown".to_owned(), |Extension(a)| a.to_string());
-    let grant = chat.login(&c.username, &c.password, &client).await?;
+    let c = json_body(body)?;
+    let grant = chat
+        .login(&c.username, &c.password, &client_key(client))
+        .await?;
     Ok(Json(grant))
 }

@@ -1,25 +1,29 @@
-//! HTTP routes next to Socket.IO: login, health and readiness, and the embedded front end.
+//! HTTP routes next to Socket.IO: login, invitations, health and readiness, and the embedded
+//! front end.
 
 pub mod assets;
 pub mod client_addr;
 pub mod edge;
 mod health;
+mod invitations;
 mod login;
 pub mod serve;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::domain::{Chat, DomainError};
+use client_addr::ClientAddr;
 
 /// What a client waits before retrying after `unavailable`.
 const RETRY_AFTER_UNAVAILABLE_SECS: u32 = 5;
@@ -31,6 +35,14 @@ const RETRY_AFTER_UNAVAILABLE_SECS: u32 = 5;
 pub fn router(chat: Arc<Chat>, max_body_bytes: usize, timeout: Duration) -> Router {
     Router::new()
         .route("/api/login", post(login::login))
+        .route(
+            "/api/invitations/{token}",
+            get(invitations::show).post(invitations::accept),
+        )
+        .route(
+            "/api/resets/{token}",
+            get(invitations::show_reset).post(invitations::complete_reset),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(chat)
@@ -41,6 +53,24 @@ pub fn router(chat: Arc<Chat>, max_body_bytes: usize, timeout: Duration) -> Rout
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+}
+
+/// The client's rate-limit key: its address, as the edge middleware sets it on every served
+/// request.
+fn client_key(client: Option<Extension<ClientAddr>>) -> String {
+    client.map_or_else(|| "unknown".to_owned(), |Extension(a)| a.to_string())
+}
+
+/// A JSON request body, or why not: `too_large` over the body limit, `invalid` otherwise (a
+/// missing content type, bad JSON, missing fields), with axum's explanation.
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, DomainError> {
+    body.map(|Json(t)| t).map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            DomainError::TooLarge(e.body_text())
+        } else {
+            DomainError::invalid(e.body_text())
+        }
+    })
 }
 
 /// Domain errors as HTTP answers: `{ "error": code }` with the matching status.

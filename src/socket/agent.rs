@@ -84,6 +84,8 @@ async fn open_session<A: Adapter>(s: SocketRef<A>, chat: Arc<Chat>, id: AgentIde
     on(&s, "setRole", on_set_role);
     on(&s, "setDisabled", on_set_disabled);
     on(&s, "removeAgent", on_remove_agent);
+    on(&s, "invite", on_invite);
+    on(&s, "resetPassword", on_reset_password);
     s.on("typing", on_typing);
     s.on_disconnect(
         async |s: SocketRef<A>, reason: DisconnectReason, State(chat): Ctx, Extension(id): Me| {
@@ -107,11 +109,13 @@ async fn open_session<A: Adapter>(s: SocketRef<A>, chat: Arc<Chat>, id: AgentIde
     }
 }
 
-/// Who asks: the service, the agent, and the connection (which events skip).
+/// Who asks: the service, the agent, the connection (which events skip), and the origin of
+/// the dashboard it connected from (the base of links made for it).
 struct Caller {
     chat: Arc<Chat>,
     id: AgentIdentity,
     connection: ConnectionId,
+    origin: Option<String>,
 }
 
 /// Registers a request: its payload parsed as `R`, `handle` run in the request's span, and the
@@ -134,10 +138,17 @@ where
             let handle = handle.clone();
             let span = span(&s, event);
             async move {
+                let origin = s
+                    .req_parts()
+                    .headers
+                    .get(http::header::ORIGIN)
+                    .and_then(|o| o.to_str().ok())
+                    .map(str::to_owned);
                 let caller = Caller {
                     chat,
                     id,
                     connection: connection_id(&s),
+                    origin,
                 };
                 let result = match parse::<R>(data) {
                     Ok(request) => handle(caller, request).await,
@@ -234,6 +245,30 @@ async fn on_remove_agent(c: Caller, req: OfAgent<Nothing>) -> DomainResult<Value
         .change_team(&c.id, &req.agent()?, TeamChange::Remove)
         .await?;
     Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+struct Invite {
+    role: Option<String>,
+}
+
+async fn on_invite(c: Caller, req: Invite) -> DomainResult<Value> {
+    let role = match req.role.as_deref() {
+        None => Role::Agent,
+        Some(r) => {
+            Role::parse(r).ok_or_else(|| DomainError::invalid("role must be admin or agent"))?
+        }
+    };
+    let invitation = c.chat.invite(&c.id, role, c.origin.as_deref()).await?;
+    Ok(json!({ "invitation": invitation }))
+}
+
+async fn on_reset_password(c: Caller, req: OfAgent<Nothing>) -> DomainResult<Value> {
+    let reset = c
+        .chat
+        .reset_password(&c.id, &req.agent()?, c.origin.as_deref())
+        .await?;
+    Ok(json!({ "reset": reset }))
 }
 
 /// Typing has no ack: one for an unknown or foreign conversation is dropped silently.

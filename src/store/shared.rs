@@ -47,8 +47,9 @@ macro_rules! shared_sql {
         use crate::domain::ids::{AgentId, ConversationId, SiteId, SiteKey, TokenHash};
         use crate::domain::model::{Agent, Conversation, Message, Millis, Role, Sender, Site, Status};
         use crate::domain::store::{
-            AgentChange, AgentChanged, Directory, ListFilter, Lookups, NewAgent, NewSite, SeqSide,
-            SiteChanges, StoreError, StoreResult, SummaryRow, TokenHolder,
+            Accepted, AgentChange, AgentChanged, Directory, Invitation, ListFilter, Lookups,
+            NewAgent, NewInvitation, NewSite, SeqSide, SiteChanges, StoreError, StoreResult,
+            SummaryRow, TokenHolder,
         };
         use crate::store::rows::{
             ByName, conversation_from, summary_from, summary_query, visitor_from, AgentRow, MessageRow,
@@ -236,6 +237,15 @@ macro_rules! shared_sql {
                     }
                 }
                 let done = match change {
+                    AgentChange::ClearPassword => {
+                        sqlx::query(
+                            "UPDATE agents SET password_hash = '', \
+                               token_version = token_version + 1 WHERE id = $1",
+                        )
+                        .bind(agent.id.as_str())
+                        .execute(&mut *tx)
+                        .await
+                    }
                     AgentChange::Role(role) => {
                         sqlx::query("UPDATE agents SET role = $1 WHERE id = $2")
                             .bind(role.as_str())
@@ -278,6 +288,108 @@ macro_rules! shared_sql {
                 Ok(AgentChanged::Done)
             }
 
+            async fn create_invitation(&self, i: NewInvitation<'_>) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO invitations \
+                       (token_hash, site_id, role, created_at, expires_at, agent_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(i.token_hash.as_str())
+                .bind(i.site_id.as_str())
+                .bind(i.role.as_str())
+                .bind(i.now)
+                .bind(i.expires_at)
+                .bind(i.agent_id.map(AgentId::as_str))
+                .execute(&self.$writes)
+                .await?;
+                Ok(())
+            }
+
+            async fn accept_invitation(&self, token_hash: &TokenHash, a: NewAgent<'_>) -> StoreResult<Accepted> {
+                let mut tx = self.$writes.begin().await?;
+                // First, and a write: of two acceptances at once, the second waits for the
+                // first's commit and then finds the invitation used.
+                let used: Option<(String, String)> = sqlx::query_as(
+                    "UPDATE invitations SET used_at = $2 \
+                     WHERE token_hash = $1 AND agent_id IS NULL \
+                       AND used_at IS NULL AND expires_at > $2 \
+                     RETURNING site_id, role",
+                )
+                .bind(token_hash.as_str())
+                .bind(a.now)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((site_id, role)) = used else {
+                    return Ok(Accepted::Gone);
+                };
+                let site_id = SiteId::try_from(site_id)?;
+                let role = Role::parse(&role)
+                    .ok_or_else(|| StoreError::Corrupt(format!("invitation role {role:?}")))?;
+                let inserted = sqlx::query(
+                    "INSERT INTO agents \
+                       (id, site_id, username, name, password_hash, created_at, role, email) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(a.id.as_str())
+                .bind(site_id.as_str())
+                .bind(a.username)
+                .bind(a.name)
+                .bind(a.password_hash)
+                .bind(a.now)
+                .bind(role.as_str())
+                .bind(a.email)
+                .execute(&mut *tx)
+                .await;
+                match inserted {
+                    // Dropping the transaction rolls it back: the invitation stays usable.
+                    Err(e) if is_unique_violation(&e) => return Ok(Accepted::UsernameTaken),
+                    Err(e) => return Err(e.into()),
+                    Ok(_) => {}
+                }
+                tx.commit().await?;
+                Ok(Accepted::Joined(NewAgent { site_id: &site_id, role, ..a }.agent()))
+            }
+
+            async fn reset_password(
+                &self,
+                token_hash: &TokenHash,
+                password_hash: &str,
+                now: Millis,
+            ) -> StoreResult<Option<Agent>> {
+                let mut tx = self.$writes.begin().await?;
+                let used: Option<(String,)> = sqlx::query_as(
+                    "UPDATE invitations SET used_at = $2 \
+                     WHERE token_hash = $1 AND agent_id IS NOT NULL \
+                       AND used_at IS NULL AND expires_at > $2 \
+                     RETURNING agent_id",
+                )
+                .bind(token_hash.as_str())
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((agent_id,)) = used else {
+                    return Ok(None);
+                };
+                let done = sqlx::query(
+                    "UPDATE agents SET password_hash = $1, token_version = token_version + 1 \
+                     WHERE id = $2 AND deleted_at IS NULL",
+                )
+                .bind(password_hash)
+                .bind(&agent_id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(None);
+                }
+                let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1");
+                let agent = sqlx::query_as::<_, AgentRow>(&sql)
+                    .bind(&agent_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Agent::try_from(agent).map(Some)
+            }
+
             async fn update_site(&self, id: &SiteId, c: SiteChanges<'_>) -> StoreResult<bool> {
                 // One statement: a field that is not given is written back as it is.
                 let done = sqlx::query(concat!(
@@ -308,6 +420,7 @@ macro_rules! shared_sql {
                        (SELECT id FROM conversations WHERE site_id = $1)",
                     "DELETE FROM conversations WHERE site_id = $1",
                     "DELETE FROM visitors WHERE site_id = $1",
+                    "DELETE FROM invitations WHERE site_id = $1",
                     "DELETE FROM agents WHERE site_id = $1",
                 ] {
                     sqlx::query(sql).bind(id.as_str()).execute(&mut *tx).await?;
@@ -373,6 +486,27 @@ macro_rules! shared_sql {
             async fn list_agents(&self, site_id: &SiteId) -> StoreResult<Vec<Agent>> {
                 let filter = "site_id = $1 AND deleted_at IS NULL";
                 agents_where(&self.$reads, filter, &[site_id.as_str()]).await
+            }
+
+            async fn invitation(&self, token_hash: &TokenHash) -> StoreResult<Option<Invitation>> {
+                let row: Option<(String, Option<String>, String, i64, Option<i64>)> = sqlx::query_as(
+                    "SELECT site_id, agent_id, role, expires_at, used_at FROM invitations \
+                     WHERE token_hash = $1",
+                )
+                .bind(token_hash.as_str())
+                .fetch_optional(&self.$fresh)
+                .await?;
+                row.map(|(site_id, agent_id, role, expires_at, used_at)| {
+                    Ok(Invitation {
+                        site_id: SiteId::try_from(site_id)?,
+                        agent_id: agent_id.map(AgentId::try_from).transpose()?,
+                        role: Role::parse(&role)
+                            .ok_or_else(|| StoreError::Corrupt(format!("invitation role {role:?}")))?,
+                        expires_at,
+                        used_at,
+                    })
+                })
+                .transpose()
             }
 
             async fn visitor_by_token(

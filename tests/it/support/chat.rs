@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use parlor::domain::agents::{AgentIdentity, LoginGrant};
 use parlor::domain::auth::{new_id, random_token, JwtKeys};
+use parlor::domain::chat::InvitationConfig;
 use parlor::domain::cluster::SingleNode;
 use parlor::domain::events::{ConnectionId, VisitorEvent};
 use parlor::domain::ids::{ConversationId, SiteKey, VisitorId, VisitorToken};
@@ -155,6 +156,10 @@ impl TestChat {
                 visitor_token_ttl: settings.visitor_token_ttl,
                 password_checks: 2,
                 password_wait: Duration::from_secs(5),
+                invitations: InvitationConfig {
+                    ttl: Duration::from_secs(7 * 24 * 3600),
+                    public_url: None,
+                },
             },
         );
         TestChat {
