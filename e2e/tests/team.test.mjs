@@ -258,15 +258,29 @@ test('screenshots: the Team page on desktop and at 360 px, the invitation page o
   await loginAgent(p, server, 'olga', 'olga-pass-1');
   await p.locator('.topbar nav').getByRole('button', { name: 'Team' }).click();
   await row(p, 'dan').waitFor();
-  await p.getByRole('button', { name: 'Invite', exact: true }).click();
-  await p.locator('#invite-panel').getByRole('button', { name: 'Create link' }).click();
-  await p.locator('#invite-panel .invite-url').waitFor();
+  // each row's controls fit on one line beside nothing else
+  for (const u of ['olga', 'dan', 'bea']) {
+    const [seg, remove] = [
+      await row(p, u).locator('.seg').boundingBox(),
+      await row(p, u).getByRole('button', { name: 'Remove' }).boundingBox(),
+    ];
+    assert.ok(Math.abs(seg.y - remove.y) < 4 && remove.x + remove.width <= 360, `${u}'s controls on one line at 360 px`);
+  }
   await roleButton(p, 'olga', 'Agent').click();
   await row(p, 'olga').getByRole('button', { name: 'Cancel' }).waitFor();
   await assertFits(p, 360);
+  await p.locator('.page').evaluate((el) => (el.scrollTop = 0));
   await p.waitForTimeout(200);
-  await shot(p, 'team-360.png', { fullPage: true });
+  await shot(p, 'team-360.png');
   await row(p, 'olga').getByRole('button', { name: 'Cancel' }).click();
+  await p.getByRole('button', { name: 'Invite', exact: true }).click();
+  await p.locator('#invite-panel').getByRole('button', { name: 'Create link' }).click();
+  await p.locator('#invite-panel .invite-url').waitFor();
+  await p.locator('#invite-panel').getByRole('button', { name: 'Copy' }).waitFor();
+  await assertFits(p, 360);
+  await p.locator('.page').evaluate((el) => (el.scrollTop = 0));
+  await p.waitForTimeout(200);
+  await shot(p, 'team-360-invite.png');
 
   // the invitation page, on a phone and on a desktop
   const q = await phone.newPage();

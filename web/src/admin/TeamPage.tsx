@@ -20,7 +20,7 @@ export function TeamPage() {
   const me = s.agent?.id;
 
   useEffect(() => {
-    // Before the first connection the store loads the list once connected.
+    // Before the session is open the store loads the list when it opens.
     if (!team.loaded && s.connected) void team.load();
     // No event tells of changes made elsewhere (another admin, the CLI, an invitation
     // accepted): read the list again now and then while the page is shown.

@@ -28,6 +28,7 @@ export class Store {
   token = '';
   agent: Agent | null = null;
   socket: Socket | null = null;
+  /** The session is open: connected, and the server has sent `conversations`. */
   connected = false;
   everConnected = false;
   notice = '';
@@ -69,7 +70,7 @@ export class Store {
     addEventListener('popstate', () => {
       this.view = location.pathname.replace(/\/$/, '') === TEAM_PATH ? 'team' : 'inbox';
       this.invite = inviteToken(location.pathname);
-      if (this.page() === 'team') void this.team.load();
+      if (this.page() === 'team' && this.connected) void this.team.load();
       this.changed();
     });
     addEventListener('online', () => this.socket && !this.socket.connected && this.socket.connect());
@@ -127,7 +128,6 @@ export class Store {
       void Notification.requestPermission().catch(() => {});
     }
     this.connect();
-    if (this.page() === 'team') void this.team.load();
     this.changed();
   }
 
@@ -158,7 +158,8 @@ export class Store {
     this.view = view;
     const path = view === 'team' ? TEAM_PATH : '/admin';
     if (location.pathname !== path) history.pushState(null, '', path);
-    if (this.page() === 'team') void this.team.load();
+    // Before the session is open, `conversations` loads it.
+    if (this.page() === 'team' && this.connected) void this.team.load();
     this.changed();
   }
   /** Leaves the invitation page for the dashboard (after signing up, or to log in). */
@@ -189,16 +190,16 @@ export class Store {
   // ---------- socket ----------
   connect() {
     if (this.socket || !this.token) return;
-    const s = io('/agent', { auth: { token: this.token } });
+    // WebSocket first: its handshake carries the dashboard's Origin, which the server makes
+    // invitation links from when PARLOR_PUBLIC_URL is unset (a same-origin polling request has
+    // no Origin header). Polling remains the fallback where WebSocket is blocked.
+    const s = io('/agent', { auth: { token: this.token }, transports: ['websocket', 'polling'], tryAllTransports: true });
     this.socket = s;
-    s.on('connect', () => {
-      this.connected = true;
-      this.everConnected = true;
-      this.threads.forEach((t) => t.setOnline(true));
-      // Changes made while we were away (another admin, the CLI) show on the Team page.
-      if (this.page() === 'team') void this.team.load();
-      this.changed();
-    });
+    // The session is open once `conversations` arrives, not at `connect`: the server registers
+    // its request handlers after it has sent the connect packet, so a request sent at once
+    // could reach it before they exist and never be answered. `conversations` is emitted on
+    // every connection after that.
+    s.on('connect', () => this.changed());
     s.on('disconnect', (reason) => {
       this.connected = false;
       this.threads.forEach((t) => t.setOnline(false));
@@ -214,6 +215,13 @@ export class Store {
       this.changed();
     });
     s.on('conversations', (p: { conversations: Summary[]; hasMore: boolean }) => {
+      if (!this.connected) {
+        this.connected = true;
+        this.everConnected = true;
+        this.threads.forEach((t) => t.setOnline(true));
+        // Changes made while we were away (another admin, the CLI) show on the Team page.
+        if (this.page() === 'team') void this.team.load();
+      }
       p.conversations.forEach((c) => this.convs.set(c.id, c));
       this.moreConvs.all = !!p.hasMore;
       // catch up every conversation we hold messages for
