@@ -51,8 +51,8 @@ export class Server {
     return this.cli(args); // { id, siteKey }
   }
 
-  createAgent(siteKey, username, name, password) {
-    return this.cli(['agent', 'create', '--site', siteKey, '--username', username, '--name', name], {
+  createAgent(siteKey, username, name, password, role = 'agent') {
+    return this.cli(['agent', 'create', '--site', siteKey, '--username', username, '--name', name, '--role', role], {
       PARLOR_PASSWORD: password,
     });
   }

@@ -1,20 +1,18 @@
-import { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
-import { store, displayName, hash, type Filter } from './store';
+import { store, displayName, type Filter } from './store';
+import { Avatar, ChatIcon, useStore } from './ui';
+import { TeamPage } from './TeamPage';
+import { InvitePage } from './InvitePage';
 import { splitLinks } from '../shared/links';
 import type { Message, Summary } from '../shared/types';
-
-function useStore() {
-  const [, force] = useReducer((n: number) => n + 1, 0);
-  useEffect(() => store.subscribe(() => force(0)), []);
-  return store;
-}
 
 export function App() {
   const s = useStore();
   useEffect(() => {
     if (s.token) s.connect();
   }, [s.token]);
+  if (s.invite !== null) return <InvitePage key={s.invite} token={s.invite} />;
   return s.token ? <Inbox /> : <Login />;
 }
 
@@ -79,16 +77,29 @@ function Login() {
 // ---------------- inbox ----------------
 function Inbox() {
   const s = useStore();
-  const conv = s.selected ? s.convs.get(s.selected) : undefined;
+  const page = s.page();
+  const conv = page === 'inbox' && s.selected ? s.convs.get(s.selected) : undefined;
+  const unread = s.totalUnread();
   return (
     <div class={`app${conv ? ' has-conv' : ''}`}>
-      <header class="topbar">
+      <header class={`topbar${s.isAdmin() ? ' with-nav' : ''}`}>
         <div class="logo">
           <span class="brand-mark small" aria-hidden="true">
             <ChatIcon />
           </span>
-          Parlor
+          <span class="logo-name">Parlor</span>
         </div>
+        {s.isAdmin() && (
+          <nav class="nav" aria-label="Dashboard">
+            <button type="button" class={`nav-btn${page === 'inbox' ? ' on' : ''}`} aria-current={page === 'inbox' ? 'page' : undefined} onClick={() => s.show('inbox')}>
+              Inbox
+              {unread > 0 && page !== 'inbox' && <span class="count">{unread > 99 ? '99+' : unread}</span>}
+            </button>
+            <button type="button" class={`nav-btn${page === 'team' ? ' on' : ''}`} aria-current={page === 'team' ? 'page' : undefined} onClick={() => s.show('team')}>
+              Team
+            </button>
+          </nav>
+        )}
         <div class="grow" />
         <span class={`conn-pill ${s.connected ? 'ok' : 'bad'}`}>{s.connected ? 'Connected' : 'Offline'}</span>
         <button
@@ -114,11 +125,15 @@ function Inbox() {
           Connection lost. Reconnecting… Messages you send will be delivered when we are back.
         </div>
       )}
-      <div class="panes">
-        <ConversationList />
-        {conv ? <ConversationView key={conv.id} conv={conv} /> : <EmptyState />}
-        {conv && <ProfilePanel conv={conv} />}
-      </div>
+      {page === 'team' ? (
+        <TeamPage />
+      ) : (
+        <div class="panes">
+          <ConversationList />
+          {conv ? <ConversationView key={conv.id} conv={conv} /> : <EmptyState />}
+          {conv && <ProfilePanel conv={conv} />}
+        </div>
+      )}
     </div>
   );
 }
@@ -502,35 +517,11 @@ function Row({ label, children }: { label: string; children: ComponentChildren }
 }
 
 // ---------------- bits ----------------
-function Avatar({ seed, name, online, big }: { seed: string; name: string; online?: boolean; big?: boolean }) {
-  const initials =
-    name
-      .split(/[\s@._-]+/)
-      .filter(Boolean)
-      .slice(0, 2)
-      .map((w) => w[0]!.toUpperCase())
-      .join('') || '?';
-  return (
-    <span class={`avatar av${hash(seed) % 8}${big ? ' big' : ''}`} aria-hidden="true">
-      {initials}
-      {online !== undefined && <span class={`dot${online ? ' on' : ''}`} />}
-    </span>
-  );
-}
-
 function BellIcon({ off }: { off: boolean }) {
   return (
     <svg viewBox="0 0 24 24" aria-hidden="true">
       <path d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1z" />
       {off && <path d="M3.3 2.3 2 3.6l18.4 18.4 1.3-1.3z" />}
-    </svg>
-  );
-}
-
-function ChatIcon() {
-  return (
-    <svg viewBox="0 0 24 24" aria-hidden="true">
-      <path d="M12 3C6.5 3 2 6.9 2 11.7c0 2.5 1.2 4.7 3.2 6.3L4.5 21.6c-.1.5.4.9.9.7l4-1.8c.8.2 1.7.3 2.6.3 5.5 0 10-3.9 10-8.7S17.5 3 12 3z" />
     </svg>
   );
 }

@@ -6,6 +6,8 @@ import { io, type Socket } from 'socket.io-client';
 import { acker } from '../shared/ack';
 import { Thread } from '../shared/thread';
 import type { AgentRequests, Message, Summary, ThreadRequests } from '../shared/types';
+import { Team, type AdminRequests, type Member } from './team';
+import { inviteToken, type Session } from './invite';
 
 export interface Agent {
   id: string;
@@ -15,6 +17,10 @@ export interface Agent {
   role: 'admin' | 'agent';
 }
 export type Filter = 'all' | 'open' | 'ended';
+/** What the dashboard shows: the conversations, or (admins) the Team page. */
+export type View = 'inbox' | 'team';
+
+const TEAM_PATH = '/admin/team';
 
 const SESSION_KEY = 'parlor.session';
 
@@ -22,6 +28,7 @@ export class Store {
   token = '';
   agent: Agent | null = null;
   socket: Socket | null = null;
+  /** The session is open: connected, and the server has sent `conversations`. */
   connected = false;
   everConnected = false;
   notice = '';
@@ -34,6 +41,15 @@ export class Store {
   filter: Filter = 'all';
   search = '';
   notify = localStorage.getItem('parlor.sound') !== 'off';
+  /** The page asked for by the address; `team` shows only to admins (`page()`). */
+  view: View = location.pathname.replace(/\/$/, '') === TEAM_PATH ? 'team' : 'inbox';
+  /** The token of an invitation link being opened (`/admin/invite/TOKEN`), else null. */
+  invite: string | null = inviteToken(location.pathname);
+  readonly team = new Team(acker<AdminRequests>(() => this.socket), {
+    onChange: () => this.changed(),
+    me: () => this.agent?.id,
+    onSelf: (m) => this.updateSelf(m),
+  });
   private listeners = new Set<() => void>();
   private queued = false;
   private audio: AudioContext | null = null;
@@ -51,11 +67,19 @@ export class Store {
     }
     // The browser knows about lost connectivity before Socket.IO's heartbeat does.
     addEventListener('offline', () => this.socket?.disconnect());
+    addEventListener('popstate', () => {
+      this.view = location.pathname.replace(/\/$/, '') === TEAM_PATH ? 'team' : 'inbox';
+      this.invite = inviteToken(location.pathname);
+      if (this.page() === 'team' && this.connected) void this.team.load();
+      this.changed();
+    });
     addEventListener('online', () => this.socket && !this.socket.connected && this.socket.connect());
     document.addEventListener('visibilitychange', () => {
       if (!document.hidden && this.selected) this.markRead(this.selected);
+      if (!document.hidden && this.connected && this.page() === 'team') void this.team.load();
       this.changed();
     });
+    this.changed(); // the title of the page the address names
   }
 
   subscribe(f: () => void) {
@@ -89,17 +113,61 @@ export class Store {
     if (!res.ok) return `The server answered with an error (${res.status}). Try again.`;
     const body = await res.json().catch(() => null);
     if (!body || !body.token) return 'Unexpected answer from the server.';
+    this.adopt(body);
+    return null;
+  }
+
+  /** Starts the session a login (or an accepted invitation) answered. */
+  adopt(body: Session) {
     this.token = body.token;
-    this.agent = body.agent;
+    this.agent = { ...body.agent, role: body.agent.role === 'admin' ? 'admin' : 'agent' };
     this.notice = '';
-    sessionStorage.setItem(SESSION_KEY, JSON.stringify({ token: this.token, agent: this.agent }));
+    this.saveSession();
     this.unlockAudio();
     if (this.notify && 'Notification' in window && Notification.permission === 'default') {
       void Notification.requestPermission().catch(() => {});
     }
     this.connect();
     this.changed();
-    return null;
+  }
+
+  private saveSession() {
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify({ token: this.token, agent: this.agent }));
+  }
+
+  /** The server answered the logged-in agent itself (an admin changed their own role). */
+  private updateSelf(m: Member) {
+    if (!this.agent) return;
+    this.agent = { ...this.agent, name: m.name, role: m.role };
+    this.saveSession();
+    this.changed();
+  }
+
+  isAdmin() {
+    return this.agent?.role === 'admin';
+  }
+
+  // ---------- pages ----------
+  /** The page shown: the Team page only to admins. */
+  page(): View {
+    return this.view === 'team' && this.isAdmin() ? 'team' : 'inbox';
+  }
+  /** Opens the Team page (admins) or the inbox, as a new history entry. */
+  show(view: View) {
+    if (view === this.page() && view === this.view) return;
+    this.view = view;
+    const path = view === 'team' ? TEAM_PATH : '/admin';
+    if (location.pathname !== path) history.pushState(null, '', path);
+    // Before the session is open, `conversations` loads it.
+    if (this.page() === 'team' && this.connected) void this.team.load();
+    this.changed();
+  }
+  /** Leaves the invitation page for the dashboard (after signing up, or to log in). */
+  leaveInvite() {
+    this.invite = null;
+    history.replaceState(null, '', '/admin');
+    this.view = 'inbox';
+    this.changed();
   }
 
   logout(notice = '') {
@@ -114,6 +182,7 @@ export class Store {
     this.threads.clear();
     this.typing.clear();
     this.selected = null;
+    this.team.reset();
     this.notice = notice;
     this.changed();
   }
@@ -121,14 +190,16 @@ export class Store {
   // ---------- socket ----------
   connect() {
     if (this.socket || !this.token) return;
-    const s = io('/agent', { auth: { token: this.token } });
+    // WebSocket first: its handshake carries the dashboard's Origin, which the server makes
+    // invitation links from when PARLOR_PUBLIC_URL is unset (a same-origin polling request has
+    // no Origin header). Polling remains the fallback where WebSocket is blocked.
+    const s = io('/agent', { auth: { token: this.token }, transports: ['websocket', 'polling'], tryAllTransports: true });
     this.socket = s;
-    s.on('connect', () => {
-      this.connected = true;
-      this.everConnected = true;
-      this.threads.forEach((t) => t.setOnline(true));
-      this.changed();
-    });
+    // The session is open once `conversations` arrives, not at `connect`: the server registers
+    // its request handlers after it has sent the connect packet, so a request sent at once
+    // could reach it before they exist and never be answered. `conversations` is emitted on
+    // every connection after that.
+    s.on('connect', () => this.changed());
     s.on('disconnect', (reason) => {
       this.connected = false;
       this.threads.forEach((t) => t.setOnline(false));
@@ -137,13 +208,20 @@ export class Store {
     });
     s.on('connect_error', (err) => {
       if (err && err.message === 'unauthorized') {
-        this.logout('Your session has expired. Please log in again.');
+        this.logout('Your session has ended. Please log in again.');
         return;
       }
       if (!s.active) setTimeout(() => this.socket === s && !s.connected && s.connect(), 3000);
       this.changed();
     });
     s.on('conversations', (p: { conversations: Summary[]; hasMore: boolean }) => {
+      if (!this.connected) {
+        this.connected = true;
+        this.everConnected = true;
+        this.threads.forEach((t) => t.setOnline(true));
+        // Changes made while we were away (another admin, the CLI) show on the Team page.
+        if (this.page() === 'team') void this.team.load();
+      }
       p.conversations.forEach((c) => this.convs.set(c.id, c));
       this.moreConvs.all = !!p.hasMore;
       // catch up every conversation we hold messages for
@@ -282,7 +360,8 @@ export class Store {
   }
   private updateTitle() {
     const n = this.totalUnread();
-    document.title = `${n ? `(${n}) ` : ''}${this.token ? 'Inbox' : 'Log in'} — Parlor`;
+    const what = this.invite !== null ? 'Join your team' : !this.token ? 'Log in' : this.page() === 'team' ? 'Team' : 'Inbox';
+    document.title = `${n ? `(${n}) ` : ''}${what} — Parlor`;
   }
 
   // ---------- one conversation ----------
