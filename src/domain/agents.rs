@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use serde::Serialize;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::auth::verify_password;
 use super::chat::{Author, Chat};
@@ -90,13 +91,7 @@ impl Chat {
             return Err(DomainError::RateLimited);
         }
         let agent = self.store.agent_by_username(username).await?;
-        let slot = tokio::time::timeout(
-            self.password_wait,
-            self.password_checks.clone().acquire_owned(),
-        )
-        .await
-        .map_err(|_| DomainError::Unavailable)?
-        .map_err(|_| DomainError::Unavailable)?;
+        let slot = self.password_slot().await?;
         // Failures of logins that were queued meanwhile count too: without this second look,
         // a burst of concurrent guesses would all pass the check above before any was charged.
         if !self.limiters.login_allowed(ip, username) {
@@ -148,13 +143,7 @@ impl Chat {
             if !self.limiters.login_allowed(&key, &me.username) {
                 return Err(DomainError::RateLimited);
             }
-            let slot = tokio::time::timeout(
-                self.password_wait,
-                self.password_checks.clone().acquire_owned(),
-            )
-            .await
-            .map_err(|_| DomainError::Unavailable)?
-            .map_err(|_| DomainError::Unavailable)?;
+            let slot = self.password_slot().await?;
             let (current, hash) = (current.to_owned(), me.password_hash.clone());
             let matches = tokio::task::spawn_blocking(move || {
                 let _slot = slot;
@@ -188,6 +177,19 @@ impl Chat {
             agent: grant.agent,
             token: new_hash.map(|_| grant.token),
         })
+    }
+
+    /// One of the few password check slots (argon2 takes about 19 MiB each), waiting at most
+    /// `password_wait`: `Unavailable` after that. The permit is owned, so that it can move into
+    /// the blocking task and stay taken until argon2 is done, even if the client hangs up.
+    pub(super) async fn password_slot(&self) -> DomainResult<OwnedSemaphorePermit> {
+        tokio::time::timeout(
+            self.password_wait,
+            self.password_checks.clone().acquire_owned(),
+        )
+        .await
+        .map_err(|_| DomainError::Unavailable)?
+        .map_err(|_| DomainError::Unavailable)
     }
 
     /// A JWT for `agent` and what the dashboard shows of it.

@@ -368,13 +368,7 @@ impl Chat {
     /// still runs.
     pub(super) async fn hash_in_a_slot(&self, password: &str) -> DomainResult<String> {
         long_enough(password)?;
-        let slot = tokio::time::timeout(
-            self.password_wait,
-            self.password_checks.clone().acquire_owned(),
-        )
-        .await
-        .map_err(|_| DomainError::Unavailable)?
-        .map_err(|_| DomainError::Unavailable)?;
+        let slot = self.password_slot().await?;
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
