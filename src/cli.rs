@@ -96,12 +96,7 @@ fn prechat_field_list(raw: &[String]) -> anyhow::Result<Vec<String>> {
 
 /// Origins without a trailing slash; blank ones dropped (`--allowed-origin ""` empties the list).
 fn origin_list(raw: &[String]) -> anyhow::Result<Vec<String>> {
-    settings::origin_list(raw).map_err(|e| {
-        anyhow::anyhow!(
-            "--allowed-origin: {}",
-            e.to_string().replace("allowedOrigins: ", "")
-        )
-    })
+    settings::origin_list(raw, "--allowed-origin").map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn query_param_list(raw: &[String]) -> anyhow::Result<Vec<String>> {

@@ -117,7 +117,7 @@ impl Chat {
         let allowed_origins = update
             .allowed_origins
             .as_deref()
-            .map(origin_list)
+            .map(|o| origin_list(o, "allowedOrigins"))
             .transpose()?;
         let site = self
             .store
@@ -144,7 +144,12 @@ impl Chat {
         if !self.store.update_site(&me.site_id, changes).await? {
             return Err(DomainError::NotFound);
         }
-        self.site_settings(id).await
+        let site = self
+            .store
+            .site_by_id(&me.site_id)
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        Ok(site.into())
     }
 }
 
@@ -208,7 +213,7 @@ pub fn field_list(raw: &[String], what: &str) -> DomainResult<Vec<String>> {
 
 /// Origins that may embed the widget (`https://shop.example`), without a trailing slash; an
 /// empty list allows any origin.
-pub fn origin_list(raw: &[String]) -> DomainResult<Vec<String>> {
+pub fn origin_list(raw: &[String], what: &str) -> DomainResult<Vec<String>> {
     let mut origins = Vec::new();
     for o in raw {
         let o = o.trim().trim_end_matches('/');
@@ -220,7 +225,7 @@ pub fn origin_list(raw: &[String]) -> DomainResult<Vec<String>> {
             .or_else(|| o.strip_prefix("http://"));
         if !host.is_some_and(|h| !h.is_empty() && !h.contains(['/', ' ', '?', '#'])) {
             return Err(DomainError::invalid(format!(
-                "allowedOrigins: {o:?} is not an origin like https://shop.example"
+                "{what}: {o:?} is not an origin like https://shop.example"
             )));
         }
         origins.push(o.to_owned());
@@ -243,10 +248,13 @@ mod tests {
 
     #[test]
     fn origins_are_scheme_and_host() {
-        let ok = origin_list(&[
-            "https://shop.example/".into(),
-            "http://localhost:3000".into(),
-        ]);
+        let ok = origin_list(
+            &[
+                "https://shop.example/".into(),
+                "http://localhost:3000".into(),
+            ],
+            "o",
+        );
         assert_eq!(
             ok.unwrap(),
             ["https://shop.example", "http://localhost:3000"]
@@ -258,7 +266,7 @@ mod tests {
             "https://shop.example/path",
             "ftp://x",
         ] {
-            assert!(origin_list(&[bad.into()]).is_err(), "{bad:?}");
+            assert!(origin_list(&[bad.into()], "o").is_err(), "{bad:?}");
         }
     }
 
