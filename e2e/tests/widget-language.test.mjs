@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Server, launch, shot, routeShop, gotoShop, W, openWidget, visitorSend, loginAgent, updateSettings,
-  forbidDialogs,
+  forbidDialogs, eventually,
 } from '../lib/harness.mjs';
 
 const GREETING = 'Welcome to Juniper & Oak! Ask us anything about our furniture.';
@@ -62,12 +62,16 @@ async function passPrechat(page, name) {
   await page.locator(W.input).waitFor();
 }
 
-/** Berlin's calendar date and weekday `days` from now. */
+/** The moment `days` from now, and its weekday in Berlin as office hours name it ("thu"). */
 function berlinDay(days) {
   const at = new Date(Date.now() + days * 86400_000);
   const weekday = new Intl.DateTimeFormat('en-US', { weekday: 'short', timeZone: ZONE }).format(at).toLowerCase();
   return { at, day: weekday.slice(0, 3) };
 }
+
+/** Berlin's wall-clock time of `t` as "HH:MM". */
+const berlinTime = (t) =>
+  new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: ZONE }).format(t);
 
 test("a German browser gets the widget's built-in texts in German, and the site's greeting as written", async () => {
   const page = await visitorIn('de-DE');
@@ -152,6 +156,51 @@ test('outside the office hours the widget says when the team is back, in German,
   assert.deepEqual(await overflowing(page), []);
   await shot(page, 'widget-closed-hours.png');
   await page.context().close();
+  await agent.context().close();
+  assert.deepEqual(problems, []);
+});
+
+test('the widget switches to away at the closing time, without reconnecting', async () => {
+  // Office hours end on the first minute at least 15 s ahead (the hours have minutes, no seconds).
+  if (berlinTime(Date.now() + 75_000) < berlinTime(Date.now())) await new Promise((r) => setTimeout(r, 80_000)); // midnight
+  const closing = Math.ceil((Date.now() + 15_000) / 60_000) * 60_000;
+  const { at, day } = berlinDay(2);
+  await updateSettings(server, ...ADMIN, {
+    officeHours: {
+      timeZone: ZONE,
+      weekly: [
+        { day: berlinDay(0).day, from: '00:00', to: berlinTime(closing) },
+        { day, from: '09:00', to: '10:00' },
+      ],
+    },
+  });
+  const agent = await (await browser.newContext()).newPage();
+  forbidDialogs(agent, problems);
+  await loginAgent(agent, server, ...ADMIN);
+
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'de-DE', timezoneId: ZONE });
+  await routeShop(ctx, server, site.siteKey);
+  const page = await ctx.newPage();
+  forbidDialogs(page, problems);
+  let sockets = 0;
+  page.on('websocket', (ws) => ws.url().includes('/socket.io/') && sockets++);
+  await gotoShop(page);
+  await openWidget(page);
+  await widget(page, '.status-text').filter({ hasText: 'Online · wir antworten in wenigen Minuten' }).waitFor();
+  await passPrechat(page, 'Jonas');
+  assert.equal(await widget(page, '.away').isVisible(), false);
+
+  await widget(page, '.status-text')
+    .filter({ hasText: 'Abwesend · außerhalb unserer Geschäftszeiten' })
+    .waitFor({ timeout: closing - Date.now() + 10_000 });
+  assert.ok(Date.now() >= closing - 1000, 'not before the closing time');
+  const weekday = new Intl.DateTimeFormat('de', { weekday: 'long', timeZone: ZONE }).format(at);
+  await eventually(async () => /^Wir sind am (.+) um 0?9:00 Uhr wieder da\.$/.exec(await text(page, '.back'))?.[1] === weekday, {
+    message: 'when the team is back',
+  });
+  assert.equal(await text(page, '.away-text'), AWAY);
+  assert.equal(sockets, 1, 'one connection throughout');
+  await ctx.close();
   await agent.context().close();
   assert.deepEqual(problems, []);
 });
