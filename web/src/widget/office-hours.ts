@@ -5,8 +5,8 @@
 // The session's `officeHours` is the server's answer as of the handshake (`open`, `opensAt`,
 // `closesAt`). It holds until its own switch time; past that (a visitor who keeps the page
 // open over a closing), the state is worked out here from the weekly ranges in the site's
-// zone, the same way the server does (docs/protocol.md, "Site settings"), so that the widget
-// switches without reconnecting.
+// zone with the browser's own time-zone data, the way the server does (src/domain/hours.rs),
+// so that the widget switches without reconnecting.
 import { catalogues, type Lang, type When } from './i18n';
 
 export type Day = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
@@ -79,11 +79,12 @@ export function fromWeekly(timeZone: string, weekly: OfficeHours['weekly'], now:
     if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
     else merged.push([r[0], r[1]]);
   }
-  const within = (t: number) => (t - now <= WEEK ? t : null);
+  // As the server's handshake: a closing up to 8 days ahead (the range of days looked at),
+  // an opening up to a week ahead.
   const current = merged.find(([s, e]) => s <= now && now < e);
-  if (current) return { open: true, opensAt: null, closesAt: within(current[1]) };
-  const next = merged.find(([s]) => s > now);
-  return { open: false, opensAt: next ? within(next[0]) : null, closesAt: null };
+  if (current) return { open: true, opensAt: null, closesAt: current[1] < now + WEEK + DAY ? current[1] : null };
+  const next = merged.find(([s]) => s > now && s <= now + WEEK);
+  return { open: false, opensAt: next ? next[0] : null, closesAt: null };
 }
 
 /** "today at 9:00", "tomorrow at 9:00", "Monday at 9:00" (within a week), in `lang` and the
