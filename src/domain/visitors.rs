@@ -87,6 +87,8 @@ pub struct SiteInfo {
     pub away_message: Option<String>,
     /// `null`, or the site's hours and whether it is within them at the handshake.
     pub office_hours: Option<OfficeHoursNow>,
+    /// Whether this server e-mails transcripts (`PARLOR_SMTP_URL` is set).
+    pub transcripts: bool,
 }
 
 impl Chat {
@@ -231,6 +233,7 @@ impl Chat {
                     now: h.at(Timestamp::now()),
                     hours: h.input().clone(),
                 }),
+                transcripts: self.mail.is_some(),
             },
         });
         drop(order);

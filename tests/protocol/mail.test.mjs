@@ -35,6 +35,7 @@ describe("transcripts", () => {
   it("transcript e-mails the whole conversation to the visitor, as text and as HTML", async () => {
     const email = address();
     const { v, agentSocket, conversationId } = await conversation(srv, { email, siteName: "Acme Coffee" });
+    assert.equal(v.session.site.transcripts, true, "the session says this server e-mails transcripts");
     await visitorSay(v.socket, "Do you ship to Lisbon?");
     await agentSay(agentSocket, conversationId, "Yes, in 3 days.\nAnything else?");
     assert.deepEqual(assertOk(await call(v.socket, "transcript", {})), { ok: true });
@@ -99,6 +100,7 @@ describe("transcripts", () => {
     const plain = await startServer();
     try {
       const { v } = await conversation(plain);
+      assert.equal(v.session.site.transcripts, false);
       const ack = await call(v.socket, "transcript", {});
       assertError(ack, "invalid");
       assert.match(JSON.stringify(ack), /e-mail/);

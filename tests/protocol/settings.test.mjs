@@ -61,6 +61,7 @@ describe("site settings", () => {
       greeting: "Hi there!\nAsk us anything.",
       awayMessage: "We're away, leave a message.",
       officeHours: null,
+      transcripts: false,
     });
     // Only the greeting: the rest stays; an empty text goes back to the default.
     assertOk(await call(socket, "updateSettings", { greeting: "" }));

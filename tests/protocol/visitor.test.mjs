@@ -59,6 +59,7 @@ describe("visitor session", () => {
       greeting: null,
       awayMessage: null,
       officeHours: null,
+      transcripts: false,
     });
   });
 
