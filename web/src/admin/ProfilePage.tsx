@@ -74,7 +74,7 @@ function NameCard() {
         }
       }}
     >
-      <h2 id="name-title">Display name</h2>
+      <h2 id="name-title">Your name</h2>
       <label>
         <span class="hint">Visitors see it beside your replies.</span>
         <input

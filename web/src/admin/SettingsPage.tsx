@@ -73,6 +73,12 @@ export function SettingsPage() {
     await model.save(form);
   };
 
+  const discard = () => {
+    setForm(formOf(current!));
+    setTried(false);
+    model.clearStatus();
+  };
+
   return (
     <main class="page settings-page" aria-labelledby="settings-title">
       <form
@@ -239,7 +245,7 @@ export function SettingsPage() {
               <button class="btn primary" type="submit" disabled={!dirty || model.saving}>
                 {model.saving ? 'Saving…' : 'Save changes'}
               </button>
-              <button class="btn ghost" type="button" disabled={!dirty || model.saving} onClick={() => (setForm(formOf(current)), setTried(false))}>
+              <button class="btn ghost" type="button" disabled={!dirty || model.saving} onClick={discard}>
                 Discard
               </button>
               <div class="save-status">

@@ -234,7 +234,7 @@ function ResetLink({ m, reset, onClose }: { m: Member; reset: Invitation; onClos
           <button class="btn ghost" type="button" onClick={() => void copy(reset.url, ref.current)}>
             {copied ? 'Copied' : 'Copy'}
           </button>
-          <button class="btn ghost" type="button" aria-label="Close" onClick={onClose}>
+          <button class="btn ghost" type="button" onClick={onClose}>
             Done
           </button>
         </span>

@@ -358,8 +358,17 @@ export class Settings {
     this.loading = false;
     if (r.ok) {
       this.current = r.settings;
-      this.error = '';
+      this.error = this.saveError = '';
+      this.savedAt = 0;
     } else this.error = refusal(r.error);
+    this.changed();
+  }
+
+  /** Forgets the outcome of the last save (the form was put back as it was). */
+  clearStatus() {
+    if (!this.saveError && !this.savedAt) return;
+    this.saveError = '';
+    this.savedAt = 0;
     this.changed();
   }
 
