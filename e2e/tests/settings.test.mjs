@@ -159,6 +159,46 @@ test('the other settings are saved and shown again after a reload; only what cha
   assert.deepEqual(server.cli(['site', 'show', site.siteKey]).allowedOrigins, []);
 });
 
+test('office hours set on the page are kept: the zone, days with several openings, closed days; and always open again', async () => {
+  await admin.getByRole('switch', { name: 'Always open' }).uncheck();
+  // it starts from the admin's own zone and Monday to Friday, 9 to 5
+  const zone = await admin.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+  assert.equal(await admin.getByLabel('Time zone').inputValue(), zone);
+  assert.equal(await admin.locator('.day-row[data-day=sat] .closed').textContent(), 'Closed');
+  await admin.getByLabel('Time zone').selectOption('Europe/Berlin');
+  await admin.getByRole('button', { name: 'Remove Friday 09:00–17:00' }).click();
+  await admin.getByRole('button', { name: 'Add hours on Saturday' }).click();
+  const sat = admin.getByRole('group', { name: 'Saturday, opening 1' });
+  await sat.getByLabel('From').fill('10:00');
+  await sat.getByLabel('To').fill('00:00'); // midnight
+  await admin.getByRole('button', { name: 'Add hours on Monday' }).click();
+  await admin.getByRole('group', { name: 'Monday, opening 2' }).getByLabel('To').fill('21:30');
+  // an end before its start is marked on its row and nothing is sent
+  await admin.getByRole('group', { name: 'Monday, opening 1' }).getByLabel('To').fill('08:00');
+  await admin.getByRole('button', { name: 'Save changes' }).click();
+  await admin.getByRole('group', { name: 'Monday, opening 1' }).getByText('The end must be after the start.').waitFor();
+  await admin.getByRole('group', { name: 'Monday, opening 1' }).getByLabel('To').fill('12:00');
+  await save(admin);
+
+  await admin.reload();
+  await admin.getByLabel('Display name').waitFor();
+  assert.equal(await admin.getByRole('switch', { name: 'Always open' }).isChecked(), false);
+  assert.equal(await admin.getByLabel('Time zone').inputValue(), 'Europe/Berlin');
+  const times = (day) =>
+    admin.locator(`.day-row[data-day=${day}] input[type=time]`).evaluateAll((els) => els.map((e) => e.value));
+  assert.deepEqual(await times('mon'), ['09:00', '12:00', '18:00', '21:30']);
+  assert.deepEqual(await times('thu'), ['09:00', '17:00']);
+  assert.deepEqual(await times('fri'), []);
+  assert.deepEqual(await times('sat'), ['10:00', '00:00']);
+  assert.deepEqual(await times('sun'), []);
+
+  await admin.getByRole('switch', { name: 'Always open' }).check();
+  await save(admin);
+  await admin.reload();
+  await admin.getByLabel('Display name').waitFor();
+  assert.equal(await admin.getByRole('switch', { name: 'Always open' }).isChecked(), true);
+});
+
 test('mistakes are marked before anything is sent; a refusal by the server shows beside Save', async () => {
   await admin.getByLabel('Accent colour as hex').fill('teal');
   await admin.getByLabel('Allowed origins').fill('shop.example');

@@ -23,7 +23,7 @@ export function ProfilePage() {
         {me && (
           <section class="card who-card" aria-label="Signed in as">
             <Avatar seed={me.id} name={me.name} big />
-            <div class="who">
+            <div class="who-text">
               <span class="who-name">{me.name}</span>
               <span class="who-user">{me.username ? `@${me.username}` : ''}</span>
               <span class={`tag${me.role === 'admin' ? ' admin' : ''}`}>{me.role === 'admin' ? 'Admin' : 'Agent'}</span>
