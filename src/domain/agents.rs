@@ -37,10 +37,17 @@ pub struct AgentIdentity {
 }
 
 impl AgentIdentity {
-    fn member(&self) -> Member {
-        Member::Agents {
-            site_id: self.site_id.clone(),
-        }
+    /// The site's agent side (what visitors see) and this agent (what the team page shows).
+    fn members(&self) -> [Member; 2] {
+        [
+            Member::Agents {
+                site_id: self.site_id.clone(),
+            },
+            Member::Agent {
+                site_id: self.site_id.clone(),
+                agent_id: self.agent_id.clone(),
+            },
+        ]
     }
 }
 
@@ -241,12 +248,16 @@ impl Chat {
 
     /// Marks the agent online and returns the initial `conversations` list.
     pub async fn open_agent_session(&self, id: &AgentIdentity) -> DomainResult<SummaryPage> {
-        self.came(id.member()).await;
+        for member in id.members() {
+            self.came(member).await;
+        }
         self.list(id, None, Some(INITIAL_LIST), None).await
     }
 
     pub fn close_agent_session(self: &Arc<Self>, id: &AgentIdentity) {
-        self.left(id.member());
+        for member in id.members() {
+            self.left(member);
+        }
     }
 
     pub async fn list(

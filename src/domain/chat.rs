@@ -11,7 +11,7 @@ use super::auth::JwtKeys;
 use super::cluster::{Cluster, Member};
 use super::error::{DomainError, DomainResult};
 use super::events::{
-    AgentEvent, AgentsPresence, ConnectionId, Events, VisitorEvent, VisitorPresence,
+    AgentEvent, AgentPresence, AgentsPresence, ConnectionId, Events, VisitorEvent, VisitorPresence,
 };
 use super::ids::{AgentId, ConversationId, MessageId, SiteId, VisitorId};
 use super::input::{page_limit, seq_cursor, ClientId, MessageText, SYNC_LIMIT};
@@ -458,6 +458,13 @@ impl Chat {
                     agents_online: online,
                 });
                 self.events.to_site_visitors(site_id, event).await;
+            }
+            Member::Agent { site_id, agent_id } => {
+                let event = AgentEvent::AgentPresence(AgentPresence {
+                    agent_id: agent_id.clone(),
+                    online,
+                });
+                self.events.to_agents(site_id, None, event).await;
             }
         }
     }

@@ -4,9 +4,10 @@
 
 use async_trait::async_trait;
 
-use super::ids::{ConversationId, SiteId};
+use super::ids::{AgentId, ConversationId, SiteId};
 
-/// A presence member: a visitor (`v:<site>:<conversation>`) or a site's agent side (`a:<site>`).
+/// A presence member: a visitor (`v:<site>:<conversation>`), a site's agent side (`a:<site>`:
+/// any agent of the site) or one agent (`g:<site>:<agent>`, for the team page).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Member {
     Visitor {
@@ -15,6 +16,10 @@ pub enum Member {
     },
     Agents {
         site_id: SiteId,
+    },
+    Agent {
+        site_id: SiteId,
+        agent_id: AgentId,
     },
 }
 
@@ -26,6 +31,7 @@ impl Member {
                 conversation_id,
             } => format!("v:{site_id}:{conversation_id}"),
             Member::Agents { site_id } => format!("a:{site_id}"),
+            Member::Agent { site_id, agent_id } => format!("g:{site_id}:{agent_id}"),
         }
     }
 
@@ -37,6 +43,10 @@ impl Member {
             }),
             ["a", site] => Some(Member::Agents {
                 site_id: SiteId::parse(site)?,
+            }),
+            ["g", site, agent] => Some(Member::Agent {
+                site_id: SiteId::parse(site)?,
+                agent_id: AgentId::parse(agent)?,
             }),
             _ => None,
         }
@@ -85,6 +95,11 @@ mod tests {
             site_id: "s1".into(),
         };
         assert_eq!(Member::parse(&a.key()), Some(a));
+        let g = Member::Agent {
+            site_id: "s1".into(),
+            agent_id: "a1".into(),
+        };
+        assert_eq!(Member::parse(&g.key()), Some(g));
         assert_eq!(Member::parse("x:1"), None);
     }
 }

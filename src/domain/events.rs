@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use serde::Serialize;
 
-use super::ids::{ConversationId, SiteId};
+use super::ids::{AgentId, ConversationId, SiteId};
 use super::model::{ConversationRef, Message, Side, Summary};
 
 /// Identifies one client connection, so an event can skip the connection that caused it.
@@ -32,6 +32,7 @@ pub enum AgentEvent {
     Presence(VisitorPresence),
     Typing(AgentTyping),
     Read(AgentRead),
+    AgentPresence(AgentPresence),
 }
 
 impl VisitorEvent {
@@ -54,6 +55,7 @@ impl AgentEvent {
             AgentEvent::Presence(_) => "presence",
             AgentEvent::Typing(_) => "typing",
             AgentEvent::Read(_) => "read",
+            AgentEvent::AgentPresence(_) => "agentPresence",
         }
     }
 }
@@ -111,4 +113,12 @@ pub trait Events: Send + Sync + 'static {
     async fn to_site_visitors(&self, site_id: &SiteId, event: VisitorEvent);
     /// To every agent connection of a site, except `except`.
     async fn to_agents(&self, site_id: &SiteId, except: Option<&ConnectionId>, event: AgentEvent);
+}
+
+/// An agent of the site came online or went offline (the team page's dot).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentPresence {
+    pub agent_id: AgentId,
+    pub online: bool,
 }

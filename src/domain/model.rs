@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use serde::Serialize;
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
+use super::hours::OfficeHours;
 use super::ids::{AgentId, ConversationId, MessageId, SiteId, SiteKey, VisitorId};
 
 /// Milliseconds since the Unix epoch: how message and creation times are stored.
@@ -83,6 +84,8 @@ pub struct Site {
     pub greeting: Option<String>,
     /// Shown in the widget while no agent is online; `None`: the built-in one.
     pub away_message: Option<String>,
+    /// `None`: always open.
+    pub office_hours: Option<OfficeHours>,
 }
 
 #[derive(Debug, Clone)]

@@ -1,6 +1,6 @@
 //! A site's settings as its admins see and change them over `/agent` (`settings`,
 //! `updateSettings`): the widget's name, accent colour, greeting and away message, the
-//! pre-chat form and the origins that may embed it. Widgets see a change at their next
+//! pre-chat form, the origins that may embed it and the office hours. Widgets see a change at their next
 //! connection (the visitor's `session` carries the site's settings).
 
 use serde::Serialize;
@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::agents::AgentIdentity;
 use super::chat::Chat;
 use super::error::{DomainError, DomainResult};
+use super::hours::{OfficeHours, OfficeHoursInput};
 use super::ids::SiteKey;
 use super::input::{single_line, MAX_NAME_CHARS};
 use super::model::Site;
@@ -30,6 +31,8 @@ pub struct SiteSettings {
     pub prechat_fields: Vec<String>,
     pub prechat_required: Vec<String>,
     pub allowed_origins: Vec<String>,
+    /// `null`: always open.
+    pub office_hours: Option<OfficeHours>,
 }
 
 impl From<Site> for SiteSettings {
@@ -44,6 +47,7 @@ impl From<Site> for SiteSettings {
             prechat_fields: s.prechat_fields,
             prechat_required,
             allowed_origins: s.allowed_origins,
+            office_hours: s.office_hours,
         }
     }
 }
@@ -68,6 +72,8 @@ pub struct SettingsUpdate {
     pub prechat_fields: Option<Vec<String>>,
     pub prechat_required: Option<Vec<String>>,
     pub allowed_origins: Option<Vec<String>>,
+    /// `Some(None)`: back to always open.
+    pub office_hours: Option<Option<OfficeHoursInput>>,
 }
 
 impl Chat {
@@ -119,6 +125,10 @@ impl Chat {
             .as_deref()
             .map(|o| origin_list(o, "allowedOrigins"))
             .transpose()?;
+        let office_hours = update
+            .office_hours
+            .map(|h| h.map(OfficeHours::parse).transpose())
+            .transpose()?;
         let site = self
             .store
             .site_by_id(&me.site_id)
@@ -140,6 +150,7 @@ impl Chat {
             accent_color: accent_color.as_deref(),
             greeting: greeting.as_deref(),
             away_message: away_message.as_deref(),
+            office_hours: office_hours.as_ref().map(Option::as_ref),
         };
         if !self.store.update_site(&me.site_id, changes).await? {
             return Err(DomainError::NotFound);

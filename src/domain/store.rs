@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 
+use super::hours::OfficeHours;
 use super::ids::{
     AgentId, ConversationId, MalformedId, MessageId, SiteId, SiteKey, TokenHash, VisitorId,
 };
@@ -105,6 +106,8 @@ pub struct SiteChanges<'a> {
     pub accent_color: Option<&'a str>,
     pub greeting: Option<&'a str>,
     pub away_message: Option<&'a str>,
+    /// `Some(None)` clears the office hours (always open).
+    pub office_hours: Option<Option<&'a OfficeHours>>,
 }
 
 /// A change to one agent that may take away an admin.
@@ -177,6 +180,7 @@ impl NewSite<'_> {
             accent_color: None,
             greeting: None,
             away_message: None,
+            office_hours: None,
         }
     }
 }

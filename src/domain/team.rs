@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::agents::{AgentIdentity, LoginGrant};
 use super::auth::hash_password;
 use super::chat::{Chat, InvitationConfig};
+use super::cluster::Member;
 use super::error::{DomainError, DomainResult};
 use super::ids::{AgentId, InvitationToken, SiteId};
 use super::input::single_line;
@@ -160,16 +161,19 @@ pub struct TeamMember {
     pub name: String,
     pub role: Role,
     pub disabled: bool,
+    /// Whether the agent has a dashboard open on any node.
+    pub online: bool,
 }
 
-impl From<Agent> for TeamMember {
-    fn from(a: Agent) -> Self {
+impl TeamMember {
+    fn new(a: Agent, online: bool) -> Self {
         TeamMember {
             id: a.id,
             username: a.username,
             name: a.name,
             role: a.role,
             disabled: a.disabled,
+            online,
         }
     }
 }
@@ -205,7 +209,24 @@ impl Chat {
     pub async fn team(&self, id: &AgentIdentity) -> DomainResult<Vec<TeamMember>> {
         let me = self.admin(id).await?;
         let agents = self.store.list_agents(&me.site_id).await?;
-        Ok(agents.into_iter().map(TeamMember::from).collect())
+        Ok(self.with_presence(agents).await)
+    }
+
+    /// The agents as the team page shows them, each with whether it is online anywhere.
+    async fn with_presence(&self, agents: Vec<Agent>) -> Vec<TeamMember> {
+        let members: Vec<Member> = agents
+            .iter()
+            .map(|a| Member::Agent {
+                site_id: a.site_id.clone(),
+                agent_id: a.id.clone(),
+            })
+            .collect();
+        let online = self.online(&members).await;
+        agents
+            .into_iter()
+            .zip(online)
+            .map(|(a, online)| TeamMember::new(a, online))
+            .collect()
     }
 
     /// A one-time link for a new agent of the caller's site; `origin` is the dashboard's, the
@@ -461,6 +482,6 @@ impl Chat {
             .agent_by_id(agent_id)
             .await?
             .ok_or(DomainError::NotFound)?;
-        Ok(Some(changed.into()))
+        Ok(self.with_presence(vec![changed]).await.pop())
     }
 }

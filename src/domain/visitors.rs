@@ -2,12 +2,15 @@
 
 use std::sync::Arc;
 
+use jiff::Timestamp;
+
 use serde::Serialize;
 
 use super::chat::{Author, Chat};
 use super::cluster::Member;
 use super::error::{DomainError, DomainResult, Refusal};
 use super::events::{AgentEvent, AgentRead, AgentTyping, AgentsPresence, ConnectionId};
+use super::hours::OfficeHoursNow;
 use super::ids::{ConversationId, SiteId, SiteKey, VisitorId, VisitorToken};
 use super::input::{ClientId, MessageText, PageReport, ProfileUpdate};
 use super::limits::Budget;
@@ -82,6 +85,8 @@ pub struct SiteInfo {
     pub greeting: Option<String>,
     /// The site's own message while no agent is online, or `null` for the built-in one.
     pub away_message: Option<String>,
+    /// `null`, or the site's hours and whether it is within them at the handshake.
+    pub office_hours: Option<OfficeHoursNow>,
 }
 
 impl Chat {
@@ -222,6 +227,10 @@ impl Chat {
                 accent_color: admitted.site.accent_color,
                 greeting: admitted.site.greeting,
                 away_message: admitted.site.away_message,
+                office_hours: admitted.site.office_hours.map(|h| OfficeHoursNow {
+                    now: h.at(Timestamp::now()),
+                    hours: h.input().clone(),
+                }),
             },
         });
         drop(order);

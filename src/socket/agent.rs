@@ -24,6 +24,7 @@ use super::requests::{
 use super::{closed, connection_id, span};
 use crate::domain::agents::{AgentIdentity, OwnProfile, ProfileChanged};
 use crate::domain::events::ConnectionId;
+use crate::domain::hours::OfficeHoursInput;
 use crate::domain::model::{parse_micros, MessagePage, Role, Status, SummaryPage};
 use crate::domain::settings::SettingsUpdate;
 use crate::domain::team::TeamChange;
@@ -56,6 +57,7 @@ async fn authenticate<A: Adapter>(
     {
         Ok(identity) => {
             s.extensions.insert(identity);
+            requests(&s);
             Ok(())
         }
         Err(DomainError::Internal(cause)) => {
@@ -74,23 +76,28 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>, State(chat): Ctx, Extension(id)
     open_session(s, chat, id).instrument(span).await
 }
 
-async fn open_session<A: Adapter>(s: SocketRef<A>, chat: Arc<Chat>, id: AgentIdentity) {
-    on(&s, "list", on_list);
-    on(&s, "send", on_send);
-    on(&s, "history", on_history);
-    on(&s, "sync", on_sync);
-    on(&s, "read", on_read);
-    on(&s, "end", on_end);
-    on(&s, "team", on_team);
-    on(&s, "setRole", on_set_role);
-    on(&s, "setDisabled", on_set_disabled);
-    on(&s, "removeAgent", on_remove_agent);
-    on(&s, "invite", on_invite);
-    on(&s, "resetPassword", on_reset_password);
-    on(&s, "profile", on_profile);
-    on(&s, "settings", on_settings);
-    on(&s, "updateSettings", on_update_settings);
+/// Registered before the connection is confirmed: socketioxide runs the connect handler in a
+/// task of its own after sending CONNECT, so a request sent at once could find no handler.
+fn requests<A: Adapter>(s: &SocketRef<A>) {
+    on(s, "list", on_list);
+    on(s, "send", on_send);
+    on(s, "history", on_history);
+    on(s, "sync", on_sync);
+    on(s, "read", on_read);
+    on(s, "end", on_end);
+    on(s, "team", on_team);
+    on(s, "setRole", on_set_role);
+    on(s, "setDisabled", on_set_disabled);
+    on(s, "removeAgent", on_remove_agent);
+    on(s, "invite", on_invite);
+    on(s, "resetPassword", on_reset_password);
+    on(s, "profile", on_profile);
+    on(s, "settings", on_settings);
+    on(s, "updateSettings", on_update_settings);
     s.on("typing", on_typing);
+}
+
+async fn open_session<A: Adapter>(s: SocketRef<A>, chat: Arc<Chat>, id: AgentIdentity) {
     s.on_disconnect(
         async |s: SocketRef<A>, reason: DisconnectReason, State(chat): Ctx, Extension(id): Me| {
             span(&s, "disconnect").in_scope(|| closed(reason));
@@ -314,6 +321,16 @@ struct UpdateSettings {
     prechat_fields: Option<Vec<String>>,
     prechat_required: Option<Vec<String>>,
     allowed_origins: Option<Vec<String>>,
+    /// Absent: unchanged; `null`: always open.
+    #[serde(default, deserialize_with = "present")]
+    office_hours: Option<Option<OfficeHoursInput>>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from one not given (`None`, by `default`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 async fn on_update_settings(c: Caller, req: UpdateSettings) -> DomainResult<Value> {
@@ -325,6 +342,7 @@ async fn on_update_settings(c: Caller, req: UpdateSettings) -> DomainResult<Valu
         prechat_fields: req.prechat_fields,
         prechat_required: req.prechat_required,
         allowed_origins: req.allowed_origins,
+        office_hours: req.office_hours,
     };
     Ok(json!({ "settings": c.chat.update_site_settings(&c.id, update).await? }))
 }

@@ -76,6 +76,20 @@ async fn admit_in_span<A: Adapter>(
             Refusal::TooManyConnections => socket_dropped("too_many_connections"),
             _ => tracing::debug!(refusal = %e, "visitor handshake refused"),
         })?;
+    // Only the identity stays with the socket for its lifetime; the rest is for the session.
+    s.extensions.insert(admitted.identity.clone());
+    // Freed when the socket is dropped.
+    s.extensions.insert(admitted.slot.clone());
+    if !admitted.site.allowed_query_params.is_empty() {
+        s.extensions.insert(PageQueryParams(Arc::from(
+            admitted.site.allowed_query_params.clone(),
+        )));
+    }
+    // Registered before the connection is confirmed: socketioxide runs the connect handler in
+    // a task of its own after sending CONNECT, so a request sent at once could find no
+    // handler there. One handler for every event rather than a handler table per socket,
+    // which cost each visitor connection an allocation of its own (docs/benchmarks.md).
+    s.on_fallback(on_event::<A>);
     s.extensions.insert(admitted);
     Ok(())
 }
@@ -86,22 +100,10 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>, State(chat): Ctx) {
 }
 
 async fn open_session<A: Adapter>(s: SocketRef<A>, chat: Arc<Chat>) {
-    // Only the identity stays with the socket for its lifetime; the rest was for the session.
     let Some(admitted) = s.extensions.remove::<AdmittedVisitor>() else {
         return;
     };
     let id = admitted.identity.clone();
-    s.extensions.insert(id.clone());
-    // Freed when the socket is dropped.
-    s.extensions.insert(admitted.slot.clone());
-    if !admitted.site.allowed_query_params.is_empty() {
-        s.extensions.insert(PageQueryParams(Arc::from(
-            admitted.site.allowed_query_params.clone(),
-        )));
-    }
-    // One handler for every event rather than a handler table per socket, which cost each
-    // visitor connection an allocation of its own (docs/benchmarks.md).
-    s.on_fallback(on_event::<A>);
     s.on_disconnect(
         async |s: SocketRef<A>, reason: DisconnectReason, State(chat): Ctx, Extension(id): Me| {
             span(&s, "disconnect").in_scope(|| closed(reason));

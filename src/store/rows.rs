@@ -4,6 +4,7 @@
 
 use sqlx::{ColumnIndex, Decode, FromRow, Row, Type};
 
+use crate::domain::hours::OfficeHours;
 use crate::domain::ids::{AgentId, ConversationId, MessageId, SiteId, SiteKey, VisitorId};
 use crate::domain::model::{
     Agent, Conversation, Message, Page, Role, Sender, Site, Status, Visitor,
@@ -16,7 +17,8 @@ pub(super) const SITE_COLUMNS: &str = "id, site_key, name, \
      CAST(prechat_fields AS TEXT) AS prechat_fields, \
      CAST(allowed_query_params AS TEXT) AS allowed_query_params, \
      accent_color, greeting, away_message, \
-     CAST(prechat_required AS TEXT) AS prechat_required";
+     CAST(prechat_required AS TEXT) AS prechat_required, \
+     CAST(office_hours AS TEXT) AS office_hours";
 pub(super) const AGENT_COLUMNS: &str =
     "id, site_id, username, name, password_hash, token_version, disabled, deleted_at, role, email";
 pub(super) const CONVERSATION_COLUMNS: &str =
@@ -37,6 +39,7 @@ pub(super) struct SiteRow {
     pub(super) greeting: Option<String>,
     pub(super) away_message: Option<String>,
     pub(super) prechat_required: String,
+    pub(super) office_hours: Option<String>,
 }
 
 impl SiteRow {
@@ -52,6 +55,11 @@ impl SiteRow {
             accent_color: self.accent_color,
             greeting: self.greeting,
             away_message: self.away_message,
+            // Hours that no longer parse (a zone gone from the database) count as always open.
+            office_hours: self
+                .office_hours
+                .as_deref()
+                .and_then(OfficeHours::from_json),
             id: SiteId::try_from(self.id)?,
             site_key: SiteKey::try_from(self.site_key)?,
             name: self.name,

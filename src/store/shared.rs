@@ -51,6 +51,7 @@ macro_rules! shared_sql {
             NewAgent, NewInvitation, NewSite, SeqSide, SiteChanges, StoreError, StoreResult,
             SummaryRow, TokenHolder,
         };
+        use crate::domain::hours::OfficeHours;
         use crate::store::rows::{
             ByName, conversation_from, summary_from, summary_query, visitor_from, AgentRow, MessageRow,
             SiteRow, AGENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS, SITE_COLUMNS,
@@ -418,7 +419,10 @@ macro_rules! shared_sql {
                     ", prechat_required), \
                      accent_color = CASE WHEN $7 IS NULL THEN accent_color ELSE NULLIF($7, '') END, \
                      greeting = CASE WHEN $8 IS NULL THEN greeting ELSE NULLIF($8, '') END, \
-                     away_message = CASE WHEN $9 IS NULL THEN away_message ELSE NULLIF($9, '') END \
+                     away_message = CASE WHEN $9 IS NULL THEN away_message ELSE NULLIF($9, '') END, \
+                     office_hours = CASE WHEN $10 THEN CAST($11 AS TEXT)",
+                    $json,
+                    " ELSE office_hours END \
                      WHERE id = $1"
                 ))
                 .bind(id.as_str())
@@ -430,6 +434,8 @@ macro_rules! shared_sql {
                 .bind(c.accent_color)
                 .bind(c.greeting)
                 .bind(c.away_message)
+                .bind(c.office_hours.is_some())
+                .bind(c.office_hours.flatten().map(OfficeHours::to_json))
                 .execute(&self.$writes)
                 .await?;
                 Ok(done.rows_affected() == 1)

@@ -4,7 +4,7 @@ import { describe, it, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import {
   startServer, call, nextEvent, expectNoEvent, assertOk, assertSummary, assertMessage,
-  visitorSay, agentSay, cid, sleep, drain,
+  visitorSay, agentSay, cid, sleep, drain, callAtConnect,
 } from "./support.mjs";
 
 let srv;
@@ -34,6 +34,16 @@ async function listAll(agent, extra = {}) {
 }
 
 describe("agent conversations", () => {
+  it("a request sent the moment the connection opens is answered", async () => {
+    const site = await srv.createSite();
+    const account = await srv.createAgent(site.siteKey);
+    for (let i = 0; i < 40; i++) {
+      const socket = srv.socket("/agent", { auth: { token: account.token } });
+      assertOk(await callAtConnect(socket, "list", { limit: 1 }), `connection ${i}`);
+      socket.disconnect();
+    }
+  });
+
   it("the conversations event lists the site's conversations as Summaries, newest activity first", async () => {
     const site = await srv.createSite();
     const acc = await srv.createAgent(site.siteKey);

@@ -3,7 +3,7 @@
 // setting changes nothing.
 import { describe, it, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, call, assertOk, assertError, expectConnectError } from "./support.mjs";
+import { startServer, call, assertOk, assertError, expectConnectError, nextEvent } from "./support.mjs";
 
 let srv;
 before(async () => {
@@ -32,6 +32,7 @@ describe("site settings", () => {
       prechatFields: ["name", "email"],
       prechatRequired: [],
       allowedOrigins: [],
+      officeHours: null,
     });
   });
 
@@ -59,6 +60,7 @@ describe("site settings", () => {
       accentColor: "#ff6600",
       greeting: "Hi there!\nAsk us anything.",
       awayMessage: "We're away, leave a message.",
+      officeHours: null,
     });
     // Only the greeting: the rest stays; an empty text goes back to the default.
     assertOk(await call(socket, "updateSettings", { greeting: "" }));
@@ -89,6 +91,14 @@ describe("site settings", () => {
       { allowedOrigins: ["shop.example"] },
       { name: "   " },
       { accentColor: 12 },
+      { officeHours: { timeZone: "Mars/Olympus", weekly: [] } },
+      { officeHours: { timeZone: "UTC", weekly: [{ day: "monday", from: "09:00", to: "17:00" }] } },
+      { officeHours: { timeZone: "UTC", weekly: [{ day: "mon", from: "17:00", to: "09:00" }] } },
+      { officeHours: { timeZone: "UTC", weekly: [{ day: "mon", from: "9:00", to: "17:00" }] } },
+      { officeHours: { timeZone: "UTC", weekly: [{ day: "mon", from: "09:00", to: "24:30" }] } },
+      { officeHours: { timeZone: "UTC", weekly: Array(51).fill({ day: "mon", from: "09:00", to: "10:00" }) } },
+      { officeHours: { weekly: [] } },
+      { officeHours: "9 to 5" },
     ]) {
       assertError(await call(socket, "updateSettings", bad), "invalid", JSON.stringify(bad));
     }
@@ -109,5 +119,83 @@ describe("site settings", () => {
     const html = '<img src=x onerror="alert(1)"> & <b>bold</b>';
     assertOk(await call(socket, "updateSettings", { greeting: html }));
     assert.equal((await srv.visitor(site.siteKey)).session.site.greeting, html);
+  });
+
+  describe("office hours", () => {
+    const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    // Hours of `zone` that open at the next full hour (UTC) and close an hour later, on every
+    // day: closed now, opening soon, whatever the day the test runs.
+    function nextHour() {
+      const opens = new Date(Math.ceil((Date.now() + 1000) / 3_600_000) * 3_600_000);
+      const hh = String(opens.getUTCHours()).padStart(2, "0");
+      const to = opens.getUTCHours() === 23 ? "24:00" : `${String(opens.getUTCHours() + 1).padStart(2, "0")}:00`;
+      return { opens, weekly: DAYS.map((day) => ({ day, from: `${hh}:00`, to })) };
+    }
+
+    it("are always open by default (null), and the session says so", async () => {
+      const { site } = await adminOfNewSite();
+      assert.equal((await srv.visitor(site.siteKey)).session.site.officeHours, null);
+    });
+
+    it("outside them the session says closed and when the team is back", async () => {
+      const { site, socket } = await adminOfNewSite();
+      const { opens, weekly } = nextHour();
+      const hours = { timeZone: "UTC", weekly };
+      assert.deepEqual(assertOk(await call(socket, "updateSettings", { officeHours: hours })).settings.officeHours, hours);
+      const { session } = await srv.visitor(site.siteKey);
+      assert.deepEqual(session.site.officeHours, {
+        ...hours,
+        open: false,
+        opensAt: opens.toISOString().replace(".000Z", "Z"),
+        closesAt: null,
+      });
+    });
+
+    it("within them the session says open and when they end", async () => {
+      const { site, socket } = await adminOfNewSite();
+      const weekly = DAYS.map((day) => ({ day, from: "00:00", to: "24:00" }));
+      // Every day but the one after tomorrow: open now, closing at that day's midnight.
+      const skip = new Date(Date.now() + 2 * 86_400_000);
+      const skipDay = DAYS[(skip.getUTCDay() + 6) % 7];
+      const hours = { timeZone: "UTC", weekly: weekly.filter((r) => r.day !== skipDay) };
+      assertOk(await call(socket, "updateSettings", { officeHours: hours }));
+      const { officeHours } = (await srv.visitor(site.siteKey)).session.site;
+      assert.equal(officeHours.open, true);
+      assert.equal(officeHours.opensAt, null);
+      assert.equal(officeHours.closesAt, `${skip.toISOString().slice(0, 10)}T00:00:00Z`);
+    });
+
+    it("follow the site's time zone", async () => {
+      const { site, socket } = await adminOfNewSite();
+      const { opens } = nextHour();
+      // Kathmandu is UTC+05:45 all year: the next full UTC hour is a quarter to in local time.
+      const local = (opens.getUTCHours() * 60 + 5 * 60 + 45) % (24 * 60);
+      const clock = (m) => `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
+      const weekly = DAYS.map((day) => ({ day, from: clock(local), to: clock(Math.min(local + 30, 24 * 60)) }));
+      assertOk(await call(socket, "updateSettings", { officeHours: { timeZone: "Asia/Kathmandu", weekly } }));
+      const { officeHours } = (await srv.visitor(site.siteKey)).session.site;
+      assert.equal(officeHours.open, false);
+      assert.equal(officeHours.opensAt, opens.toISOString().replace(".000Z", "Z"));
+    });
+
+    it("null goes back to always open, and a setting not given leaves them as they are", async () => {
+      const { socket } = await adminOfNewSite();
+      const hours = { timeZone: "Europe/Berlin", weekly: [{ day: "mon", from: "09:00", to: "17:00" }] };
+      assertOk(await call(socket, "updateSettings", { officeHours: hours }));
+      assert.deepEqual(assertOk(await call(socket, "updateSettings", { greeting: "Hi" })).settings.officeHours, hours);
+      assert.equal(assertOk(await call(socket, "updateSettings", { officeHours: null })).settings.officeHours, null);
+    });
+
+    it("outside them the visitor's messages still reach the agents", async () => {
+      const { site, socket } = await adminOfNewSite();
+      assertOk(await call(socket, "updateSettings", { officeHours: { timeZone: "UTC", weekly: [] } }));
+      const v = await srv.visitor(site.siteKey);
+      assert.equal(v.session.site.officeHours.open, false);
+      const [, ack] = await Promise.all([
+        nextEvent(socket, "message", (m) => m.text === "Anyone there?"),
+        call(v.socket, "send", { text: "Anyone there?", clientId: "after-hours-1" }),
+      ]);
+      assertOk(ack);
+    });
   });
 });

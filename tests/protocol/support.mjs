@@ -509,6 +509,17 @@ export function expectConnectError(socket, timeoutMs = DEFAULT_TIMEOUT) {
 }
 
 /** emitWithAck with a timeout. `args` are the event's arguments (default: [payload]). */
+/** Connect `socket` and send `event` in the same moment the connection opens; its ack. */
+export function callAtConnect(socket, event, payload, timeoutMs = DEFAULT_TIMEOUT) {
+  const acked = new Promise((resolve) => {
+    socket.once("connect", () => {
+      socket.timeout(timeoutMs).emit(event, payload, (err, ack) => resolve(err ? { unanswered: String(err) } : ack));
+    });
+  });
+  socket.connect();
+  return acked;
+}
+
 export async function call(socket, event, payload, timeoutMs = DEFAULT_TIMEOUT) {
   return socket.timeout(timeoutMs).emitWithAck(event, payload);
 }

@@ -3,7 +3,7 @@
 // the moment of the request (not from the login), and the site keeps its last enabled admin.
 import { describe, it, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, call, assertOk, assertError, disconnected, missingIdLike } from "./support.mjs";
+import { startServer, call, assertOk, assertError, disconnected, missingIdLike, nextEvent, expectNoEvent } from "./support.mjs";
 
 let srv;
 before(async () => {
@@ -34,9 +34,27 @@ describe("the team, as its admin sees it", () => {
   it("team lists the site's agents with role and state, oldest first", async () => {
     const { boss, ann, bossSocket } = await team();
     assert.deepEqual(await members(bossSocket), [
-      { id: boss.id, username: boss.username, name: "Boss", role: "admin", disabled: false },
-      { id: ann.id, username: ann.username, name: "Ann", role: "agent", disabled: false },
+      { id: boss.id, username: boss.username, name: "Boss", role: "admin", disabled: false, online: true },
+      { id: ann.id, username: ann.username, name: "Ann", role: "agent", disabled: false, online: true },
     ]);
+  });
+
+  it("an agent's online state follows its dashboards, and agentPresence tells the site's agents", async () => {
+    const { site, ann, bossSocket, annSocket } = await team();
+    const sam = await srv.createAgent(site.siteKey, { name: "Sam" });
+    const samOnline = nextEvent(bossSocket, "agentPresence", (p) => p.agentId === sam.id);
+    const samSocket = (await srv.agent(sam.token)).socket;
+    assert.deepEqual(await samOnline, { agentId: sam.id, online: true });
+    // Ann, a plain agent, hears it too; a second dashboard of Sam's changes nothing.
+    assert.deepEqual(await nextEvent(annSocket, "agentPresence", (p) => p.agentId === sam.id), { agentId: sam.id, online: true });
+    const second = (await srv.agent(sam.token)).socket;
+    await expectNoEvent(annSocket, "agentPresence", 500, (p) => p.agentId === sam.id);
+    second.disconnect();
+    const samOffline = nextEvent(annSocket, "agentPresence", (p) => p.agentId === sam.id && !p.online);
+    samSocket.disconnect();
+    await samOffline; // after the grace period
+    const byId = Object.fromEntries((await members(bossSocket)).map((m) => [m.id, m.online]));
+    assert.deepEqual([byId[sam.id], byId[ann.id]], [false, true]);
   });
 
   it("setRole makes an agent an admin, who may then manage the team at once", async () => {

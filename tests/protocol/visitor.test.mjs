@@ -3,7 +3,7 @@ import { describe, it, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import {
   startServer, SESSION_FIELDS, call, assertError, nextEvent, expectNoEvent, assertOk, assertSession, assertMessage,
-  assertVisitorObject, assertAscending, visitorSay, agentSay, cid, sleep, drain,
+  assertVisitorObject, assertAscending, visitorSay, agentSay, cid, sleep, drain, callAtConnect,
 } from "./support.mjs";
 
 let srv;
@@ -22,6 +22,16 @@ async function visitorWithMessages(n) {
 }
 
 describe("visitor session", () => {
+  it("a request sent the moment the connection opens is answered", async () => {
+    const site = await srv.createSite();
+    for (let i = 0; i < 40; i++) {
+      const socket = srv.socket("/visitor", { auth: { siteKey: site.siteKey } });
+      const ack = await callAtConnect(socket, "send", { text: `at connect ${i}`, clientId: cid("c") });
+      assertMessage(assertOk(ack, `connection ${i}`).message, { text: `at connect ${i}`, sender: "visitor" });
+      socket.disconnect();
+    }
+  });
+
   it("a first connection without a token creates a visitor and emits a complete session", async () => {
     const site = await srv.createSite();
     const { session } = await srv.visitor(site.siteKey);
@@ -48,6 +58,7 @@ describe("visitor session", () => {
       accentColor: null,
       greeting: null,
       awayMessage: null,
+      officeHours: null,
     });
   });
 
