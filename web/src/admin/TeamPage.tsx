@@ -147,14 +147,9 @@ function MemberRow(p: {
             {self && <span class="tag">You</span>}
             {m.disabled && <span class="tag warn">Disabled</span>}
           </span>
-          <span class="member-user">
-            @{m.username}
-            {m.online !== undefined && (
-              <>
-                {' · '}
-                <span class={`presence${m.online ? ' on' : ''}`}>{m.online ? 'Online' : 'Offline'}</span>
-              </>
-            )}
+          <span class="member-sub">
+            <span class="member-user">@{m.username}</span>
+            {m.online !== undefined && <span class={`presence${m.online ? ' on' : ''}`}>{m.online ? 'Online' : 'Offline'}</span>}
           </span>
         </div>
       </div>
