@@ -2,7 +2,7 @@
 // greeting, away message, office hours, the pre-chat form, the origins allowed to embed it) and
 // the snippet that embeds it. The form is edited here; Save sends what changed (`settings.ts`),
 // and the server's refusal shows next to the button.
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useStore, useCopy } from './ui';
 import {
   DAYS,
@@ -51,8 +51,9 @@ export function SettingsPage() {
   useEffect(() => {
     if (!current && !model.loading && s.connected) void model.load();
   }, []);
-  // The form shows what the server holds, again after every save.
-  useEffect(() => {
+  // The form shows what the server holds, again after every save (before the browser paints or
+  // anything reads the page: no moment shows the saved settings beside the old form).
+  useLayoutEffect(() => {
     if (current) {
       setForm(formOf(current));
       setTried(false);
