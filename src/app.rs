@@ -20,10 +20,12 @@ use crate::cluster::{self, ClusterAdapter, RedisDirectory};
 use crate::config::ServeConfig;
 use crate::domain::auth::{random_token, JwtKeys};
 use crate::domain::cluster::{Cluster, SingleNode};
+use crate::domain::mail::{self, MailConfig, Mailer};
 use crate::domain::store::{Store, StoreError};
 use crate::domain::{Chat, ChatConfig};
 use crate::http::edge::{self, Edge};
 use crate::http::serve::ConnectionLimits;
+use crate::mail::smtp::{SmtpConfigError, SmtpMailer};
 use crate::socket::events::SocketEvents;
 use crate::store;
 use crate::telemetry::{logs, prometheus};
@@ -40,6 +42,8 @@ pub enum StartError {
     WeakJwtSecret,
     #[error("redis: {0}")]
     Redis(String),
+    #[error(transparent)]
+    Mail(#[from] SmtpConfigError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -59,6 +63,8 @@ pub struct App {
     revocation: Sweep,
     /// `GET /metrics` on a listener of its own, when `PARLOR_METRICS_LISTEN` is set.
     metrics: Option<Metrics>,
+    /// Sends the e-mail outbox, when `PARLOR_SMTP_URL` is set.
+    mailer: Option<Arc<dyn Mailer>>,
 }
 
 /// The metrics listener and what it serves.
@@ -83,6 +89,12 @@ impl App {
         let store = store::open(&config.db.database_url).await?;
         let secret = jwt_secret(store.as_ref(), config.jwt_secret.as_deref()).await?;
         let jwt = JwtKeys::new(secret.as_bytes(), config.jwt_ttl_secs);
+        let mailer = config
+            .smtp_url
+            .as_deref()
+            .map(|url| SmtpMailer::new(url, &config.mail_from))
+            .transpose()?
+            .map(Arc::new);
         let chat_config = ChatConfig {
             presence_grace: config.presence_grace(),
             rate_limits: config.rate_limits(),
@@ -92,6 +104,7 @@ impl App {
             password_checks: config.password_checks(),
             password_wait: config.password_wait(),
             invitations: config.links.invitations(),
+            mail: mailer.as_ref().map(|m| MailConfig { domain: m.domain() }),
         };
         let (router, chat, directory, revocation, sockets) = match &config.redis_url {
             None => {
@@ -178,6 +191,7 @@ impl App {
             directory,
             revocation,
             metrics,
+            mailer: mailer.map(|m| m as Arc<dyn Mailer>),
         })
     }
 
@@ -213,6 +227,13 @@ impl App {
             }
         });
         let revocation = tokio::spawn(self.revocation);
+        let mail = self.mailer.map(|mailer| {
+            tokio::spawn(mail::deliver(
+                self.chat.store().clone(),
+                mailer,
+                self.chat.mail_wake(),
+            ))
+        });
         let heartbeat = self
             .directory
             .map(|directory| tokio::spawn(directory.run(self.chat.clone())));
@@ -244,6 +265,9 @@ impl App {
         }
         housekeeping.abort();
         revocation.abort();
+        if let Some(mail) = mail {
+            mail.abort();
+        }
         if let Some(heartbeat) = heartbeat {
             heartbeat.abort();
         }

@@ -293,6 +293,10 @@ pub struct ServeConfig {
     /// NAT shares it).
     #[arg(long, env = "PARLOR_RATE_LOGIN_PER_ADDRESS", default_value_t = 30)]
     pub rate_login_per_address: u32,
+    /// Transcripts e-mailed per conversation and hour (the visitor's and its agents' asks
+    /// together).
+    #[arg(long, env = "PARLOR_RATE_TRANSCRIPTS", default_value_t = 5)]
+    pub rate_transcripts: u32,
     /// New Engine.IO sessions (Socket.IO connections) per minute per client address.
     #[arg(long, env = "PARLOR_RATE_HANDSHAKES", default_value_t = 600)]
     pub rate_handshakes: u32,
@@ -348,6 +352,19 @@ pub struct ServeConfig {
     pub log_format: LogFormat,
     #[command(flatten)]
     pub links: Links,
+    /// Outgoing e-mail, as lettre reads the URL: `smtp://user:pass@host:587?tls=required`,
+    /// `smtps://user:pass@host`, or `smtp://host:port` for a local relay. Unset: no e-mail.
+    /// Only from the environment: it holds a password.
+    #[arg(skip = std::env::var("PARLOR_SMTP_URL").ok().filter(|u| !u.trim().is_empty()))]
+    pub smtp_url: Option<String>,
+    /// The sender of e-mail, e.g. `Acme Support <support@acme.example>` (a site's e-mail shows
+    /// the site's name with this address).
+    #[arg(
+        long,
+        env = "PARLOR_MAIL_FROM",
+        default_value = "Parlor <parlor@localhost>"
+    )]
+    pub mail_from: String,
 }
 
 /// How the links Parlor hands out (invitations) are made.
@@ -409,6 +426,7 @@ impl ServeConfig {
             reconnects_per_visitor: self.rate_reconnects,
             typing_per_second: self.rate_typing,
             login_failures_per_address: self.rate_login_per_address,
+            transcripts_per_hour: self.rate_transcripts,
         }
     }
 
@@ -485,6 +503,8 @@ impl fmt::Debug for ServeConfig {
             .field("metrics_listen", &self.metrics_listen)
             .field("log_format", &self.log_format)
             .field("links", &self.links)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
             .finish()
     }
 }

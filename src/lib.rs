@@ -8,6 +8,7 @@
 //! - [`domain`]: the live-chat rules. Knows neither Socket.IO nor SQL.
 //! - [`store`]: one `Store` trait with a SQLite and a PostgreSQL implementation.
 //! - [`cluster`]: the Redis adapter driver and cluster-wide presence (several nodes).
+//! - [`mail`]: outgoing e-mail over SMTP (lettre).
 //! - [`app`] wires them together; [`config`] and [`cli`] serve the binary; [`telemetry`] is
 //!   what an operator sees of a node (logs, `/metrics`).
 
@@ -23,6 +24,8 @@ pub mod config;
 pub mod domain;
 /// Login, health and the embedded front end.
 pub mod http;
+/// Outgoing e-mail over SMTP.
+pub mod mail;
 /// The Socket.IO namespaces.
 pub mod socket;
 /// Persistence.

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { io } from 'socket.io-client';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repo = resolve(here, '..', '..');
@@ -134,6 +135,31 @@ export function forbidDialogs(page, sink) {
   page.on('console', (m) => {
     if (/Content.Security.Policy/i.test(m.text())) sink.push('csp: ' + m.text());
   });
+}
+
+/** Changes a site's settings as its admin `username` does from the dashboard: logs in, then
+ *  `updateSettings` over /agent. Answers the settings after the change. */
+export async function updateSettings(server, username, password, settings) {
+  const res = await fetch(`${server.url}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (!res.ok) throw new Error(`login of ${username}: ${res.status}`);
+  const { token } = await res.json();
+  const socket = io(`${server.url}/agent`, { auth: { token }, transports: ['websocket'], forceNew: true, reconnection: false });
+  try {
+    // Requests go after the first event (the handlers are registered once the connect is confirmed).
+    await new Promise((ok, fail) => {
+      socket.once('conversations', ok);
+      socket.once('connect_error', fail);
+    });
+    const r = await socket.timeout(10000).emitWithAck('updateSettings', settings);
+    if (!r.ok) throw new Error(`updateSettings: ${JSON.stringify(r.error)}`);
+    return r.settings;
+  } finally {
+    socket.close();
+  }
 }
 
 // ---------- the host page: a third-party shop on another origin ----------

@@ -5,7 +5,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Mutex, MutexGuard, Semaphore};
+use tokio::sync::{Mutex, MutexGuard, Notify, Semaphore};
 
 use super::auth::JwtKeys;
 use super::cluster::{Cluster, Member};
@@ -16,6 +16,7 @@ use super::events::{
 use super::ids::{AgentId, ConversationId, MessageId, SiteId, VisitorId};
 use super::input::{page_limit, seq_cursor, ClientId, MessageText, SYNC_LIMIT};
 use super::limits::{Budget, Limiters, RateLimits};
+use super::mail::MailConfig;
 use super::model::{
     activity_now, now_millis, Conversation, ConversationRef, Message, MessagePage, Sender, Side,
     Status, Summary,
@@ -56,6 +57,8 @@ pub struct ChatConfig {
     /// How long a login waits for a password check slot before it is `Unavailable`.
     pub password_wait: Duration,
     pub invitations: InvitationConfig,
+    /// `None`: this server sends no e-mail.
+    pub mail: Option<MailConfig>,
 }
 
 /// How invitation links are made.
@@ -85,6 +88,9 @@ pub struct Chat {
     presence_grace: Duration,
     pub(super) visitor_token_ttl: Duration,
     pub(super) invitations: InvitationConfig,
+    pub(super) mail: Option<MailConfig>,
+    /// Wakes this node's e-mail worker when it queues an e-mail.
+    pub(super) mail_wake: Arc<Notify>,
     /// Held while a message is stored and announced, so each client receives a conversation's
     /// messages in `seq` order.
     conversation_locks: Vec<Mutex<()>>,
@@ -115,9 +121,16 @@ impl Chat {
             presence_grace: config.presence_grace,
             visitor_token_ttl: config.visitor_token_ttl,
             invitations: config.invitations,
+            mail: config.mail,
+            mail_wake: Arc::new(Notify::new()),
             conversation_locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             page_lanes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
         })
+    }
+
+    /// What wakes this node's e-mail worker ([`super::mail::deliver`]).
+    pub fn mail_wake(&self) -> Arc<Notify> {
+        self.mail_wake.clone()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -29,12 +29,14 @@ pub struct RateLimits {
     pub typing_per_second: u32,
     /// Failed logins per minute per client address, whatever the usernames.
     pub login_failures_per_address: u32,
+    /// Transcripts e-mailed per conversation and **hour**.
+    pub transcripts_per_hour: u32,
 }
 
 /// The limits `parlor_rate_limited_total{limit}` names: each is its `PARLOR_RATE_*` variable's
 /// name (`reply_budget`: `PARLOR_REPLY_BUDGET_BYTES`). Typing is not among them: its surplus is
 /// dropped, not refused (`parlor_typing_dropped_total`).
-pub const LIMIT_NAMES: [&str; 10] = [
+pub const LIMIT_NAMES: [&str; 11] = [
     "handshakes",
     "new_visitors",
     "messages",
@@ -45,6 +47,7 @@ pub const LIMIT_NAMES: [&str; 10] = [
     "login",
     "login_per_address",
     "reply_budget",
+    "transcripts",
 ];
 
 /// Counts a request refused by the limit named `limit` (one of [`LIMIT_NAMES`]).
@@ -70,6 +73,8 @@ pub enum Budget {
     Reconnect,
     /// A `typing` event relayed to the agents, per conversation.
     Typing,
+    /// A transcript e-mailed, per conversation.
+    Transcript,
 }
 
 impl Budget {
@@ -83,6 +88,7 @@ impl Budget {
             Budget::Read => Some("read"),
             Budget::Reconnect => Some("reconnects"),
             Budget::Typing => None,
+            Budget::Transcript => Some("transcripts"),
         }
     }
 }
@@ -95,6 +101,7 @@ pub struct Limiters {
     reads: DefaultKeyedRateLimiter<String>,
     reconnects: DefaultKeyedRateLimiter<String>,
     typing: DefaultKeyedRateLimiter<String>,
+    transcripts: DefaultKeyedRateLimiter<String>,
     /// Keyed by (lowercased username, client address): a brute force from one address never
     /// locks the agent out from another, and a success resets it.
     login_failures: FailureBudget<(String, String)>,
@@ -120,6 +127,9 @@ impl Limiters {
             typing: RateLimiter::keyed(Quota::per_second(
                 NonZeroU32::new(l.typing_per_second).unwrap_or(NonZeroU32::MIN),
             )),
+            transcripts: RateLimiter::keyed(Quota::per_hour(
+                NonZeroU32::new(l.transcripts_per_hour).unwrap_or(NonZeroU32::MIN),
+            )),
             login_failures: FailureBudget::new(l.logins),
             login_failures_per_address: FailureBudget::new(l.login_failures_per_address),
         }
@@ -136,6 +146,7 @@ impl Limiters {
             Budget::Read => &self.reads,
             Budget::Reconnect => &self.reconnects,
             Budget::Typing => &self.typing,
+            Budget::Transcript => &self.transcripts,
         };
         let allowed = limiter.check_key(&key.as_ref().to_owned()).is_ok();
         if !allowed {
@@ -186,6 +197,7 @@ impl Limiters {
         self.reads.retain_recent();
         self.reconnects.retain_recent();
         self.typing.retain_recent();
+        self.transcripts.retain_recent();
         self.login_failures.shrink();
         self.login_failures_per_address.shrink();
     }
@@ -259,6 +271,7 @@ mod tests {
             reads_per_visitor: 1,
             reconnects_per_visitor: 1,
             typing_per_second: 1,
+            transcripts_per_hour: 1,
         };
         set(&mut l);
         Limiters::new(l)

@@ -430,7 +430,49 @@ pub trait Chatting: Send + Sync + 'static {
     ) -> StoreResult<i64>;
 }
 
-/// Everything the domain needs from a database.
-pub trait Store: Lookups + Directory + Chatting {}
+/// An e-mail to put in the outbox.
+pub struct NewMail<'a> {
+    pub id: &'a str,
+    /// Enqueueing a second e-mail with the same key does nothing.
+    pub dedupe_key: &'a str,
+    pub site_id: &'a SiteId,
+    pub recipient: &'a str,
+    /// The composed e-mail, as the domain serialized it.
+    pub mail: &'a str,
+    pub now: Millis,
+}
 
-impl<T: Lookups + Directory + Chatting> Store for T {}
+/// An e-mail a worker has claimed: its lease runs until the time given to the claim.
+#[derive(Debug, Clone)]
+pub struct QueuedMail {
+    pub id: String,
+    pub mail: String,
+    /// Tries so far, this one included.
+    pub attempts: i64,
+    pub created_at: Millis,
+}
+
+/// The e-mail outbox: rows that outlive restarts, each sent by one node at a time.
+#[async_trait]
+pub trait Outbox: Send + Sync + 'static {
+    /// False when an e-mail with the same dedupe key is already there.
+    async fn enqueue_mail(&self, mail: NewMail<'_>) -> StoreResult<bool>;
+    /// Up to `limit` pending e-mails due at `now` that no other worker holds, leased to this
+    /// one until `lease_until` (PostgreSQL skips rows another node is claiming).
+    async fn claim_mail(
+        &self,
+        now: Millis,
+        lease_until: Millis,
+        limit: i64,
+    ) -> StoreResult<Vec<QueuedMail>>;
+    async fn mail_sent(&self, id: &str, now: Millis) -> StoreResult<()>;
+    /// Back to pending, due again at `next_attempt_at`.
+    async fn mail_retry(&self, id: &str, next_attempt_at: Millis, error: &str) -> StoreResult<()>;
+    /// Given up: never tried again.
+    async fn mail_failed(&self, id: &str, error: &str) -> StoreResult<()>;
+}
+
+/// Everything the domain needs from a database.
+pub trait Store: Lookups + Directory + Chatting + Outbox {}
+
+impl<T: Lookups + Directory + Chatting + Outbox> Store for T {}

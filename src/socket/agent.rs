@@ -94,6 +94,7 @@ fn requests<A: Adapter>(s: &SocketRef<A>) {
     on(s, "profile", on_profile);
     on(s, "settings", on_settings);
     on(s, "updateSettings", on_update_settings);
+    on(s, "transcript", on_transcript);
     s.on("typing", on_typing);
 }
 
@@ -229,6 +230,11 @@ async fn on_read(c: Caller, req: InConversation<Read>) -> DomainResult<Value> {
 async fn on_end(c: Caller, req: InConversation<Nothing>) -> DomainResult<Value> {
     let summary = c.chat.end(&c.id, &req.conversation()?).await?;
     Ok(json!({ "conversation": summary }))
+}
+
+async fn on_transcript(c: Caller, req: InConversation<Nothing>) -> DomainResult<Value> {
+    c.chat.agent_transcript(&c.id, &req.conversation()?).await?;
+    Ok(json!({}))
 }
 
 async fn on_team(c: Caller, _: Nothing) -> DomainResult<Value> {

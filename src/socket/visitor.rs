@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use super::ack::{parse, reply};
 use super::events::{conversation_room, site_room, VISITOR_NS};
-use super::requests::{HistoryPage, Read, SendMessage, SyncPage, Typing};
+use super::requests::{HistoryPage, Nothing, Read, SendMessage, SyncPage, Typing};
 use super::{closed, connection_id, remote_ip, span};
 use crate::domain::ids::{SiteKey, VisitorToken};
 use crate::domain::input::{PageReport, ProfileUpdate};
@@ -142,8 +142,15 @@ async fn open_session<A: Adapter>(s: SocketRef<A>, chat: Arc<Chat>) {
 type Payload = Result<Value, ParserError>;
 
 /// The events a visitor may send; others are ignored (PROTOCOL.md).
-const EVENTS: [&str; 7] = [
-    "profile", "send", "history", "sync", "read", "page", "typing",
+const EVENTS: [&str; 8] = [
+    "profile",
+    "send",
+    "history",
+    "sync",
+    "read",
+    "page",
+    "typing",
+    "transcript",
 ];
 
 /// Routes an event by its name, in a span named for it. Unknown events are ignored before
@@ -195,6 +202,7 @@ async fn dispatch<A: Adapter>(
             reply(ack, on_page(&chat, &id, allowed, data).await)
         }
         "typing" => on_typing(&chat, &id, data).await,
+        "transcript" => reply(ack, on_transcript(&chat, &id, data).await),
         _ => {}
     }
 }
@@ -239,6 +247,12 @@ async fn on_sync(chat: &Chat, id: &VisitorIdentity, data: Payload) -> DomainResu
 async fn on_read(chat: &Chat, id: &VisitorIdentity, data: Payload) -> DomainResult<Value> {
     let req: Read = parse(data)?;
     chat.visitor_read(id, req.seq).await?;
+    Ok(json!({}))
+}
+
+async fn on_transcript(chat: &Chat, id: &VisitorIdentity, data: Payload) -> DomainResult<Value> {
+    let _: Nothing = parse(data)?;
+    chat.visitor_transcript(id).await?;
     Ok(json!({}))
 }
 

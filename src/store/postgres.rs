@@ -110,7 +110,8 @@ fn violates(e: &sqlx::Error, constraint: &str) -> bool {
 /// The queries PostgreSQL runs as SQLite does.
 mod shared {
     crate::store::shared::shared_sql!(
-        super::PostgresStore, sqlx::Postgres, reads: pool, fresh: pool, writes: pool, json: "::jsonb"
+        super::PostgresStore, sqlx::Postgres, reads: pool, fresh: pool, writes: pool, json: "::jsonb",
+        claim_lock: " FOR UPDATE SKIP LOCKED"
     );
 }
 

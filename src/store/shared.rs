@@ -39,7 +39,8 @@ macro_rules! shared_sql {
         reads: $reads:ident,
         fresh: $fresh:ident,
         writes: $writes:ident,
-        json: $json:literal
+        json: $json:literal,
+        claim_lock: $claim_lock:literal
     ) => {
         use async_trait::async_trait;
         use sqlx::Pool;
@@ -449,6 +450,7 @@ macro_rules! shared_sql {
                     "DELETE FROM conversations WHERE site_id = $1",
                     "DELETE FROM visitors WHERE site_id = $1",
                     "DELETE FROM invitations WHERE site_id = $1",
+                    "DELETE FROM outbox WHERE site_id = $1",
                     "DELETE FROM agents WHERE site_id = $1",
                 ] {
                     sqlx::query(sql).bind(id.as_str()).execute(&mut *tx).await?;
@@ -459,6 +461,90 @@ macro_rules! shared_sql {
                     .await?;
                 tx.commit().await?;
                 Ok(done.rows_affected() == 1)
+            }
+        }
+
+        #[async_trait]
+        impl crate::domain::store::Outbox for $store {
+            async fn enqueue_mail(
+                &self,
+                m: crate::domain::store::NewMail<'_>,
+            ) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO outbox (id, dedupe_key, site_id, recipient, mail, next_attempt_at, \
+                       created_at) VALUES ($1, $2, $3, $4, $5, $6, $6) \
+                     ON CONFLICT (dedupe_key) DO NOTHING",
+                )
+                .bind(m.id)
+                .bind(m.dedupe_key)
+                .bind(m.site_id.as_str())
+                .bind(m.recipient)
+                .bind(m.mail)
+                .bind(m.now)
+                .execute(&self.$writes)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn claim_mail(
+                &self,
+                now: Millis,
+                lease_until: Millis,
+                limit: i64,
+            ) -> StoreResult<Vec<crate::domain::store::QueuedMail>> {
+                let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(concat!(
+                    "UPDATE outbox SET claimed_until = $2, attempts = attempts + 1 \
+                     WHERE id IN (SELECT id FROM outbox \
+                       WHERE status = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1 \
+                       ORDER BY next_attempt_at LIMIT $3",
+                    $claim_lock,
+                    ") RETURNING id, mail, CAST(attempts AS BIGINT), created_at"
+                ))
+                .bind(now)
+                .bind(lease_until)
+                .bind(limit)
+                .fetch_all(&self.$writes)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, mail, attempts, created_at)| crate::domain::store::QueuedMail {
+                        id,
+                        mail,
+                        attempts,
+                        created_at,
+                    })
+                    .collect())
+            }
+
+            async fn mail_sent(&self, id: &str, now: Millis) -> StoreResult<()> {
+                sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $2, last_error = NULL WHERE id = $1")
+                    .bind(id)
+                    .bind(now)
+                    .execute(&self.$writes)
+                    .await?;
+                Ok(())
+            }
+
+            async fn mail_retry(&self, id: &str, next_attempt_at: Millis, error: &str) -> StoreResult<()> {
+                sqlx::query(
+                    "UPDATE outbox SET next_attempt_at = $2, claimed_until = 0, last_error = $3 \
+                     WHERE id = $1 AND status = 'pending'",
+                )
+                .bind(id)
+                .bind(next_attempt_at)
+                .bind(error)
+                .execute(&self.$writes)
+                .await?;
+                Ok(())
+            }
+
+            async fn mail_failed(&self, id: &str, error: &str) -> StoreResult<()> {
+                sqlx::query("UPDATE outbox SET status = 'failed', last_error = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(error)
+                    .execute(&self.$writes)
+                    .await?;
+                Ok(())
             }
         }
 

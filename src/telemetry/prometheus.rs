@@ -18,6 +18,7 @@ use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::domain::limits::LIMIT_NAMES;
+use crate::domain::mail::MAIL_OUTCOMES;
 
 /// Why the server closes a connection, as `parlor_socket_drops_total{reason}` names it.
 pub const DROP_REASONS: [&str; 6] = [
@@ -144,8 +145,15 @@ fn describe() {
         "parlor_cluster_publish_dropped_total",
         "Cluster events dropped because the publish queue to Redis was full."
     );
+    describe_counter!(
+        "parlor_mail_total",
+        "Tries to send an e-mail from the outbox, by outcome (sent, retried, failed)."
+    );
     for side in ["visitor", "agent"] {
         metrics::counter!("parlor_messages_total", "side" => side).increment(0);
+    }
+    for outcome in MAIL_OUTCOMES {
+        metrics::counter!("parlor_mail_total", "outcome" => outcome).increment(0);
     }
     for limit in LIMIT_NAMES {
         metrics::counter!("parlor_rate_limited_total", "limit" => limit).increment(0);

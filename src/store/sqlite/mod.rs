@@ -124,7 +124,8 @@ ids_to_sql!(
 /// The queries SQLite runs as PostgreSQL does.
 mod shared {
     crate::store::shared::shared_sql!(
-        super::SqliteStore, sqlx::Sqlite, reads: readers, fresh: writer, writes: writer, json: ""
+        super::SqliteStore, sqlx::Sqlite, reads: readers, fresh: writer, writes: writer, json: "",
+        claim_lock: ""
     );
 }
 

@@ -55,6 +55,7 @@ impl Default for Settings {
                 reconnects_per_visitor: HIGH,
                 typing_per_second: HIGH,
                 login_failures_per_address: HIGH,
+                transcripts_per_hour: HIGH,
             },
             reply_max_bytes: 256 * 1024,
             max_sockets_per_visitor: 10,
@@ -161,6 +162,7 @@ impl TestChat {
                     ttl: Duration::from_secs(7 * 24 * 3600),
                     public_url: None,
                 },
+                mail: None,
             },
         );
         TestChat {

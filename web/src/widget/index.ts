@@ -8,14 +8,17 @@
 //
 // The conversation itself (messages, gaps, history, the send queue, read markers) is the
 // shared `Thread`; this file connects it to the socket, localStorage and the DOM
-// (`template.ts` the markup, `list.ts` the messages).
+// (`template.ts` the markup, `list.ts` the messages). Its built-in texts are in the visitor's
+// language (`i18n.ts`); the site's office hours are worked out in `office-hours.ts`.
 import { io } from 'socket.io-client';
 import css from './style.css?inline';
 import { acker } from '../shared/ack';
 import { Thread, type Pending } from '../shared/thread';
 import type { Message, Profile, ThreadRequests, Visitor, VisitorRequests } from '../shared/types';
-import { FIELD_LABEL, TEMPLATE, type Field } from './template';
+import { FIELD_LABEL, TEMPLATE, labelTemplate, type Field } from './template';
 import { messageList } from './list';
+import { catalogues, pickLanguage } from './i18n';
+import { backWhen, nextSwitch, officeState, type OfficeHours, type OfficeState } from './office-hours';
 
 (function main() {
   const w = window as any;
@@ -30,6 +33,9 @@ import { messageList } from './list';
   }
   const origin = new URL(script.src, location.href).origin;
   const color = script.getAttribute('data-color');
+  // The visitor's language, for every built-in text and the times.
+  const lang = pickLanguage(navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]);
+  const t = catalogues[lang];
 
   // ---- storage (localStorage may throw in sandboxed or private contexts) ----
   const key = (k: string) => `parlor:${siteKey}:${k}`;
@@ -59,7 +65,11 @@ import { messageList } from './list';
     // The site's own texts (set by its admins); null: the built-in ones.
     greeting: null as string | null,
     awayMessage: null as string | null,
+    // null: always open.
+    officeHours: null as OfficeHours | null,
   };
+  let office: OfficeState | null = null; // the office hours now (null: always open)
+  let officeTimer: any;
   let status: 'open' | 'ended' = 'open';
   let agentsOnline = false;
   let isOpen = get('open') === '1';
@@ -86,8 +96,10 @@ import { messageList } from './list';
   }
   const wrap = document.createElement('div');
   wrap.className = 'root';
+  wrap.lang = lang;
   if (color && /^#[0-9a-f]{3,8}$/i.test(color)) wrap.style.setProperty('--p', color);
   wrap.innerHTML = TEMPLATE; // static markup only
+  labelTemplate(wrap, t);
   root.appendChild(wrap);
   const $ = <T extends Element = HTMLElement>(s: string) => wrap.querySelector(s) as unknown as T;
   const launcher = $<HTMLButtonElement>('.launcher');
@@ -101,6 +113,8 @@ import { messageList } from './list';
   const hello = $('.hello');
   const list = $('.msgs');
   const away = $('.away');
+  const awayText = $('.away-text');
+  const back = $('.back');
   const ended = $('.ended');
   const jump = $<HTMLButtonElement>('.jump');
   const prechat = $<HTMLFormElement>('.prechat');
@@ -173,7 +187,7 @@ import { messageList } from './list';
   });
   socket.on('connect_error', (err) => {
     if (err && err.message === 'unknown_site') {
-      fatal = 'Chat is not available on this site.';
+      fatal = t.unavailable;
       console.warn('[parlor] unknown site key', siteKey);
       socket.disconnect();
     } else if (!socket.active) {
@@ -201,7 +215,9 @@ import { messageList } from './list';
         allowedQueryParams: s.site.allowedQueryParams || [],
         greeting: s.site.greeting || null,
         awayMessage: s.site.awayMessage || null,
+        officeHours: s.site.officeHours || null,
       };
+      updateOffice();
       // The site's accent colour (its admins' setting) wins over the snippet's data-color.
       const accent = s.site.accentColor;
       if (accent && /^#[0-9a-f]{6}$/i.test(accent)) wrap.style.setProperty('--p', accent);
@@ -249,13 +265,13 @@ import { messageList } from './list';
     wantProfile = p;
     if (!ready) return;
     void request('profile', p).then((r) => {
-      if (!r.ok && r.error.code === 'timeout') return done && done('Could not reach the server. Please try again.');
+      if (!r.ok && r.error.code === 'timeout') return done && done(t.errUnreachable);
       wantProfile = null;
       if (r.ok) {
         visitor = r.visitor;
         set('prechat', '1');
         done && done();
-      } else done && done(r.error.message);
+      } else done && done(r.error.code === 'invalid' ? t.errRefused : t.errUnreachable);
       render();
     });
   }
@@ -301,7 +317,7 @@ import { messageList } from './list';
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
     typing.hidden = !on;
     if (atBottom) log.scrollTop = log.scrollHeight;
-    typingText.textContent = on ? `${typingName || 'Agent'} is typing…` : '';
+    typingText.textContent = on ? t.typing(typingName) : '';
     if (on) typingTimer = setTimeout(() => setTyping(false), 5000);
   }
 
@@ -311,7 +327,28 @@ import { messageList } from './list';
   }
 
   // ---- rendering ----
-  const rows = messageList(list, (clientId) => thread.retry(clientId));
+  const rows = messageList(list, (clientId) => thread.retry(clientId), t, lang);
+
+  // ---- office hours ----
+  // Switches at the opening or closing without reconnecting; while closed, also at the
+  // visitor's midnight, when "tomorrow at 9:00" becomes "today at 9:00".
+  function updateOffice() {
+    clearTimeout(officeTimer);
+    const now = Date.now();
+    office = officeState(site.officeHours, now);
+    let wait = nextSwitch(office, now);
+    if (office && !office.open && office.opensAt != null) {
+      const midnight = new Date(now);
+      midnight.setHours(24, 0, 0, 0);
+      wait = Math.min(wait ?? Infinity, +midnight - now);
+    }
+    if (wait != null) {
+      officeTimer = setTimeout(() => {
+        updateOffice();
+        render();
+      }, wait);
+    }
+  }
 
   function renderPrechat(show: boolean) {
     if (show && !fields.childElementCount) {
@@ -321,7 +358,7 @@ import { messageList } from './list';
         const label = document.createElement('label');
         const span = document.createElement('span');
         const required = site.prechatRequired.includes(f);
-        span.textContent = required ? `${def[0]} *` : def[0];
+        span.textContent = required ? `${t[def[0]]} *` : t[def[0]];
         const inp = document.createElement('input');
         inp.name = f;
         inp.required = required;
@@ -355,33 +392,37 @@ import { messageList } from './list';
     const n = thread.unread();
     badge.hidden = isOpen || n === 0;
     badge.textContent = n > 9 ? '9+' : String(n);
-    launcher.setAttribute('aria-label', isOpen ? 'Close chat' : n ? `Open chat, ${n} unread` : 'Open chat');
+    launcher.setAttribute('aria-label', isOpen ? t.closeChat : n ? t.openChatUnread(n) : t.openChat);
     launcher.setAttribute('aria-expanded', String(isOpen));
     wrap.classList.toggle('open', isOpen);
     panel.hidden = !isOpen;
     if (!isOpen) return;
-    title.textContent = site.name || 'Chat with us';
-    const online = agentsOnline && socket.connected;
+    title.textContent = site.name || t.title;
+    // Outside the office hours the team is away, whoever is online.
+    const closed = !!office && !office.open;
+    const online = agentsOnline && !closed && socket.connected;
     wrap.classList.toggle('online', online);
     statusText.textContent = fatal
-      ? 'Unavailable'
+      ? t.statusUnavailable
       : !ready && !everConnected
-        ? 'Connecting…'
-        : agentsOnline
-          ? 'Online · we reply in a few minutes'
-          : 'Away · we’ll reply here soon';
-    hello.textContent = fatal || site.greeting || 'Hi there! Got a question? Send us a message and we’ll help you out.';
+        ? t.statusConnecting
+        : closed
+          ? t.statusClosed
+          : agentsOnline
+            ? t.statusOnline
+            : t.statusAway;
+    hello.textContent = fatal || site.greeting || t.greeting;
     const offline = navigator.onLine === false;
     conn.hidden = fatal !== '' || (!offline && (socket.connected || !everConnected));
-    conn.textContent = offline
-      ? 'You’re offline. Messages will be sent when you’re back online.'
-      : 'Connection lost. Reconnecting…';
+    conn.textContent = offline ? t.offline : t.reconnecting;
     const pre = needPrechat();
     renderPrechat(pre);
     rows.render(thread.messages, thread.pending, thread.peerRead);
-    away.hidden = agentsOnline || !ready || pre || status === 'ended';
-    away.textContent =
-      site.awayMessage || 'No one is online right now — leave a message and we’ll reply here as soon as we’re back.';
+    away.hidden = (agentsOnline && !closed) || !ready || pre || status === 'ended';
+    awayText.textContent = site.awayMessage || t.awayMessage;
+    const opensAt = closed ? office!.opensAt : null;
+    back.hidden = opensAt == null;
+    back.textContent = opensAt == null ? '' : t.back(backWhen(opensAt, Date.now(), lang));
     ended.hidden = status !== 'ended';
     const top = thread.lastSeq() + thread.pending.length;
     const oldest = thread.messages.length ? thread.messages[0].seq : 0;
@@ -474,10 +515,10 @@ import { messageList } from './list';
     let bad = '';
     prechat.querySelectorAll('input').forEach((inp) => {
       const v = inp.value.trim();
-      if (!v && inp.required && !bad) bad = 'Please fill in the fields marked *.';
+      if (!v && inp.required && !bad) bad = t.errRequired;
       if (!v) return;
-      if (inp.name === 'email' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v)) bad = 'Please enter a valid e-mail address.';
-      if (inp.name === 'phone' && !/^[0-9 +\-()]{3,32}$/.test(v)) bad = 'Please enter a valid phone number.';
+      if (inp.name === 'email' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v)) bad = t.errEmail;
+      if (inp.name === 'phone' && !/^[0-9 +\-()]{3,32}$/.test(v)) bad = t.errPhone;
       (p as any)[inp.name] = v;
     });
     preErr.textContent = bad;

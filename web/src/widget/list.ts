@@ -4,17 +4,19 @@
 import { splitLinks } from '../shared/links';
 import type { Pending } from '../shared/thread';
 import type { Message } from '../shared/types';
+import type { Lang, Strings } from './i18n';
 
 type Row = { k: string; sender: string; text: string; name: string; at: string; seq: number; p?: Pending };
 type Item = { li: HTMLLIElement; who: HTMLElement; meta: HTMLElement };
 
-const fmtTime = (iso: string) => {
-  const d = new Date(iso);
-  return isNaN(+d) ? '' : d.toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
-};
-
-export function messageList(list: HTMLElement, retry: (clientId: string) => void) {
+/** `t` and `lang`: the widget's language (its texts, and the times' format). */
+export function messageList(list: HTMLElement, retry: (clientId: string) => void, t: Strings, lang: Lang) {
   const els = new Map<string, Item>();
+  const clock = new Intl.DateTimeFormat(lang, { hour: 'numeric', minute: '2-digit' });
+  const fmtTime = (iso: string) => {
+    const d = new Date(iso);
+    return isNaN(+d) ? '' : clock.format(d);
+  };
 
   function element(k: string, sender: string, text: string): Item {
     let e = els.get(k);
@@ -66,21 +68,21 @@ export function messageList(list: HTMLElement, retry: (clientId: string) => void
       const startRun = !before || before.sender !== r.sender || before.name !== r.name;
       const endRun = !next || next.sender !== r.sender || next.name !== r.name;
       li.className = `m ${r.sender === 'visitor' ? 'me' : r.sender === 'agent' ? 'them' : 'sys'}${startRun ? ' first' : ''}${endRun ? ' last' : ''}${r.p ? (r.p.failed ? ' failed' : ' pending') : ''}`;
-      who.textContent = r.sender === 'agent' && startRun ? r.name || 'Support' : '';
+      who.textContent = r.sender === 'agent' && startRun ? r.name || t.agent : '';
       meta.textContent = '';
       if (r.p) {
         if (r.p.failed) {
-          meta.append('Not sent · ');
+          meta.append(`${t.notSent} · `);
           const b = document.createElement('button');
           b.type = 'button';
           b.className = 'retry';
-          b.textContent = 'Retry';
+          b.textContent = t.retry;
           const clientId = r.p.clientId;
           b.onclick = () => retry(clientId);
           meta.appendChild(b);
-        } else meta.textContent = 'Sending…';
+        } else meta.textContent = t.sending;
       } else if (r.sender === 'visitor' && i === lastOwn) {
-        meta.textContent = `${fmtTime(r.at)} · ${agentRead >= r.seq ? 'Read' : 'Sent'}`;
+        meta.textContent = `${fmtTime(r.at)} · ${agentRead >= r.seq ? t.read : t.sent}`;
       } else if (endRun && r.sender !== 'system') meta.textContent = fmtTime(r.at);
       if ((prev ? prev.nextElementSibling : list.firstElementChild) !== li) {
         if (prev) prev.after(li);

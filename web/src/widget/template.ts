@@ -1,5 +1,8 @@
 // The widget's static markup: icons, the panel and the pre-chat fields. Markup only, never
-// user text (that is rendered with text nodes).
+// user text (that is rendered with text nodes); the language's texts go in with
+// `labelTemplate`, as text and attributes.
+import type { Strings } from './i18n';
+
 export type Field = 'name' | 'email' | 'phone';
 
 const ICON_CHAT =
@@ -11,7 +14,7 @@ const ICON_SEND =
 const ICON_DOWN = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 16.6 5.4 10 6.8 8.6l5.2 5.2 5.2-5.2 1.4 1.4z"/></svg>';
 
 export const TEMPLATE = `
-<button class="launcher" type="button" aria-label="Open chat" aria-expanded="false" aria-controls="p-panel">
+<button class="launcher" type="button" aria-expanded="false" aria-controls="p-panel">
   <span class="ic ic-open">${ICON_CHAT}</span><span class="ic ic-close">${ICON_CLOSE}</span>
   <span class="badge" hidden></span>
 </button>
@@ -19,33 +22,52 @@ export const TEMPLATE = `
   <header class="head">
     <div class="avatar" aria-hidden="true">${ICON_CHAT}</div>
     <div class="titles"><h2 id="p-title"></h2><p class="status"><span class="dot"></span><span class="status-text"></span></p></div>
-    <button class="close" type="button" aria-label="Minimize chat">${ICON_CLOSE}</button>
+    <button class="close" type="button">${ICON_CLOSE}</button>
   </header>
   <div class="conn" role="status" hidden></div>
-  <div class="log" role="log" aria-label="Conversation" tabindex="0">
-    <div class="more" hidden>Loading earlier messages…</div>
+  <div class="log" role="log" tabindex="0">
+    <div class="more" hidden></div>
     <div class="intro"><p class="hello"></p></div>
     <ol class="msgs"></ol>
-    <div class="note away" hidden></div>
-    <div class="note ended" hidden>This chat has ended. Write below if you need anything else — we'll pick it up again.</div>
+    <div class="note away" hidden><p class="away-text"></p><p class="back" hidden></p></div>
+    <div class="note ended" hidden></div>
   </div>
-  <button class="jump" type="button" hidden>${ICON_DOWN}<span>New messages</span></button>
+  <button class="jump" type="button" hidden>${ICON_DOWN}<span></span></button>
   <form class="prechat" novalidate hidden>
-    <p class="lead">Before we start, tell us how we can reach you in case you leave.</p>
+    <p class="lead"></p>
     <div class="fields"></div>
     <p class="err" role="alert"></p>
-    <button class="primary" type="submit">Start chat</button>
+    <button class="primary" type="submit"></button>
   </form>
   <div class="typing" aria-live="polite" hidden><span class="dots" aria-hidden="true"><i></i><i></i><i></i></span><span class="typing-text"></span></div>
   <form class="composer">
-    <textarea rows="1" maxlength="4000" aria-label="Type your message" placeholder="Write a message…"></textarea>
-    <button class="send" type="submit" aria-label="Send message">${ICON_SEND}</button>
+    <textarea rows="1" maxlength="4000"></textarea>
+    <button class="send" type="submit">${ICON_SEND}</button>
   </form>
-  <p class="brand">Powered by <b>Parlor</b></p>
+  <p class="brand"><span></span> <b>Parlor</b></p>
 </section>`;
 
-export const FIELD_LABEL: Record<Field, [string, string, string]> = {
-  name: ['Your name', 'text', 'name'],
-  email: ['E-mail', 'email', 'email'],
-  phone: ['Phone', 'tel', 'tel'],
+/** Puts the language's fixed texts into the markup (as text and attributes, never as HTML). */
+export function labelTemplate(root: HTMLElement, t: Strings) {
+  const text = (s: string, v: string) => ((root.querySelector(s) as HTMLElement).textContent = v);
+  const attr = (s: string, name: string, v: string) => root.querySelector(s)!.setAttribute(name, v);
+  attr('.launcher', 'aria-label', t.openChat);
+  attr('.close', 'aria-label', t.minimize);
+  attr('.log', 'aria-label', t.conversation);
+  text('.more', t.loadingEarlier);
+  text('.ended', t.ended);
+  text('.jump span', t.newMessages);
+  text('.lead', t.prechatLead);
+  text('.prechat .primary', t.startChat);
+  attr('textarea', 'aria-label', t.messageLabel);
+  attr('textarea', 'placeholder', t.placeholder);
+  attr('.send', 'aria-label', t.send);
+  text('.brand span', t.poweredBy);
+}
+
+/** Each pre-chat field: its label's key in the catalogue, input type and autocomplete token. */
+export const FIELD_LABEL: Record<Field, [keyof Strings & `field${string}`, string, string]> = {
+  name: ['fieldName', 'text', 'name'],
+  email: ['fieldEmail', 'email', 'email'],
+  phone: ['fieldPhone', 'tel', 'tel'],
 };
