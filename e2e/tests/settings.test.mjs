@@ -29,8 +29,8 @@ async function save(page) {
 }
 
 /** A widget opened now, in a new browser context, on the shop's page. */
-async function freshWidget() {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+async function freshWidget(opts = {}) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...opts });
   await routeShop(ctx, server, site.siteKey);
   const page = await ctx.newPage();
   forbidDialogs(page, problems);
@@ -197,6 +197,32 @@ test('office hours set on the page are kept: the zone, days with several opening
   await admin.reload();
   await admin.getByLabel('Display name').waitFor();
   assert.equal(await admin.getByRole('switch', { name: 'Always open' }).isChecked(), true);
+});
+
+test('office hours that are closed now make a new widget say the team is away, and when it is back', async () => {
+  // open only two days from now, 9 to 5 (UTC): closed now, whoever is online
+  const soon = new Date(Date.now() + 2 * 864e5);
+  const dayName = soon.toLocaleDateString('en-US', { weekday: 'long', timeZone: 'UTC' });
+  await admin.getByRole('switch', { name: 'Always open' }).uncheck();
+  await admin.getByLabel('Time zone').selectOption('UTC');
+  for (const d of ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday'])
+    await admin.getByRole('button', { name: `Remove ${d} 09:00–17:00` }).click();
+  await admin.getByRole('button', { name: `Add hours on ${dayName}` }).click();
+  await save(admin);
+
+  const visitor = await freshWidget({ locale: 'en-US', timezoneId: 'UTC' });
+  await visitor.locator('parlor-chat .status-text').filter({ hasText: 'outside our office hours' }).waitFor();
+  // past the pre-chat form (the phone number is required since the test above)
+  await visitor.locator(`${W.prechat} input[name=phone]`).fill('+1 555 0100');
+  await visitor.locator(`${W.prechat} button[type=submit]`).click();
+  await visitor.locator('parlor-chat .away').waitFor();
+  assert.equal(await visitor.locator('parlor-chat .away-text').textContent(), 'Back tomorrow at nine.');
+  assert.match(await visitor.locator('parlor-chat .back').textContent(), new RegExp(`^We’re back .*${dayName}.* 9:00`));
+  await shot(visitor, 'widget-closed-by-settings.png');
+  await visitor.context().close();
+
+  await admin.getByRole('switch', { name: 'Always open' }).check();
+  await save(admin);
 });
 
 test('mistakes are marked before anything is sent; a refusal by the server shows beside Save', async () => {
