@@ -1,9 +1,12 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
-import { store, displayName, type Filter } from './store';
+import { store, displayName, type Filter, type View } from './store';
 import { Avatar, ChatIcon, useStore } from './ui';
 import { TeamPage } from './TeamPage';
 import { InvitePage } from './InvitePage';
+import { ResetPage } from './ResetPage';
+import { SettingsPage } from './SettingsPage';
+import { ProfilePage } from './ProfilePage';
 import { splitLinks } from '../shared/links';
 import type { Message, Summary } from '../shared/types';
 
@@ -13,6 +16,7 @@ export function App() {
     if (s.token) s.connect();
   }, [s.token]);
   if (s.invite !== null) return <InvitePage key={s.invite} token={s.invite} />;
+  if (s.reset !== null) return <ResetPage key={s.reset} token={s.reset} />;
   return s.token ? <Inbox /> : <Login />;
 }
 
@@ -82,24 +86,32 @@ function Inbox() {
   const unread = s.totalUnread();
   return (
     <div class={`app${conv ? ' has-conv' : ''}`}>
-      <header class={`topbar${s.isAdmin() ? ' with-nav' : ''}`}>
+      <header class="topbar with-nav">
         <div class="logo">
           <span class="brand-mark small" aria-hidden="true">
             <ChatIcon />
           </span>
           <span class="logo-name">Parlor</span>
         </div>
-        {s.isAdmin() && (
-          <nav class="nav" aria-label="Dashboard">
-            <button type="button" class={`nav-btn${page === 'inbox' ? ' on' : ''}`} aria-current={page === 'inbox' ? 'page' : undefined} onClick={() => s.show('inbox')}>
-              Inbox
-              {unread > 0 && page !== 'inbox' && <span class="count">{unread > 99 ? '99+' : unread}</span>}
-            </button>
-            <button type="button" class={`nav-btn${page === 'team' ? ' on' : ''}`} aria-current={page === 'team' ? 'page' : undefined} onClick={() => s.show('team')}>
-              Team
-            </button>
-          </nav>
-        )}
+        <nav class="nav" aria-label="Dashboard">
+          <NavButton view="inbox" page={page}>
+            Inbox
+            {unread > 0 && page !== 'inbox' && <span class="count">{unread > 99 ? '99+' : unread}</span>}
+          </NavButton>
+          {s.isAdmin() && (
+            <>
+              <NavButton view="team" page={page}>
+                Team
+              </NavButton>
+              <NavButton view="settings" page={page}>
+                Settings
+              </NavButton>
+            </>
+          )}
+          <NavButton view="profile" page={page}>
+            Profile
+          </NavButton>
+        </nav>
         <div class="grow" />
         <span class={`conn-pill ${s.connected ? 'ok' : 'bad'}`}>{s.connected ? 'Connected' : 'Offline'}</span>
         <button
@@ -116,7 +128,7 @@ function Inbox() {
           <Avatar seed={s.agent?.id || ''} name={s.agent?.name || '?'} />
           <span class="me-name">{s.agent?.name}</span>
         </span>
-        <button class="btn ghost" type="button" onClick={() => s.logout()}>
+        <button class="btn ghost logout" type="button" onClick={() => s.logout()}>
           Log out
         </button>
       </header>
@@ -127,6 +139,10 @@ function Inbox() {
       )}
       {page === 'team' ? (
         <TeamPage />
+      ) : page === 'settings' ? (
+        <SettingsPage />
+      ) : page === 'profile' ? (
+        <ProfilePage />
       ) : (
         <div class="panes">
           <ConversationList />
@@ -135,6 +151,14 @@ function Inbox() {
         </div>
       )}
     </div>
+  );
+}
+
+function NavButton({ view, page, children }: { view: View; page: View; children: ComponentChildren }) {
+  return (
+    <button type="button" class={`nav-btn${page === view ? ' on' : ''}`} aria-current={page === view ? 'page' : undefined} onClick={() => store.show(view)}>
+      {children}
+    </button>
   );
 }
 

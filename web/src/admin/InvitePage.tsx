@@ -1,10 +1,9 @@
 // The invitation sign-up page, `/admin/invite/TOKEN`: checks the link, then takes the new
 // agent's name, username and password; the server's answer is a login, so the new agent lands
 // in the inbox.
-import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { store } from './store';
-import { useStore, ChatIcon } from './ui';
+import { useStore, AuthCard as Card } from './ui';
 import { accept, checkSignUp, lookUp, type Lookup } from './invite';
 
 export function InvitePage({ token }: { token: string }) {
@@ -81,7 +80,7 @@ export function InvitePage({ token }: { token: string }) {
         setBusy(false);
         if (r.ok) {
           store.leaveInvite();
-          store.adopt(r.session);
+          store.adopt(r.session, username.trim());
         } else if (r.gone) {
           setLook({ state: 'gone' });
         } else {
@@ -143,35 +142,5 @@ export function InvitePage({ token }: { token: string }) {
         </p>
       )}
     </Card>
-  );
-}
-
-/** The login page's card, as a form when it has `onSubmit`. */
-function Card({ children, onSubmit }: { children: ComponentChildren; onSubmit?: () => void }) {
-  const inner = (
-    <>
-      <div class="brand-mark" aria-hidden="true">
-        <ChatIcon />
-      </div>
-      {children}
-    </>
-  );
-  return (
-    <main class="login invite-page">
-      {onSubmit ? (
-        <form
-          class="login-card"
-          noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            onSubmit();
-          }}
-        >
-          {inner}
-        </form>
-      ) : (
-        <div class="login-card">{inner}</div>
-      )}
-    </main>
   );
 }

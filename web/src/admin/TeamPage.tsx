@@ -3,10 +3,10 @@
 // row they are about.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { store } from './store';
-import { useStore, Avatar } from './ui';
-import { timeUntil, type Member, type Role } from './team';
+import { useStore, useCopy, Avatar } from './ui';
+import { timeUntil, type Invitation, type Member, type Role } from './team';
 
-type Action = 'remove' | 'disable' | 'demote';
+type Action = 'remove' | 'disable' | 'demote' | 'reset';
 interface Pending {
   id: string;
   action: Action;
@@ -33,7 +33,7 @@ export function TeamPage() {
 
   /** Runs `action` at once, or after a confirmation where it cannot be undone or locks you out. */
   const ask = (m: Member, action: Action, run: () => void) => {
-    const needs = action === 'remove' || (m.id === me && (action === 'disable' || action === 'demote'));
+    const needs = action === 'remove' || action === 'reset' || (m.id === me && (action === 'disable' || action === 'demote'));
     if (needs) setConfirm({ id: m.id, action });
     else run();
   };
@@ -89,11 +89,15 @@ export function TeamPage() {
                   onDemote={() => ask(m, 'demote', () => void team.setRole(m.id, 'agent'))}
                   onDisabled={(d) => (d ? ask(m, 'disable', () => void team.setDisabled(m.id, true)) : void team.setDisabled(m.id, false))}
                   onRemove={() => ask(m, 'remove', () => void team.remove(m.id))}
+                  onReset={() => ask(m, 'reset', () => void team.resetPassword(m.id))}
+                  reset={team.resets.get(m.id) || null}
+                  onCloseReset={() => team.clearReset(m.id)}
                   onConfirm={() => {
                     const c = confirm;
                     setConfirm(null);
                     if (!c) return;
                     if (c.action === 'remove') void team.remove(c.id);
+                    else if (c.action === 'reset') void team.resetPassword(c.id);
                     else if (c.action === 'disable') void team.setDisabled(c.id, true);
                     else void team.setRole(c.id, 'agent');
                   }}
@@ -122,6 +126,9 @@ function MemberRow(p: {
   onDemote: () => void;
   onDisabled: (d: boolean) => void;
   onRemove: () => void;
+  onReset: () => void;
+  reset: Invitation | null;
+  onCloseReset: () => void;
   onConfirm: () => void;
   onCancel: () => void;
 }) {
@@ -133,14 +140,17 @@ function MemberRow(p: {
   return (
     <li class={`member${m.disabled ? ' disabled' : ''}`} data-username={m.username} aria-busy={busy}>
       <div class="member-main">
-        <Avatar seed={m.id} name={m.name} />
+        <Avatar seed={m.id} name={m.name} online={m.online} />
         <div class="member-who">
           <span class="member-name">
             <span class="member-name-text">{m.name}</span>
             {self && <span class="tag">You</span>}
             {m.disabled && <span class="tag warn">Disabled</span>}
           </span>
-          <span class="member-user">@{m.username}</span>
+          <span class="member-sub">
+            <span class="member-user">@{m.username}</span>
+            {m.online !== undefined && <span class={`presence${m.online ? ' on' : ''}`}>{m.online ? 'Online' : 'Offline'}</span>}
+          </span>
         </div>
       </div>
       <div class="member-actions">
@@ -170,6 +180,11 @@ function MemberRow(p: {
         <button class="btn danger-ghost sm" type="button" disabled={busy} onClick={p.onRemove}>
           Remove
         </button>
+        {!self && (
+          <button class="btn ghost sm" type="button" disabled={busy} onClick={p.onReset}>
+            Reset password
+          </button>
+        )}
       </div>
       {p.confirming && (
         <div class="member-confirm" role="group" aria-label="Confirm">
@@ -179,11 +194,18 @@ function MemberRow(p: {
               Cancel
             </button>
             <button ref={confirmRef} class="btn danger sm" type="button" onClick={p.onConfirm}>
-              {p.confirming === 'remove' ? `Remove ${m.name}` : p.confirming === 'disable' ? 'Disable my account' : 'Make me an agent'}
+              {p.confirming === 'remove'
+                ? `Remove ${m.name}`
+                : p.confirming === 'reset'
+                  ? 'Reset password'
+                  : p.confirming === 'disable'
+                    ? 'Disable my account'
+                    : 'Make me an agent'}
             </button>
           </div>
         </div>
       )}
+      {p.reset && <ResetLink m={m} reset={p.reset} onClose={p.onCloseReset} />}
       {p.error && (
         <p class="form-error" role="alert">
           {p.error}
@@ -193,7 +215,37 @@ function MemberRow(p: {
   );
 }
 
+/** The one-time link that lets an agent choose a new password, for the admin to pass on. */
+function ResetLink({ m, reset, onClose }: { m: Member; reset: Invitation; onClose: () => void }) {
+  const ref = useRef<HTMLInputElement>(null);
+  const [copied, copy] = useCopy();
+  useEffect(() => ref.current?.select(), [reset.url]);
+  return (
+    <div class="member-reset">
+      <label>
+        Password link for {m.name}
+        <span class="copy-row">
+          <input ref={ref} class="reset-url" readOnly value={reset.url} onFocus={(e) => e.currentTarget.select()} />
+          <button class="btn ghost" type="button" onClick={() => void copy(reset.url, ref.current)}>
+            {copied ? 'Copied' : 'Copy'}
+          </button>
+          <button class="btn ghost" type="button" onClick={onClose}>
+            Done
+          </button>
+        </span>
+      </label>
+      <p class="hint" role="status">
+        Send it to {m.name}: it lets them choose a new password, once. Expires{' '}
+        <time dateTime={reset.expiresAt}>{new Date(reset.expiresAt).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' })}</time>
+        {timeUntil(reset.expiresAt) && ` (${timeUntil(reset.expiresAt)})`}.
+      </p>
+    </div>
+  );
+}
+
 function confirmText(m: Member, self: boolean, action: Action): string {
+  if (action === 'reset')
+    return `Reset the password of ${m.name} (@${m.username})? They are signed out at once and cannot log in until they choose a new password with the link you get.`;
   if (action === 'remove')
     return self
       ? 'Remove your own account? You will be signed out and cannot log in again. Your messages keep your name.'

@@ -20,6 +20,8 @@ export interface SignUp {
 export interface Session {
   token: string;
   agent: { id: string; name: string; siteId: string; role: Role };
+  /** Not in the server's answer: the username the agent signed in with, kept for the Profile page. */
+  username?: string;
 }
 
 export type Lookup =
@@ -55,10 +57,10 @@ export function checkSignUp(f: SignUp): string {
   return '';
 }
 
-type Fetch = typeof fetch;
+export type Fetch = typeof fetch;
 
 const url = (token: string) => `/api/invitations/${encodeURIComponent(token)}`;
-const UNREACHABLE = 'Cannot reach the server. Check your connection and try again.';
+export const UNREACHABLE = 'Cannot reach the server. Check your connection and try again.';
 
 export async function lookUp(token: string, f: Fetch = fetch): Promise<Lookup> {
   if (!token) return { state: 'gone' };
@@ -94,7 +96,7 @@ export async function accept(token: string, form: SignUp, f: Fetch = fetch): Pro
 }
 
 /** What an error answer says: the server's message for a refused field, a hint otherwise. */
-async function problem(res: Response): Promise<string> {
+export async function problem(res: Response): Promise<string> {
   if (res.status === 429) return 'Too many attempts. Wait a minute and try again.';
   if (res.status === 503) return 'The server is busy. Try again shortly.';
   const body = await res.json().catch(() => null);

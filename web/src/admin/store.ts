@@ -8,6 +8,9 @@ import { Thread } from '../shared/thread';
 import type { AgentRequests, Message, Summary, ThreadRequests } from '../shared/types';
 import { Team, type AdminRequests, type Member } from './team';
 import { inviteToken, type Session } from './invite';
+import { resetToken } from './reset';
+import { Settings, type SettingsRequests } from './settings';
+import { profileRefusal, type ProfileChange, type ProfileRequests } from './profile';
 
 export interface Agent {
   id: string;
@@ -15,12 +18,29 @@ export interface Agent {
   siteId: string;
   /** "admin" also manages the team and the site's settings. */
   role: 'admin' | 'agent';
+  /** The username signed in with (the server's answers do not carry it); absent in a session
+   * kept from before it was recorded. */
+  username?: string;
 }
 export type Filter = 'all' | 'open' | 'ended';
-/** What the dashboard shows: the conversations, or (admins) the Team page. */
-export type View = 'inbox' | 'team';
+/** What the dashboard shows: the conversations, (admins) the Team or Settings page, or the
+ * agent's own Profile. */
+export type View = 'inbox' | 'team' | 'settings' | 'profile';
 
-const TEAM_PATH = '/admin/team';
+const PATHS: Record<View, string> = {
+  inbox: '/admin',
+  team: '/admin/team',
+  settings: '/admin/settings',
+  profile: '/admin/profile',
+};
+/** The page an address names (the inbox for any other). */
+function viewOf(pathname: string): View {
+  const p = pathname.replace(/\/$/, '');
+  return (Object.keys(PATHS) as View[]).find((v) => PATHS[v] === p) || 'inbox';
+}
+/** Pages only admins see. */
+const ADMIN_ONLY: View[] = ['team', 'settings'];
+const TITLES: Record<View, string> = { inbox: 'Inbox', team: 'Team', settings: 'Settings', profile: 'Profile' };
 
 const SESSION_KEY = 'parlor.session';
 
@@ -41,15 +61,19 @@ export class Store {
   filter: Filter = 'all';
   search = '';
   notify = localStorage.getItem('parlor.sound') !== 'off';
-  /** The page asked for by the address; `team` shows only to admins (`page()`). */
-  view: View = location.pathname.replace(/\/$/, '') === TEAM_PATH ? 'team' : 'inbox';
+  /** The page asked for by the address; `team` and `settings` show only to admins (`page()`). */
+  view: View = viewOf(location.pathname);
   /** The token of an invitation link being opened (`/admin/invite/TOKEN`), else null. */
   invite: string | null = inviteToken(location.pathname);
+  /** The token of a password-reset link being opened (`/admin/reset/TOKEN`), else null. */
+  reset: string | null = resetToken(location.pathname);
   readonly team = new Team(acker<AdminRequests>(() => this.socket), {
     onChange: () => this.changed(),
     me: () => this.agent?.id,
     onSelf: (m) => this.updateSelf(m),
   });
+  readonly settings = new Settings(acker<SettingsRequests>(() => this.socket), { onChange: () => this.changed() });
+  private profileRequest = acker<ProfileRequests>(() => this.socket);
   private listeners = new Set<() => void>();
   private queued = false;
   private audio: AudioContext | null = null;
@@ -68,15 +92,16 @@ export class Store {
     // The browser knows about lost connectivity before Socket.IO's heartbeat does.
     addEventListener('offline', () => this.socket?.disconnect());
     addEventListener('popstate', () => {
-      this.view = location.pathname.replace(/\/$/, '') === TEAM_PATH ? 'team' : 'inbox';
+      this.view = viewOf(location.pathname);
       this.invite = inviteToken(location.pathname);
-      if (this.page() === 'team' && this.connected) void this.team.load();
+      this.reset = resetToken(location.pathname);
+      this.loadPage();
       this.changed();
     });
     addEventListener('online', () => this.socket && !this.socket.connected && this.socket.connect());
     document.addEventListener('visibilitychange', () => {
       if (!document.hidden && this.selected) this.markRead(this.selected);
-      if (!document.hidden && this.connected && this.page() === 'team') void this.team.load();
+      if (!document.hidden && this.page() === 'team') this.loadPage();
       this.changed();
     });
     this.changed(); // the title of the page the address names
@@ -113,14 +138,17 @@ export class Store {
     if (!res.ok) return `The server answered with an error (${res.status}). Try again.`;
     const body = await res.json().catch(() => null);
     if (!body || !body.token) return 'Unexpected answer from the server.';
-    this.adopt(body);
+    // Usernames are compared exactly: the one typed is the agent's.
+    this.adopt(body, username);
     return null;
   }
 
-  /** Starts the session a login (or an accepted invitation) answered. */
-  adopt(body: Session) {
+  /** Starts the session a login (or an accepted invitation or reset) answered, in place of
+   * whichever this tab had. */
+  adopt(body: Session, username?: string) {
+    if (this.socket || (this.agent && this.agent.id !== body.agent.id)) this.forget();
     this.token = body.token;
-    this.agent = { ...body.agent, role: body.agent.role === 'admin' ? 'admin' : 'agent' };
+    this.agent = { ...body.agent, role: body.agent.role === 'admin' ? 'admin' : 'agent', username };
     this.notice = '';
     this.saveSession();
     this.unlockAudio();
@@ -138,9 +166,40 @@ export class Store {
   /** The server answered the logged-in agent itself (an admin changed their own role). */
   private updateSelf(m: Member) {
     if (!this.agent) return;
-    this.agent = { ...this.agent, name: m.name, role: m.role };
+    this.agent = { ...this.agent, name: m.name, role: m.role, username: m.username };
     this.saveSession();
     this.changed();
+  }
+
+  /** Changes the agent's own name and/or password (`profile`); answers the refusal as the page
+   * shows it, or null. A new password ends every older session, this connection's too: the
+   * session goes on here with the token the server answered, on a new connection. */
+  async changeProfile(change: ProfileChange): Promise<string | null> {
+    if (!this.socket || !this.connected) return 'Not connected. Try again when the connection is back.';
+    const r = await this.profileRequest('profile', change);
+    if (!r.ok) return profileRefusal(r.error);
+    if (!this.agent) return null;
+    this.agent = { ...this.agent, name: r.agent.name, role: r.agent.role === 'admin' ? 'admin' : 'agent' };
+    if (r.token) {
+      this.token = r.token;
+      this.reconnect();
+    }
+    this.saveSession();
+    this.changed();
+    return null;
+  }
+
+  /** Drops the connection and opens a new one with the current token. */
+  private reconnect() {
+    const old = this.socket;
+    if (old) {
+      old.off();
+      old.disconnect();
+    }
+    this.socket = null;
+    this.connected = false;
+    this.threads.forEach((t) => t.setOnline(false));
+    this.connect();
   }
 
   isAdmin() {
@@ -148,30 +207,43 @@ export class Store {
   }
 
   // ---------- pages ----------
-  /** The page shown: the Team page only to admins. */
+  /** The page shown: Team and Settings only to admins (others see the inbox). */
   page(): View {
-    return this.view === 'team' && this.isAdmin() ? 'team' : 'inbox';
+    return ADMIN_ONLY.includes(this.view) && !this.isAdmin() ? 'inbox' : this.view;
   }
-  /** Opens the Team page (admins) or the inbox, as a new history entry. */
+  /** Opens a page, as a new history entry. */
   show(view: View) {
     if (view === this.page() && view === this.view) return;
     this.view = view;
-    const path = view === 'team' ? TEAM_PATH : '/admin';
+    const path = PATHS[view];
     if (location.pathname !== path) history.pushState(null, '', path);
-    // Before the session is open, `conversations` loads it.
-    if (this.page() === 'team' && this.connected) void this.team.load();
+    this.loadPage();
     this.changed();
   }
-  /** Leaves the invitation page for the dashboard (after signing up, or to log in). */
+  /** Reads what the page shown needs. Before the session is open, `conversations` does. */
+  private loadPage() {
+    if (!this.connected) return;
+    if (this.page() === 'team') void this.team.load();
+    if (this.page() === 'settings') void this.settings.load();
+  }
+  /** Leaves the invitation or reset page for the dashboard (after signing up, or to log in). */
   leaveInvite() {
-    this.invite = null;
+    this.invite = this.reset = null;
     history.replaceState(null, '', '/admin');
     this.view = 'inbox';
     this.changed();
   }
 
   logout(notice = '') {
+    this.forget();
+    this.notice = notice;
+    this.changed();
+  }
+
+  /** Ends the session in this tab and forgets what it showed. */
+  private forget() {
     sessionStorage.removeItem(SESSION_KEY);
+    this.socket?.off();
     this.socket?.disconnect();
     this.socket = null;
     this.token = '';
@@ -183,8 +255,7 @@ export class Store {
     this.typing.clear();
     this.selected = null;
     this.team.reset();
-    this.notice = notice;
-    this.changed();
+    this.settings.reset();
   }
 
   // ---------- socket ----------
@@ -219,8 +290,10 @@ export class Store {
         this.connected = true;
         this.everConnected = true;
         this.threads.forEach((t) => t.setOnline(true));
-        // Changes made while we were away (another admin, the CLI) show on the Team page.
+        // Changes made while we were away (another admin, the CLI) show on the Team page; the
+        // Settings page reads the settings it edits once the session is open.
         if (this.page() === 'team') void this.team.load();
+        if (this.page() === 'settings' && !this.settings.current) void this.settings.load();
       }
       p.conversations.forEach((c) => this.convs.set(c.id, c));
       this.moreConvs.all = !!p.hasMore;
@@ -235,6 +308,9 @@ export class Store {
       this.changed();
     });
     s.on('message', (m: Message) => this.onMessage(m));
+    s.on('agentPresence', (p: { agentId: string; online: boolean }) => {
+      if (p && typeof p.agentId === 'string') this.team.presence(p.agentId, !!p.online);
+    });
     s.on('presence', (p: { conversationId: string; online: boolean }) => {
       const c = this.convs.get(p.conversationId);
       if (c) {
@@ -360,7 +436,8 @@ export class Store {
   }
   private updateTitle() {
     const n = this.totalUnread();
-    const what = this.invite !== null ? 'Join your team' : !this.token ? 'Log in' : this.page() === 'team' ? 'Team' : 'Inbox';
+    const what =
+      this.invite !== null ? 'Join your team' : this.reset !== null ? 'Choose a new password' : !this.token ? 'Log in' : TITLES[this.page()];
     document.title = `${n ? `(${n}) ` : ''}${what} — Parlor`;
   }
 

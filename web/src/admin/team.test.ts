@@ -167,6 +167,51 @@ describe('Team', () => {
     expect(t.team.members).toEqual([]);
     expect(t.team.loaded).toBe(false);
   });
+
+  test('agentPresence keeps online state live; an event during a reload wins over the list', async () => {
+    const t = await loaded();
+    expect(t.team.member('b2')?.online).toBe(undefined);
+    t.team.presence('b2', true);
+    expect(t.team.member('b2')?.online).toBe(true);
+    t.team.presence('b2', false);
+    expect(t.team.member('b2')?.online).toBe(false);
+    t.team.presence('nobody', true); // not listed: ignored
+    expect(t.team.members.length).toBe(3);
+    // b2 comes online while the list is read; the list, read before, says offline
+    const p = t.team.load();
+    t.team.presence('b2', true);
+    await t.next('team').answer({
+      ok: true,
+      agents: [{ ...member('a1', 'admin'), online: true }, { ...member('b2'), online: false }, { ...member('c3', 'agent', true), online: false }],
+    });
+    await p;
+    expect(t.team.members.map((m) => `${m.id}:${m.online}`)).toEqual(['a1:true', 'b2:true', 'c3:false']);
+    // the next reload takes the list as it comes
+    const q = t.team.load();
+    await t.next('team').answer({ ok: true, agents: [{ ...member('b2'), online: false }] });
+    await q;
+    expect(t.team.member('b2')?.online).toBe(false);
+  });
+
+  test('resetPassword keeps the link on the row, or the refusal', async () => {
+    const t = await loaded();
+    const p = t.team.resetPassword('b2');
+    const call = t.next('resetPassword');
+    expect(call.payload).toEqual({ agentId: 'b2' });
+    expect(t.team.busy.has('b2')).toBe(true);
+    const reset = { url: 'http://x/admin/reset/abc', role: 'agent', expiresAt: '2030-01-08T00:00:00Z' };
+    await call.answer({ ok: true, reset });
+    expect(await p).toBe(true);
+    expect(t.team.resets.get('b2')).toEqual(reset);
+    expect(t.team.member('b2')).toEqual(member('b2'));
+    t.team.clearReset('b2');
+    expect(t.team.resets.size).toBe(0);
+    const q = t.team.resetPassword('c3');
+    await t.next('resetPassword').answer(refuse('forbidden', 'only an admin of the site may do this'));
+    expect(await q).toBe(false);
+    expect(t.team.resets.size).toBe(0);
+    expect(t.team.errors.get('c3')).toMatch(/^Only an admin/);
+  });
 });
 
 describe('texts', () => {

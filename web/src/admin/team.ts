@@ -15,6 +15,9 @@ export interface Member {
   name: string;
   role: Role;
   disabled: boolean;
+  /** Whether the agent has a dashboard open (kept live by `agentPresence`); absent from a
+   * server that does not say. */
+  online?: boolean;
 }
 
 export interface Invitation {
@@ -30,6 +33,7 @@ export interface AdminRequests {
   setDisabled: [{ agentId: string; disabled: boolean }, { agent: Member }];
   removeAgent: [{ agentId: string }, {}];
   invite: [{ role?: Role }, { invitation: Invitation }];
+  resetPassword: [{ agentId: string }, { reset: Invitation }];
 }
 
 export interface TeamOptions {
@@ -52,10 +56,15 @@ export class Team {
   /** The last refusal per agent, shown on its row until its next change. */
   errors = new Map<string, string>();
   invitation: Invitation | null = null;
+  /** Password-reset links made on this page, by agent, shown on its row until closed. */
+  resets = new Map<string, Invitation>();
   inviting = false;
   inviteError = '';
   /** Bumped by `reset`, so that answers to requests of an earlier session are dropped. */
   private epoch = 0;
+  /** `agentPresence` events that came while the list was being read: they are newer than or as
+   * new as the list the server answers, and are applied over it. */
+  private seen = new Map<string, boolean>();
 
   constructor(
     private ack: Ack<AdminRequests>,
@@ -75,7 +84,18 @@ export class Team {
     this.busy.clear();
     this.errors.clear();
     this.invitation = null;
+    this.resets.clear();
     this.inviting = false;
+    this.seen.clear();
+    this.changed();
+  }
+
+  /** An agent came online or went offline (`agentPresence`). */
+  presence(agentId: string, online: boolean) {
+    if (this.loading) this.seen.set(agentId, online);
+    const m = this.member(agentId);
+    if (!m || m.online === online) return;
+    this.members = this.members.map((x) => (x.id === agentId ? { ...x, online } : x));
     this.changed();
   }
 
@@ -84,12 +104,15 @@ export class Team {
     if (this.loading) return;
     const epoch = this.epoch;
     this.loading = true;
+    this.seen.clear();
     this.changed();
     const r = await this.ack('team', {});
     if (epoch !== this.epoch) return;
     this.loading = false;
     if (r.ok) {
-      this.members = r.agents;
+      const seen = this.seen;
+      this.members = r.agents.map((m) => (seen.has(m.id) ? { ...m, online: seen.get(m.id) } : m));
+      this.seen = new Map();
       this.loaded = true;
       this.error = '';
       const ids = new Set(r.agents.map((m) => m.id));
@@ -119,6 +142,28 @@ export class Team {
 
   remove(agentId: string): Promise<boolean> {
     return this.change(agentId, () => this.ack('removeAgent', { agentId }), true);
+  }
+
+  /** Takes the agent's password away (its sessions end) and keeps the one-time link that lets
+   * it choose a new one, for the admin to pass on. */
+  async resetPassword(agentId: string): Promise<boolean> {
+    let reset: Invitation | undefined;
+    this.resets.delete(agentId);
+    const ok = await this.change(agentId, async () => {
+      const r = await this.ack('resetPassword', { agentId });
+      if (r.ok) reset = r.reset;
+      return r;
+    });
+    if (ok && reset) {
+      this.resets.set(agentId, reset);
+      this.changed();
+    }
+    return ok;
+  }
+
+  /** Hides a reset link shown on an agent's row. */
+  clearReset(agentId: string) {
+    if (this.resets.delete(agentId)) this.changed();
   }
 
   /** One change of one agent at a time; answers whether the server took it. */

@@ -1,5 +1,6 @@
 // Small pieces every page of the dashboard uses.
-import { useEffect, useReducer } from 'preact/hooks';
+import type { ComponentChildren } from 'preact';
+import { useEffect, useReducer, useState } from 'preact/hooks';
 import { store, hash } from './store';
 
 /** The store, re-rendering the component on every change. */
@@ -33,3 +34,61 @@ export function ChatIcon() {
   );
 }
 
+/** The login page's card, as a form when it has `onSubmit`. */
+export function AuthCard({ children, onSubmit }: { children: ComponentChildren; onSubmit?: () => void }) {
+  const inner = (
+    <>
+      <div class="brand-mark" aria-hidden="true">
+        <ChatIcon />
+      </div>
+      {children}
+    </>
+  );
+  return (
+    <main class="login invite-page">
+      {onSubmit ? (
+        <form
+          class="login-card"
+          noValidate
+          onSubmit={(e) => {
+            e.preventDefault();
+            onSubmit();
+          }}
+        >
+          {inner}
+        </form>
+      ) : (
+        <div class="login-card">{inner}</div>
+      )}
+    </main>
+  );
+}
+
+/** Copying a text to the clipboard with a "Copied" confirmation for two seconds. Without the
+ * clipboard API (or its permission) it selects the text in `field` and copies the old way; where
+ * even that fails the text stays selected for the user to copy. */
+export function useCopy(): [boolean, (text: string, field?: HTMLInputElement | HTMLTextAreaElement | null) => Promise<void>] {
+  const [copied, setCopied] = useState(false);
+  useEffect(() => {
+    if (!copied) return;
+    const t = setTimeout(() => setCopied(false), 2000);
+    return () => clearTimeout(t);
+  }, [copied]);
+  const copy = async (text: string, field?: HTMLInputElement | HTMLTextAreaElement | null) => {
+    try {
+      await navigator.clipboard.writeText(text);
+      setCopied(true);
+    } catch {
+      field?.focus();
+      field?.select();
+      let ok = false;
+      try {
+        ok = !!field && document.execCommand('copy');
+      } catch {
+        /* selected: the user copies it */
+      }
+      setCopied(ok);
+    }
+  };
+  return [copied, copy];
+}
