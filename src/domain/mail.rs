@@ -28,6 +28,9 @@ pub struct Mail {
     pub to: String,
     /// The sender's display name (the site's); the address is `PARLOR_MAIL_FROM`'s.
     pub from_name: Option<String>,
+    /// The site's contact address, when it set one.
+    #[serde(default)]
+    pub reply_to: Option<String>,
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -280,6 +283,7 @@ pub fn transcript(
     Mail {
         to: to.to_owned(),
         from_name: Some(site_name.clone()),
+        reply_to: site.contact_email.clone(),
         subject: format!("Your conversation with {site_name}"),
         text,
         html,

@@ -86,6 +86,8 @@ pub struct Site {
     pub away_message: Option<String>,
     /// `None`: always open.
     pub office_hours: Option<OfficeHours>,
+    /// Where replies to the site's e-mails go (`Reply-To`).
+    pub contact_email: Option<String>,
 }
 
 #[derive(Debug, Clone)]

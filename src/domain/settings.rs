@@ -10,7 +10,7 @@ use super::chat::Chat;
 use super::error::{DomainError, DomainResult};
 use super::hours::{OfficeHours, OfficeHoursInput};
 use super::ids::SiteKey;
-use super::input::{single_line, MAX_NAME_CHARS};
+use super::input::{parse_email, single_line, MAX_NAME_CHARS};
 use super::model::Site;
 use super::store::SiteChanges;
 
@@ -33,6 +33,8 @@ pub struct SiteSettings {
     pub allowed_origins: Vec<String>,
     /// `null`: always open.
     pub office_hours: Option<OfficeHours>,
+    /// The `Reply-To` of the site's e-mails; `null`: none.
+    pub contact_email: Option<String>,
 }
 
 impl From<Site> for SiteSettings {
@@ -48,6 +50,7 @@ impl From<Site> for SiteSettings {
             prechat_required,
             allowed_origins: s.allowed_origins,
             office_hours: s.office_hours,
+            contact_email: s.contact_email,
         }
     }
 }
@@ -74,6 +77,8 @@ pub struct SettingsUpdate {
     pub allowed_origins: Option<Vec<String>>,
     /// `Some(None)`: back to always open.
     pub office_hours: Option<Option<OfficeHoursInput>>,
+    /// An empty text clears it.
+    pub contact_email: Option<String>,
 }
 
 impl Chat {
@@ -129,6 +134,15 @@ impl Chat {
             .office_hours
             .map(|h| h.map(OfficeHours::parse).transpose())
             .transpose()?;
+        let contact_email = update
+            .contact_email
+            .as_deref()
+            .map(|e| {
+                parse_email(e)
+                    .map(Option::unwrap_or_default)
+                    .map_err(|_| DomainError::invalid("contactEmail must be an e-mail address"))
+            })
+            .transpose()?;
         let site = self
             .store
             .site_by_id(&me.site_id)
@@ -151,6 +165,7 @@ impl Chat {
             greeting: greeting.as_deref(),
             away_message: away_message.as_deref(),
             office_hours: office_hours.as_ref().map(Option::as_ref),
+            contact_email: contact_email.as_deref(),
         };
         if !self.store.update_site(&me.site_id, changes).await? {
             return Err(DomainError::NotFound);

@@ -108,6 +108,7 @@ pub struct SiteChanges<'a> {
     pub away_message: Option<&'a str>,
     /// `Some(None)` clears the office hours (always open).
     pub office_hours: Option<Option<&'a OfficeHours>>,
+    pub contact_email: Option<&'a str>,
 }
 
 /// A change to one agent that may take away an admin.
@@ -181,6 +182,7 @@ impl NewSite<'_> {
             greeting: None,
             away_message: None,
             office_hours: None,
+            contact_email: None,
         }
     }
 }

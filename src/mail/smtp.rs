@@ -57,6 +57,12 @@ impl SmtpMailer {
             .to(to)
             .subject(&mail.subject)
             .message_id(Some(format!("<{}>", mail.message_id)));
+        if let Some(reply_to) = &mail.reply_to {
+            let reply_to = reply_to
+                .parse::<Mailbox>()
+                .map_err(|e| MailError::Permanent(format!("reply-to: {e}")))?;
+            builder = builder.reply_to(reply_to);
+        }
         if let Some(thread) = &mail.thread {
             builder = builder
                 .in_reply_to(format!("<{thread}>"))

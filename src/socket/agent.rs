@@ -330,6 +330,7 @@ struct UpdateSettings {
     /// Absent: unchanged; `null`: always open.
     #[serde(default, deserialize_with = "present")]
     office_hours: Option<Option<OfficeHoursInput>>,
+    contact_email: Option<String>,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from one not given (`None`, by `default`).
@@ -349,6 +350,7 @@ async fn on_update_settings(c: Caller, req: UpdateSettings) -> DomainResult<Valu
         prechat_required: req.prechat_required,
         allowed_origins: req.allowed_origins,
         office_hours: req.office_hours,
+        contact_email: req.contact_email,
     };
     Ok(json!({ "settings": c.chat.update_site_settings(&c.id, update).await? }))
 }

@@ -18,7 +18,7 @@ pub(super) const SITE_COLUMNS: &str = "id, site_key, name, \
      CAST(allowed_query_params AS TEXT) AS allowed_query_params, \
      accent_color, greeting, away_message, \
      CAST(prechat_required AS TEXT) AS prechat_required, \
-     CAST(office_hours AS TEXT) AS office_hours";
+     CAST(office_hours AS TEXT) AS office_hours, contact_email";
 pub(super) const AGENT_COLUMNS: &str =
     "id, site_id, username, name, password_hash, token_version, disabled, deleted_at, role, email";
 pub(super) const CONVERSATION_COLUMNS: &str =
@@ -40,6 +40,7 @@ pub(super) struct SiteRow {
     pub(super) away_message: Option<String>,
     pub(super) prechat_required: String,
     pub(super) office_hours: Option<String>,
+    pub(super) contact_email: Option<String>,
 }
 
 impl SiteRow {
@@ -60,6 +61,7 @@ impl SiteRow {
                 .office_hours
                 .as_deref()
                 .and_then(OfficeHours::from_json),
+            contact_email: self.contact_email,
             id: SiteId::try_from(self.id)?,
             site_key: SiteKey::try_from(self.site_key)?,
             name: self.name,

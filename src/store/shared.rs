@@ -423,7 +423,8 @@ macro_rules! shared_sql {
                      away_message = CASE WHEN $9 IS NULL THEN away_message ELSE NULLIF($9, '') END, \
                      office_hours = CASE WHEN $10 THEN CAST($11 AS TEXT)",
                     $json,
-                    " ELSE office_hours END \
+                    " ELSE office_hours END, \
+                     contact_email = CASE WHEN $12 IS NULL THEN contact_email ELSE NULLIF($12, '') END \
                      WHERE id = $1"
                 ))
                 .bind(id.as_str())
@@ -437,6 +438,7 @@ macro_rules! shared_sql {
                 .bind(c.away_message)
                 .bind(c.office_hours.is_some())
                 .bind(c.office_hours.flatten().map(OfficeHours::to_json))
+                .bind(c.contact_email)
                 .execute(&self.$writes)
                 .await?;
                 Ok(done.rows_affected() == 1)

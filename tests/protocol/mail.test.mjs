@@ -3,6 +3,9 @@
 import { describe, it, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startServer, call, assertOk, assertError, visitorSay, agentSay, sleep, BACKEND, waitFor, PARLOR_BIN } from "./support.mjs";
 import { smtpServer, freePort } from "./smtp.mjs";
 
@@ -61,6 +64,22 @@ describe("transcripts", () => {
     assert.ok(mail.text.includes('<b>bold</b> <img src=x onerror="alert(1)"> & co'), "the text part is the text as written");
   });
 
+  it("the site's contact address is the Reply-To; without one there is none", async () => {
+    const email = address();
+    const { site, v } = await conversation(srv, { email });
+    const boss = await srv.createAgent(site.siteKey, { role: "admin" });
+    const admin = (await srv.agent(boss.token)).socket;
+    assertOk(await call(v.socket, "transcript", {}));
+    const [plain] = await smtp.to(email);
+    assert.equal(plain.headers.get("reply-to"), undefined);
+    const { settings } = assertOk(await call(admin, "updateSettings", { contactEmail: "help@acme.example" }));
+    assert.equal(settings.contactEmail, "help@acme.example");
+    assertOk(await call(v.socket, "transcript", {}));
+    const [, replied] = await smtp.to(email, 2);
+    assert.equal(replied.headers.get("reply-to").text, "help@acme.example");
+    assert.equal(assertOk(await call(admin, "updateSettings", { contactEmail: "" })).settings.contactEmail, null);
+  });
+
   it("every e-mail of one conversation is in one thread", async () => {
     const email = address();
     const { v } = await conversation(srv, { email });
@@ -117,7 +136,7 @@ describe("configuration", () => {
       env: {
         ...process.env,
         PARLOR_SMTP_URL: "ftp://parlor:hunter2secret@mail.example",
-        PARLOR_DATABASE_URL: "sqlite::memory:",
+        PARLOR_DATABASE_URL: `sqlite://${join(mkdtempSync(join(tmpdir(), "parlor-smtp-")), "test.db")}`,
         PARLOR_LISTEN: "127.0.0.1:0",
         PARLOR_DEMO: "false",
         RUST_LOG: "info",

@@ -33,6 +33,7 @@ describe("site settings", () => {
       prechatRequired: [],
       allowedOrigins: [],
       officeHours: null,
+      contactEmail: null,
     });
   });
 
@@ -100,6 +101,7 @@ describe("site settings", () => {
       { officeHours: { timeZone: "UTC", weekly: Array(51).fill({ day: "mon", from: "09:00", to: "10:00" }) } },
       { officeHours: { weekly: [] } },
       { officeHours: "9 to 5" },
+      { contactEmail: "support at acme" },
     ]) {
       assertError(await call(socket, "updateSettings", bad), "invalid", JSON.stringify(bad));
     }
