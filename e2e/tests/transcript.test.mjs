@@ -59,6 +59,7 @@ test('a visitor without an e-mail address types one into the widget and gets the
   const offer = page.locator(T.offer);
   await offer.waitFor();
   assert.equal(await offer.textContent(), 'E-mail me this conversation');
+  await shot(page, 'widget-transcript-offer.png');
   await offer.click();
   const email = page.locator(T.email);
   await email.waitFor();

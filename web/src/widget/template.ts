@@ -36,8 +36,11 @@ export const TEMPLATE = `
     <div class="transcript" hidden>
       <button class="transcript-offer" type="button">${ICON_MAIL}<span></span></button>
       <form class="transcript-form" novalidate hidden>
-        <input type="email" name="email" autocomplete="email" maxlength="254" required>
-        <button class="primary" type="submit"></button>
+        <p class="transcript-lead">${ICON_MAIL}<span></span></p>
+        <div class="transcript-row">
+          <input type="email" name="email" autocomplete="email" maxlength="254" required>
+          <button class="primary" type="submit"></button>
+        </div>
       </form>
       <p class="transcript-note" role="status"></p>
     </div>
@@ -74,6 +77,7 @@ export function labelTemplate(root: HTMLElement, t: Strings) {
   attr('.send', 'aria-label', t.send);
   text('.brand span', t.poweredBy);
   text('.transcript-offer span', t.transcriptOffer);
+  text('.transcript-lead span', t.transcriptOffer);
   attr('.transcript-form input', 'aria-label', t.transcriptEmail);
   attr('.transcript-form input', 'placeholder', t.transcriptEmail);
   text('.transcript-form .primary', t.transcriptSend);
