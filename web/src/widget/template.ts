@@ -38,7 +38,7 @@ export const TEMPLATE = `
       <form class="transcript-form" novalidate hidden>
         <p class="transcript-lead">${ICON_MAIL}<span></span></p>
         <div class="transcript-row">
-          <input type="email" name="email" autocomplete="email" maxlength="254" required>
+          <input type="email" autocomplete="email" maxlength="254" required>
           <button class="primary" type="submit"></button>
         </div>
       </form>
