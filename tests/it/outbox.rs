@@ -59,7 +59,10 @@ async fn a_claimed_email_is_held_for_its_lease_and_a_retry_waits_until_due(backe
     let now = 1_000_000;
     enqueue(&t, &site.id, 1, now).await;
     let store = t.store();
-    let first = store.claim_mail(now, now + LEASE, 10).await.expect("claims");
+    let first = store
+        .claim_mail(now, now + LEASE, 10)
+        .await
+        .expect("claims");
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].attempts, 1);
     assert!(store

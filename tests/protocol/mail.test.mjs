@@ -2,7 +2,8 @@
 // and the outbox that delivers it exactly once whatever the SMTP server and Parlor go through.
 import { describe, it, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, call, assertOk, assertError, visitorSay, agentSay, sleep, BACKEND, waitFor } from "./support.mjs";
+import { spawnSync } from "node:child_process";
+import { startServer, call, assertOk, assertError, visitorSay, agentSay, sleep, BACKEND, waitFor, PARLOR_BIN } from "./support.mjs";
 import { smtpServer, freePort } from "./smtp.mjs";
 
 let smtp;
@@ -107,6 +108,26 @@ describe("transcripts", () => {
     } finally {
       await plain.dispose();
     }
+  });
+});
+
+describe("configuration", () => {
+  it("a bad PARLOR_SMTP_URL stops the start with its reason, and never shows the password", () => {
+    const run = spawnSync(PARLOR_BIN, [], {
+      env: {
+        ...process.env,
+        PARLOR_SMTP_URL: "ftp://parlor:hunter2secret@mail.example",
+        PARLOR_DATABASE_URL: "sqlite::memory:",
+        PARLOR_LISTEN: "127.0.0.1:0",
+        PARLOR_DEMO: "false",
+        RUST_LOG: "info",
+      },
+      timeout: 10000,
+    });
+    const output = `${run.stdout}${run.stderr}`;
+    assert.notEqual(run.status, 0, output);
+    assert.match(output, /PARLOR_SMTP_URL: .*ftp/);
+    assert.ok(!output.includes("hunter2secret"), output);
   });
 });
 

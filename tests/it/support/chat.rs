@@ -338,6 +338,8 @@ impl TestChat {
             .open_agent_session(&identity)
             .await
             .expect("open the agent's session");
+        // What its own arrival caused (its `agentPresence`, online) is not what tests listen for.
+        drop(self.events.take(&connection));
         AgentTab {
             connection,
             identity,
