@@ -17,7 +17,8 @@ export const SHOTS = join(repo, 'target', 'e2e');
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 export class Server {
-  constructor() {
+  /** `env`: more environment for the server and its CLI (e.g. `PARLOR_SMTP_URL`). */
+  constructor(env = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'parlor-e2e-'));
     this.env = {
       ...process.env,
@@ -26,6 +27,7 @@ export class Server {
       PARLOR_DEMO: 'false',
       PARLOR_PRESENCE_GRACE_MS: '300',
       RUST_LOG: process.env.RUST_LOG || 'warn',
+      ...env,
     };
     this.url = '';
     this.log = '';

@@ -9,6 +9,7 @@ import { SettingsPage } from './SettingsPage';
 import { ProfilePage } from './ProfilePage';
 import { splitLinks } from '../shared/links';
 import type { Message, Summary } from '../shared/types';
+import type { TranscriptOutcome } from './transcript';
 
 export function App() {
   const s = useStore();
@@ -288,6 +289,8 @@ function ConversationView({ conv }: { conv: Summary }) {
   const restore = useRef<number | null>(null);
   const [text, setText] = useState('');
   const [endErr, setEndErr] = useState('');
+  const [mailed, setMailed] = useState<TranscriptOutcome | null>(null);
+  const [mailing, setMailing] = useState(false);
   const inputRef = useRef<HTMLTextAreaElement>(null);
 
   const msgs = t.messages;
@@ -335,6 +338,22 @@ function ConversationView({ conv }: { conv: Summary }) {
             )}
           </p>
         </div>
+        {conv.visitor.email && (
+          <button
+            class="btn ghost"
+            type="button"
+            disabled={mailing}
+            title={`E-mail the whole conversation to ${conv.visitor.email}`}
+            onClick={async () => {
+              setMailing(true);
+              setMailed(null);
+              setMailed(await s.transcript(conv.id));
+              setMailing(false);
+            }}
+          >
+            {mailing ? 'Sending…' : 'Send transcript'}
+          </button>
+        )}
         {conv.status === 'open' ? (
           <button
             class="btn danger-ghost"
@@ -352,6 +371,16 @@ function ConversationView({ conv }: { conv: Summary }) {
           {endErr}
         </p>
       )}
+      {mailed &&
+        (mailed.ok ? (
+          <p class="saved inline" role="status">
+            {mailed.text}
+          </p>
+        ) : (
+          <p class="form-error inline" role="alert">
+            {mailed.text}
+          </p>
+        ))}
       <div
         class="log"
         ref={logRef}

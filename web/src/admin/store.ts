@@ -11,6 +11,7 @@ import { inviteToken, type Session } from './invite';
 import { resetToken } from './reset';
 import { Settings, type SettingsRequests } from './settings';
 import { profileRefusal, type ProfileChange, type ProfileRequests } from './profile';
+import { sendTranscript, type TranscriptOutcome, type TranscriptRequests } from './transcript';
 
 export interface Agent {
   id: string;
@@ -74,6 +75,7 @@ export class Store {
   });
   readonly settings = new Settings(acker<SettingsRequests>(() => this.socket), { onChange: () => this.changed() });
   private profileRequest = acker<ProfileRequests>(() => this.socket);
+  private transcriptRequest = acker<TranscriptRequests>(() => this.socket);
   private listeners = new Set<() => void>();
   private queued = false;
   private audio: AudioContext | null = null;
@@ -506,6 +508,14 @@ export class Store {
     }
     this.changed();
     return null;
+  }
+
+  /** E-mails the conversation to its visitor's address (shown only when there is one). */
+  async transcript(id: string): Promise<TranscriptOutcome> {
+    const to = this.convs.get(id)?.visitor.email;
+    if (!to) return { ok: false, text: 'The visitor has not given an e-mail address.' };
+    if (!this.socket || !this.connected) return { ok: false, text: 'Not connected. Try again when the connection is back.' };
+    return sendTranscript(this.transcriptRequest, id, to);
   }
 
   private typingAt = new Map<string, number>();

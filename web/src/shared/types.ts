@@ -59,6 +59,8 @@ export interface ThreadRequests {
 export interface VisitorRequests extends ThreadRequests {
   profile: [Profile, { visitor: Visitor }];
   page: [{ url: string; title?: string }, {}];
+  /** E-mails the whole conversation to the visitor's address (docs/protocol.md, *E-mail*). */
+  transcript: [{}, {}];
 }
 /** `/agent` names the conversation in every request about one. */
 type Scoped<T> = { [E in keyof T]: T[E] extends [infer P, infer R] ? [P & { conversationId: string }, R] : never };
@@ -68,6 +70,7 @@ export interface AgentRequests extends Scoped<ThreadRequests> {
     { conversations: Summary[]; hasMore: boolean },
   ];
   end: [{ conversationId: string }, { conversation?: Summary }];
+  transcript: [{ conversationId: string }, {}];
 }
 
 export function uid(): string {

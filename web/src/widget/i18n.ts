@@ -77,6 +77,18 @@ export type Strings = {
   send: string;
   /** Before the brand's name: "Powered by Parlor". */
   poweredBy: string;
+  // the transcript by e-mail (a text button at the end of the conversation)
+  transcriptOffer: string;
+  /** The address field's label, when the visitor gave none yet. */
+  transcriptEmail: string;
+  transcriptSend: string;
+  /** `to`: the visitor's address, as they typed it. */
+  transcriptSent: (to: string) => string;
+  /** Past the number of transcripts a conversation may have in an hour. */
+  transcriptLater: string;
+  transcriptFailed: string;
+  /** The server refused the address. */
+  transcriptBadEmail: string;
 };
 
 const en: Strings = {
@@ -129,6 +141,13 @@ const en: Strings = {
   placeholder: 'Write a message…',
   send: 'Send message',
   poweredBy: 'Powered by',
+  transcriptOffer: 'E-mail me this conversation',
+  transcriptEmail: 'Your e-mail address',
+  transcriptSend: 'Send',
+  transcriptSent: (to) => `Sent to ${to}`,
+  transcriptLater: 'You can ask again later.',
+  transcriptFailed: 'The e-mail could not be sent. Please try again.',
+  transcriptBadEmail: 'Please check your e-mail address.',
 };
 
 const de: Strings = {
@@ -182,6 +201,13 @@ const de: Strings = {
   placeholder: 'Nachricht schreiben…',
   send: 'Nachricht senden',
   poweredBy: 'Bereitgestellt von',
+  transcriptOffer: 'Diese Unterhaltung per E-Mail erhalten',
+  transcriptEmail: 'Ihre E-Mail-Adresse',
+  transcriptSend: 'Senden',
+  transcriptSent: (to) => `An ${to} gesendet`,
+  transcriptLater: 'Bitte versuchen Sie es später noch einmal.',
+  transcriptFailed: 'Die E-Mail konnte nicht gesendet werden. Bitte versuchen Sie es erneut.',
+  transcriptBadEmail: 'Bitte prüfen Sie Ihre E-Mail-Adresse.',
 };
 
 // French typography: a no-break space before ! ? : ;
@@ -236,6 +262,13 @@ const fr: Strings = {
   placeholder: 'Écrivez un message…',
   send: 'Envoyer le message',
   poweredBy: 'Propulsé par',
+  transcriptOffer: 'Recevoir cette conversation par e-mail',
+  transcriptEmail: 'Votre adresse e-mail',
+  transcriptSend: 'Envoyer',
+  transcriptSent: (to) => `Envoyée à ${to}`,
+  transcriptLater: 'Vous pourrez réessayer plus tard.',
+  transcriptFailed: 'L’e-mail n’a pas pu être envoyé. Veuillez réessayer.',
+  transcriptBadEmail: 'Veuillez vérifier votre adresse e-mail.',
 };
 
 const es: Strings = {
@@ -290,6 +323,13 @@ const es: Strings = {
   placeholder: 'Escribir un mensaje…',
   send: 'Enviar mensaje',
   poweredBy: 'Con la tecnología de',
+  transcriptOffer: 'Recibir esta conversación por correo',
+  transcriptEmail: 'Correo electrónico',
+  transcriptSend: 'Enviar',
+  transcriptSent: (to) => `Enviada a ${to}`,
+  transcriptLater: 'Se podrá volver a pedir más tarde.',
+  transcriptFailed: 'No se pudo enviar el correo. Se puede volver a intentar en un momento.',
+  transcriptBadEmail: 'La dirección de correo electrónico no es válida.',
 };
 
 const pt: Strings = {
@@ -346,6 +386,13 @@ const pt: Strings = {
   placeholder: 'Escreva uma mensagem…',
   send: 'Enviar mensagem',
   poweredBy: 'Com tecnologia',
+  transcriptOffer: 'Receber esta conversa por e-mail',
+  transcriptEmail: 'E-mail',
+  transcriptSend: 'Enviar',
+  transcriptSent: (to) => `Enviada para ${to}`,
+  transcriptLater: 'Tente novamente mais tarde.',
+  transcriptFailed: 'Não foi possível enviar o e-mail. Tente novamente.',
+  transcriptBadEmail: 'Verifique o seu e-mail.',
 };
 
 export const catalogues: Record<Lang, Strings> = { en, de, fr, es, pt };

@@ -9,7 +9,8 @@
 // The conversation itself (messages, gaps, history, the send queue, read markers) is the
 // shared `Thread`; this file connects it to the socket, localStorage and the DOM
 // (`template.ts` the markup, `list.ts` the messages). Its built-in texts are in the visitor's
-// language (`i18n.ts`); the site's office hours are worked out in `office-hours.ts`.
+// language (`i18n.ts`); the site's office hours are worked out in `office-hours.ts`, and the
+// "E-mail me this conversation" control is `transcript.ts`.
 import { io } from 'socket.io-client';
 import css from './style.css?inline';
 import { acker } from '../shared/ack';
@@ -19,6 +20,7 @@ import { FIELD_LABEL, TEMPLATE, labelTemplate, type Field } from './template';
 import { messageList } from './list';
 import { catalogues, pickLanguage } from './i18n';
 import { backWhen, nextSwitch, officeState, type OfficeHours, type OfficeState } from './office-hours';
+import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } from './transcript';
 
 (function main() {
   const w = window as any;
@@ -67,6 +69,8 @@ import { backWhen, nextSwitch, officeState, type OfficeHours, type OfficeState }
     awayMessage: null as string | null,
     // null: always open.
     officeHours: null as OfficeHours | null,
+    // Whether this server e-mails transcripts.
+    transcripts: false,
   };
   let office: OfficeState | null = null; // the office hours now (null: always open)
   let officeTimer: any;
@@ -124,6 +128,12 @@ import { backWhen, nextSwitch, officeState, type OfficeHours, type OfficeState }
   const typingText = $('.typing-text');
   const composer = $<HTMLFormElement>('.composer');
   const input = $<HTMLTextAreaElement>('textarea');
+  const transcriptBox = $('.transcript');
+  const transcriptOffer = $<HTMLButtonElement>('.transcript-offer');
+  const transcriptForm = $<HTMLFormElement>('.transcript-form');
+  const transcriptInput = $<HTMLInputElement>('.transcript-form input');
+  const transcriptSend = $<HTMLButtonElement>('.transcript-form button');
+  const transcriptNote = $('.transcript-note');
 
   // ---- socket and conversation ----
   const socket = io(origin + '/visitor', {
@@ -150,6 +160,13 @@ import { backWhen, nextSwitch, officeState, type OfficeHours, type OfficeState }
   }
   thread.readUpTo(Number(get('read')) || 0); // agent messages the visitor has seen
   thread.peerReadUpTo(Number(get('seen')) || 0); // visitor messages an agent has seen
+  const transcript = new TranscriptControl(acker<TranscriptRequests>(() => socket), {
+    lastSeq: () => thread.lastSeq(),
+    onVisitor: (v) => {
+      visitor = v;
+    },
+    onChange: () => render(),
+  });
   const stored: Record<string, string | null> = {};
   const store = (k: string, v: string | null) => stored[k] !== v && set(k, (stored[k] = v));
   let queued = false;
@@ -201,6 +218,7 @@ import { backWhen, nextSwitch, officeState, type OfficeHours, type OfficeState }
       // a different identity (e.g. the old token expired): start afresh
       thread.reset();
       rows.clear();
+      transcript.reset();
     }
     const first = !thread.messages.length;
     token = s.token;
@@ -216,6 +234,7 @@ import { backWhen, nextSwitch, officeState, type OfficeHours, type OfficeState }
         greeting: s.site.greeting || null,
         awayMessage: s.site.awayMessage || null,
         officeHours: s.site.officeHours || null,
+        transcripts: s.site.transcripts === true,
       };
       updateOffice();
       // The site's accent colour (its admins' setting) wins over the snippet's data-color.
@@ -424,6 +443,7 @@ import { backWhen, nextSwitch, officeState, type OfficeHours, type OfficeState }
     back.hidden = opensAt == null;
     back.textContent = opensAt == null ? '' : t.back(backWhen(opensAt, Date.now(), lang));
     ended.hidden = status !== 'ended';
+    renderTranscript(pre);
     const top = thread.lastSeq() + thread.pending.length;
     const oldest = thread.messages.length ? thread.messages[0].seq : 0;
     if (forceBottom || atBottom) {
@@ -440,6 +460,18 @@ import { backWhen, nextSwitch, officeState, type OfficeHours, type OfficeState }
   }
   let lastTop = 0;
   let firstShown = 0;
+
+  function renderTranscript(pre: boolean) {
+    const v = transcript.view(site.transcripts && !pre && !fatal);
+    transcriptBox.hidden = !v;
+    if (!v) return;
+    transcriptOffer.hidden = !v.offer;
+    transcriptForm.hidden = !v.form;
+    transcriptInput.readOnly = v.busy;
+    transcriptSend.disabled = v.busy;
+    transcriptNote.textContent = noteText(v, t);
+    transcriptNote.classList.toggle('bad', v.note === 'later' || v.note === 'failed' || v.note === 'badEmail');
+  }
 
   // ---- open / close ----
   function open() {
@@ -480,6 +512,18 @@ import { backWhen, nextSwitch, officeState, type OfficeHours, type OfficeState }
     if (log.scrollHeight - log.scrollTop - log.clientHeight < 40) jump.hidden = true;
   });
 
+  transcriptOffer.onclick = () => {
+    void transcript.offer(visitor && visitor.email);
+    if (!transcriptForm.hidden) {
+      render(true);
+      transcriptInput.focus();
+    }
+  };
+  transcriptForm.onsubmit = (e) => {
+    e.preventDefault();
+    void transcript.submit(transcriptInput.value);
+  };
+
   composer.onsubmit = (e) => {
     e.preventDefault();
     send(input.value);
@@ -517,7 +561,7 @@ import { backWhen, nextSwitch, officeState, type OfficeHours, type OfficeState }
       const v = inp.value.trim();
       if (!v && inp.required && !bad) bad = t.errRequired;
       if (!v) return;
-      if (inp.name === 'email' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v)) bad = t.errEmail;
+      if (inp.name === 'email' && !looksLikeEmail(v)) bad = t.errEmail;
       if (inp.name === 'phone' && !/^[0-9 +\-()]{3,32}$/.test(v)) bad = t.errPhone;
       (p as any)[inp.name] = v;
     });

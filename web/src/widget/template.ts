@@ -11,6 +11,8 @@ const ICON_CLOSE =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z"/></svg>';
 const ICON_SEND =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z"/></svg>';
+const ICON_MAIL =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 5h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H4a2 2 0 0 1-2-2V7a2 2 0 0 1 2-2zm0 2v.5l8 5 8-5V7zm16 2.9-8 5-8-5V17h16z"/></svg>';
 const ICON_DOWN = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 16.6 5.4 10 6.8 8.6l5.2 5.2 5.2-5.2 1.4 1.4z"/></svg>';
 
 export const TEMPLATE = `
@@ -31,6 +33,17 @@ export const TEMPLATE = `
     <ol class="msgs"></ol>
     <div class="note away" hidden><p class="away-text"></p><p class="back" hidden></p></div>
     <div class="note ended" hidden></div>
+    <div class="transcript" hidden>
+      <button class="transcript-offer" type="button">${ICON_MAIL}<span></span></button>
+      <form class="transcript-form" novalidate hidden>
+        <p class="transcript-lead">${ICON_MAIL}<span></span></p>
+        <div class="transcript-row">
+          <input type="email" autocomplete="email" maxlength="254" required>
+          <button class="primary" type="submit"></button>
+        </div>
+      </form>
+      <p class="transcript-note" role="status"></p>
+    </div>
   </div>
   <button class="jump" type="button" hidden>${ICON_DOWN}<span></span></button>
   <form class="prechat" novalidate hidden>
@@ -63,6 +76,11 @@ export function labelTemplate(root: HTMLElement, t: Strings) {
   attr('textarea', 'placeholder', t.placeholder);
   attr('.send', 'aria-label', t.send);
   text('.brand span', t.poweredBy);
+  text('.transcript-offer span', t.transcriptOffer);
+  text('.transcript-lead span', t.transcriptOffer);
+  attr('.transcript-form input', 'aria-label', t.transcriptEmail);
+  attr('.transcript-form input', 'placeholder', t.transcriptEmail);
+  text('.transcript-form .primary', t.transcriptSend);
 }
 
 /** Each pre-chat field: its label's key in the catalogue, input type and autocomplete token. */
