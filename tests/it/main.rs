@@ -8,6 +8,7 @@ mod support;
 mod agents;
 mod conversations;
 mod limits;
+mod mail_schedule;
 mod outbox;
 mod presence;
 mod server;

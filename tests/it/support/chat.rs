@@ -17,6 +17,7 @@ use parlor::domain::expiry::Verdict;
 use parlor::domain::ids::{ConversationId, SiteKey, VisitorId};
 use parlor::domain::input::{ClientId, MessageText, PageReport, ProfileUpdate};
 use parlor::domain::limits::{RateLimits, ReplyLimits};
+use parlor::domain::mail::MailConfig;
 use parlor::domain::model::{
     Message, MessagePage, Micros, Role, Status, Summary, SummaryPage, Visitor,
 };
@@ -41,6 +42,8 @@ pub struct Settings {
     pub reply_max_bytes: usize,
     pub max_sockets_per_visitor: u32,
     pub visitor_token_ttl: Duration,
+    /// `Some`: the chat e-mails (into the outbox; nothing is sent).
+    pub mail: Option<MailConfig>,
 }
 
 impl Default for Settings {
@@ -62,6 +65,7 @@ impl Default for Settings {
             reply_max_bytes: 256 * 1024,
             max_sockets_per_visitor: 10,
             visitor_token_ttl: Duration::from_secs(90 * 24 * 3600),
+            mail: None,
         }
     }
 }
@@ -164,7 +168,7 @@ impl TestChat {
                     ttl: Duration::from_secs(7 * 24 * 3600),
                     public_url: None,
                 },
-                mail: None,
+                mail: settings.mail,
             },
         );
         TestChat {
@@ -173,6 +177,11 @@ impl TestChat {
             store,
             _db: db,
         }
+    }
+
+    /// The chat service itself, for what no helper covers.
+    pub fn chat(&self) -> &Chat {
+        &self.chat
     }
 
     pub fn store(&self) -> &dyn Store {
