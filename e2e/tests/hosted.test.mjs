@@ -11,7 +11,10 @@ import { smtpServer } from '../lib/smtp.mjs';
 /** Another device: a phone-sized browser with nothing stored. */
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, locale: 'en-US' };
 const CLOSE = 'parlor-chat .close';
-const SENT = 'parlor-chat .msgs .me .meta';
+
+/** Waits until the own message `text` is stored: its line says "Sent" (or already "Read"). */
+const stored = (page, text) =>
+  page.locator('parlor-chat .msgs .m.me', { hasText: text }).locator('.meta').filter({ hasText: /Sent|Read/ }).waitFor();
 
 let smtp, server, browser, site, agent;
 const problems = [];
@@ -65,7 +68,7 @@ test('the link of a transcript e-mail opens the conversation on a phone, and a m
   await desk.locator(`${W.prechat} input[name=email]`).fill('lin@example.com');
   await desk.locator(`${W.prechat} button[type=submit]`).click();
   await visitorSend(desk, 'Is the oak desk available in walnut?');
-  await desk.locator(SENT).filter({ hasText: 'Sent' }).waitFor();
+  await stored(desk, 'Is the oak desk available in walnut?');
   await agent.locator('.conv', { hasText: 'lin@example.com' }).click();
   await agent.locator('.msg.in .bubble').filter({ hasText: 'Is the oak desk available in walnut?' }).waitFor();
   await agentSend(agent, 'Yes, in six weeks.');
@@ -91,7 +94,7 @@ test('the link of a transcript e-mail opens the conversation on a phone, and a m
   await shot(phone, 'hosted-link-phone.png');
 
   await visitorSend(phone, 'Great, I will order it from my phone.');
-  await phone.locator(SENT).filter({ hasText: 'Sent' }).waitFor();
+  await stored(phone, 'Great, I will order it from my phone.');
   // The agent still has the conversation open: the message is in it, not in a new one.
   await agent.locator('.msg.in .bubble').filter({ hasText: 'Great, I will order it from my phone.' }).waitFor();
   assert.equal(await agent.locator('.conv', { hasText: 'lin@example.com' }).count(), 1, 'one conversation');
@@ -119,7 +122,7 @@ test('/chat/SITE_KEY in a fresh browser starts a conversation that reaches the a
   await phone.locator(`${W.prechat} input[name=name]`).fill('Mo Reyes');
   await phone.locator(`${W.prechat} button[type=submit]`).click();
   await visitorSend(phone, 'Do you deliver to Lyon?');
-  await phone.locator(SENT).filter({ hasText: 'Sent' }).waitFor();
+  await stored(phone, 'Do you deliver to Lyon?');
   await shot(phone, 'hosted-chat-phone.png');
 
   const item = agent.locator('.conv').filter({ hasText: 'Mo Reyes' });
