@@ -177,6 +177,12 @@ impl Chat {
             .ok_or(DomainError::NotFound)?;
         Ok(site.into())
     }
+
+    /// The site whose public key is `key`, as anyone may open a chat with it (the hosted
+    /// `/chat/{siteKey}` page); `None`: no such site.
+    pub async fn site_for_visitors(&self, key: &SiteKey) -> DomainResult<Option<Site>> {
+        Ok(self.store.site_by_key(key).await?)
+    }
 }
 
 /// A site's name: one line, 1..100 characters.

@@ -1,6 +1,7 @@
 //! The browser front end, embedded into the binary from `web/dist/` (built by
 //! build.rs): the widget (`/widget.js`), the agent dashboard (`/admin`), the
-//! demo page (`/demo?site=KEY`) and their hashed assets (`/assets/...`).
+//! demo page (`/demo?site=KEY`), their hashed assets (`/assets/...`) and the
+//! hosted pages' stylesheet (`/hosted.css`).
 //!
 //! Caching: hashed assets are immutable for a year; `widget.js` is cached for
 //! five minutes (site owners embed a stable URL); HTML is revalidated on every
@@ -44,6 +45,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/demo/", get(demo))
         .route("/assets/{*path}", get(asset))
         .route("/favicon.svg", get(favicon))
+        .route("/hosted.css", get(hosted_css))
         .route(
             "/favicon.ico",
             get(|| async { Redirect::permanent("/favicon.svg") }),
@@ -98,6 +100,11 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
         return StatusCode::NOT_FOUND.into_response();
     }
     serve(&format!("assets/{path}"), IMMUTABLE, &headers)
+}
+
+/// The style of the hosted pages' "not valid" page (`http/hosted.rs`).
+async fn hosted_css(headers: HeaderMap) -> Response {
+    serve("hosted.css", SHORT, &headers)
 }
 
 async fn favicon(headers: HeaderMap) -> Response {

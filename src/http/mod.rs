@@ -1,10 +1,11 @@
-//! HTTP routes next to Socket.IO: login, invitations, health and readiness, and the embedded
-//! front end.
+//! HTTP routes next to Socket.IO: login, invitations, health and readiness, the hosted
+//! conversation pages and the embedded front end.
 
 pub mod assets;
 pub mod client_addr;
 pub mod edge;
 mod health;
+mod hosted;
 mod invitations;
 mod login;
 pub mod serve;
@@ -48,6 +49,8 @@ pub fn router(chat: Arc<Chat>, max_body_bytes: usize, timeout: Duration) -> Rout
             "/unsubscribe/{token}",
             get(unsubscribe::show).post(unsubscribe::confirm),
         )
+        .route("/c/{token}", get(hosted::conversation))
+        .route("/chat/{site_key}", get(hosted::chat_with))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(chat)

@@ -2,6 +2,11 @@
 //
 //   <script src="https://HOST/widget.js" data-site="SITE_KEY" async></script>
 //
+// With data-mode="page" the chat is the whole page (Parlor's hosted pages /chat/KEY and
+// /c/TOKEN): no launcher, always open, no close button. With data-token="TOKEN" (a
+// conversation link from an e-mail) the widget joins that conversation with that token instead
+// of this browser's own, and keeps what it stores apart from it.
+//
 // Renders inside a Shadow DOM, talks Socket.IO to the origin the script was
 // loaded from, and adds one global: window.Parlor { open, close, toggle, identify }.
 // User text is only ever rendered with text nodes.
@@ -35,12 +40,19 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
   }
   const origin = new URL(script.src, location.href).origin;
   const color = script.getAttribute('data-color');
+  // The whole page is the chat (the hosted pages).
+  const fullPage = script.getAttribute('data-mode') === 'page';
+  // A conversation link's token: this conversation, whatever this browser had before.
+  const linkToken = script.getAttribute('data-token') || null;
   // The visitor's language, for every built-in text and the times.
   const lang = pickLanguage(navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]);
   const t = catalogues[lang];
 
   // ---- storage (localStorage may throw in sandboxed or private contexts) ----
-  const key = (k: string) => `parlor:${siteKey}:${k}`;
+  // A link's conversation keeps its queue and read markers apart from this browser's own
+  // conversation with the site (named by a hash: the token itself is not written down).
+  const prefix = linkToken ? `parlor:${siteKey}:link-${fnv1a(linkToken)}:` : `parlor:${siteKey}:`;
+  const key = (k: string) => prefix + k;
   const get = (k: string): string | null => {
     try {
       return localStorage.getItem(key(k));
@@ -57,7 +69,7 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
   };
 
   // ---- state ----
-  let token = get('token');
+  let token = linkToken || get('token');
   let visitor: Visitor | null = null;
   let site = {
     name: '',
@@ -76,7 +88,7 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
   let officeTimer: any;
   let status: 'open' | 'ended' = 'open';
   let agentsOnline = false;
-  let isOpen = get('open') === '1';
+  let isOpen = fullPage || get('open') === '1';
   let ready = false; // got a session on the current connection
   let everConnected = false;
   let fatal = '';
@@ -87,7 +99,9 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
   // ---- DOM ----
   const host = document.createElement('parlor-chat');
   // CSSOM, not a style attribute or element, so strict host-page CSPs allow it.
-  host.style.cssText = 'all:initial;position:fixed;z-index:2147483000;bottom:0;right:0;width:0;height:0';
+  host.style.cssText = fullPage
+    ? 'all:initial;position:fixed;z-index:2147483000;inset:0'
+    : 'all:initial;position:fixed;z-index:2147483000;bottom:0;right:0;width:0;height:0';
   const root = host.attachShadow({ mode: 'open' });
   try {
     const sheet = new CSSStyleSheet();
@@ -99,7 +113,7 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
     root.appendChild(style);
   }
   const wrap = document.createElement('div');
-  wrap.className = 'root';
+  wrap.className = fullPage ? 'root page' : 'root';
   wrap.lang = lang;
   if (color && /^#[0-9a-f]{3,8}$/i.test(color)) wrap.style.setProperty('--p', color);
   wrap.innerHTML = TEMPLATE; // static markup only
@@ -134,6 +148,13 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
   const transcriptInput = $<HTMLInputElement>('.transcript-form input');
   const transcriptSend = $<HTMLButtonElement>('.transcript-form button');
   const transcriptNote = $('.transcript-note');
+  const closeButton = $<HTMLButtonElement>('.close');
+  if (fullPage) {
+    // The page is the chat: nothing to open or close.
+    launcher.hidden = true;
+    closeButton.hidden = true;
+    panel.setAttribute('role', 'main');
+  }
 
   // ---- socket and conversation ----
   const socket = io(origin + '/visitor', {
@@ -299,6 +320,8 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
   // (the rest, and the fragment, often carry secrets such as `?token=`). The server strips
   // them again.
   function pageUrl(): string {
+    // Parlor's own hosted page: its plain address, never the link (the token is in its path).
+    if (fullPage && location.origin === origin) return `${origin}/chat/${encodeURIComponent(siteKey!)}`;
     const kept = new URLSearchParams();
     new URLSearchParams(location.search).forEach((value, name) => {
       const allowed = site.allowedQueryParams.some((a) =>
@@ -487,7 +510,7 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
     }, 0);
   }
   function close() {
-    if (!isOpen) return;
+    if (!isOpen || fullPage) return;
     isOpen = false;
     set('open', null);
     stopTyping();
@@ -496,9 +519,9 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
   }
 
   launcher.onclick = () => (isOpen ? close() : open());
-  $('.close').onclick = close;
+  closeButton.onclick = close;
   wrap.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape' && isOpen) {
+    if (e.key === 'Escape' && isOpen && !fullPage) {
       e.stopPropagation();
       close();
     }
@@ -619,3 +642,13 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
   if (document.body) mount();
   else document.addEventListener('DOMContentLoaded', mount);
 })();
+
+/** FNV-1a of `s`, in base 36: a short name for a link's storage that does not reveal the link. */
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(36);
+}
