@@ -95,6 +95,23 @@ impl App {
             .map(|url| SmtpMailer::new(url, &config.mail_from))
             .transpose()?
             .map(Arc::new);
+        // Bound first: with port 0, links in e-mails need the port it picked.
+        let listener = bind(config.listen).await?;
+        let base_url = match config.links.invitations().public_url {
+            Some(url) => url,
+            None => {
+                if mailer.is_some() {
+                    tracing::warn!(
+                        "PARLOR_PUBLIC_URL is unset: links in e-mails point at the listen address"
+                    );
+                }
+                let addr = listener.local_addr().map_err(|source| StartError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+                format!("http://{addr}")
+            }
+        };
         let chat_config = ChatConfig {
             presence_grace: config.presence_grace(),
             rate_limits: config.rate_limits(),
@@ -104,7 +121,12 @@ impl App {
             password_checks: config.password_checks(),
             password_wait: config.password_wait(),
             invitations: config.links.invitations(),
-            mail: mailer.as_ref().map(|m| MailConfig { domain: m.domain() }),
+            mail: mailer.as_ref().map(|m| MailConfig {
+                domain: m.domain(),
+                base_url: base_url.clone(),
+                visitor_delay: Duration::from_secs(config.mail_visitor_delay_secs),
+                agent_delay: Duration::from_secs(config.mail_agent_delay_secs),
+            }),
         };
         let (router, chat, directory, revocation, sockets) = match &config.redis_url {
             None => {
@@ -173,7 +195,6 @@ impl App {
                  long-polling clients will be cut off while they wait for a ping"
             );
         }
-        let listener = bind(config.listen).await?;
         let metrics = match (config.metrics_listen, recorder) {
             (Some(addr), Some(recorder)) => Some(Metrics {
                 listener: bind(addr).await?,
@@ -228,11 +249,14 @@ impl App {
         });
         let revocation = tokio::spawn(self.revocation);
         let mail = self.mailer.map(|mailer| {
-            tokio::spawn(mail::deliver(
-                self.chat.store().clone(),
-                mailer,
-                self.chat.mail_wake(),
-            ))
+            (
+                tokio::spawn(mail::deliver(
+                    self.chat.store().clone(),
+                    mailer,
+                    self.chat.mail_wake(),
+                )),
+                tokio::spawn(mail::schedule(self.chat.clone())),
+            )
         });
         let heartbeat = self
             .directory
@@ -265,8 +289,9 @@ impl App {
         }
         housekeeping.abort();
         revocation.abort();
-        if let Some(mail) = mail {
-            mail.abort();
+        if let Some((deliver, schedule)) = mail {
+            deliver.abort();
+            schedule.abort();
         }
         if let Some(heartbeat) = heartbeat {
             heartbeat.abort();

@@ -369,6 +369,14 @@ pub struct ServeConfig {
         default_value = "Parlor <parlor@localhost>"
     )]
     pub mail_from: String,
+    /// Seconds an agent's message stays unread before the visitor (if it gave an address) is
+    /// e-mailed it, with every other unread reply.
+    #[arg(long, env = "PARLOR_MAIL_VISITOR_DELAY_SECS", default_value_t = 300)]
+    pub mail_visitor_delay_secs: u64,
+    /// Seconds a visitor's message that arrived while no agent was online stays unread before
+    /// the site's agents are e-mailed it.
+    #[arg(long, env = "PARLOR_MAIL_AGENT_DELAY_SECS", default_value_t = 60)]
+    pub mail_agent_delay_secs: u64,
 }
 
 /// How the links Parlor hands out (invitations) are made.
@@ -509,6 +517,8 @@ impl fmt::Debug for ServeConfig {
             .field("links", &self.links)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("mail_from", &self.mail_from)
+            .field("mail_visitor_delay_secs", &self.mail_visitor_delay_secs)
+            .field("mail_agent_delay_secs", &self.mail_agent_delay_secs)
             .finish()
     }
 }

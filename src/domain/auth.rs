@@ -96,6 +96,69 @@ impl JwtKeys {
     }
 }
 
+/// What a signed visitor link lets its holder do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// Continue the conversation (`/c/{token}`, and the visitor handshake's `token`).
+    Conversation,
+    /// Stop missed-reply e-mails (`List-Unsubscribe`).
+    Unsubscribe,
+}
+
+impl LinkPurpose {
+    fn audience(self) -> &'static str {
+        match self {
+            LinkPurpose::Conversation => "parlor:conversation",
+            LinkPurpose::Unsubscribe => "parlor:unsubscribe",
+        }
+    }
+}
+
+/// A visitor link's claims: one conversation of one site.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LinkClaims {
+    pub aud: String,
+    /// Visitor id.
+    pub sub: String,
+    pub site: String,
+    /// Conversation id.
+    pub cnv: String,
+    /// Expiry, seconds since the epoch.
+    pub exp: i64,
+}
+
+impl JwtKeys {
+    /// A link for `purpose`, valid for `ttl_secs`. Signed with the agents' secret under an
+    /// audience of its own, so neither kind of token passes for the other.
+    pub fn issue_link(
+        &self,
+        purpose: LinkPurpose,
+        site_id: &str,
+        visitor_id: &str,
+        conversation_id: &str,
+        ttl_secs: i64,
+    ) -> Option<String> {
+        let claims = LinkClaims {
+            aud: purpose.audience().to_owned(),
+            sub: visitor_id.to_owned(),
+            site: site_id.to_owned(),
+            cnv: conversation_id.to_owned(),
+            exp: now_millis() / 1000 + ttl_secs,
+        };
+        encode(&Header::default(), &claims, &self.encoding).ok()
+    }
+
+    /// The claims of a well-signed, unexpired link for `purpose`.
+    pub fn verify_link(&self, purpose: LinkPurpose, token: &str) -> Option<LinkClaims> {
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_audience(&[purpose.audience()]);
+        decode::<LinkClaims>(token, &self.decoding, &validation)
+            .ok()
+            .map(|d| d.claims)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +179,32 @@ mod tests {
         assert!(ours.verify(&token).is_none());
         let token = ours.issue("a", "s", 3).unwrap();
         assert_eq!(ours.verify(&token).unwrap().ver, 3);
+    }
+
+    #[test]
+    fn links_pass_only_for_their_own_purpose() {
+        let keys = JwtKeys::new(&[1; 32], 60);
+        let link = keys
+            .issue_link(LinkPurpose::Conversation, "s", "v", "c", 60)
+            .unwrap();
+        assert_eq!(
+            keys.verify_link(LinkPurpose::Conversation, &link)
+                .unwrap()
+                .cnv,
+            "c"
+        );
+        assert!(keys.verify_link(LinkPurpose::Unsubscribe, &link).is_none());
+        assert!(keys.verify(&link).is_none(), "a link is no agent token");
+        let agent = keys.issue("a", "s", 0).unwrap();
+        assert!(keys
+            .verify_link(LinkPurpose::Conversation, &agent)
+            .is_none());
+        let expired = keys
+            .issue_link(LinkPurpose::Conversation, "s", "v", "c", -10)
+            .unwrap();
+        assert!(keys
+            .verify_link(LinkPurpose::Conversation, &expired)
+            .is_none());
     }
 
     #[test]

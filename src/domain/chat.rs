@@ -18,8 +18,8 @@ use super::input::{page_limit, seq_cursor, ClientId, MessageText, SYNC_LIMIT};
 use super::limits::{Budget, Limiters, RateLimits};
 use super::mail::MailConfig;
 use super::model::{
-    activity_now, now_millis, Conversation, ConversationRef, Message, MessagePage, Sender, Side,
-    Status, Summary,
+    activity_now, now_millis, Conversation, ConversationRef, Message, MessagePage, Millis, Sender,
+    Side, Status, Summary,
 };
 use super::presence::PresenceMap;
 use super::replies::{ReplyBudget, ReplyLimits, MESSAGE_READ_BYTES};
@@ -201,6 +201,8 @@ impl Chat {
         text: MessageText,
     ) -> DomainResult<Message> {
         let by_visitor = author.sender == Sender::Visitor;
+        let now = now_millis();
+        let mail_due_at = self.mail_due_at(site_id, author.sender, now).await;
         let _order = self.lock_conversation(conversation_id).await;
         let appended = self
             .store
@@ -214,8 +216,9 @@ impl Chat {
                 text: text.as_str(),
                 client_id: Some(client_id.as_str()),
                 reopen: by_visitor,
-                now: now_millis(),
+                now,
                 activity: activity_now(),
+                mail_due_at,
             })
             .await?
             .ok_or(DomainError::NotFound)?;
@@ -244,6 +247,26 @@ impl Chat {
                 .await;
         }
         Ok(message)
+    }
+
+    /// When a message sent now is to be e-mailed to the other side if it stays unread: an
+    /// agent's always (to the visitor), a visitor's when no agent of the site is online.
+    async fn mail_due_at(&self, site_id: &SiteId, sender: Sender, now: Millis) -> Option<Millis> {
+        let mail = self.mail.as_ref()?;
+        match sender {
+            Sender::Agent => Some(mail.due_at(Side::Visitor, now)),
+            Sender::Visitor => {
+                let agents = Member::Agents {
+                    site_id: site_id.clone(),
+                };
+                if self.is_online(agents).await {
+                    None
+                } else {
+                    Some(mail.due_at(Side::Agent, now))
+                }
+            }
+            Sender::System => None,
+        }
     }
 
     /// Tells both sides that the conversation was ended or reopened.

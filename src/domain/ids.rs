@@ -124,6 +124,42 @@ impl fmt::Debug for VisitorToken {
     }
 }
 
+/// A signed conversation link (`/c/{token}`), presented at a visitor handshake in place of the
+/// visitor's token: a JWT (`header.claims.signature`, URL-safe base64). Never logged.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct ConversationLink(String);
+
+impl ConversationLink {
+    /// Far longer than any link Parlor makes (about 250 characters).
+    const MAX_CHARS: usize = 1024;
+
+    /// `None` unless `raw` has the shape of a link; whether it is one is the signature's to say.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let shaped = raw.len() <= Self::MAX_CHARS
+            && raw.split('.').count() == 3
+            && raw.split('.').all(well_formed_part);
+        shaped.then(|| Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn well_formed_part(part: &str) -> bool {
+    !part.is_empty()
+        && part
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+impl fmt::Debug for ConversationLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ConversationLink(..)")
+    }
+}
+
 impl fmt::Debug for InvitationToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("InvitationToken(..)")

@@ -18,14 +18,17 @@ use super::chat::Chat;
 use super::error::{DomainError, DomainResult};
 use super::ids::{ConversationId, SiteId};
 use super::limits::Budget;
-use super::model::{format_millis, now_millis, Message, Millis, Sender, Site};
-use super::store::{NewMail, SeqSide, Store, StoreError};
+use super::model::{format_millis, now_millis, Message, Millis, Sender, Side, Site};
+use super::store::{DueMail, NewMail, SeqSide, Store, StoreError};
 use super::visitors::VisitorIdentity;
 
 /// An e-mail as composed, stored in the outbox and handed to the [`Mailer`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mail {
     pub to: String,
+    /// The site's own sender (`Name <address>`), instead of `PARLOR_MAIL_FROM`.
+    #[serde(default)]
+    pub from: Option<String>,
     /// The sender's display name (the site's); the address is `PARLOR_MAIL_FROM`'s.
     pub from_name: Option<String>,
     /// The site's contact address, when it set one.
@@ -39,6 +42,9 @@ pub struct Mail {
     /// The conversation's thread: every e-mail of one conversation refers to the same root,
     /// so mail clients show them together.
     pub thread: Option<String>,
+    /// The one-click unsubscribe URL (`List-Unsubscribe`, RFC 8058), on e-mails to visitors.
+    #[serde(default)]
+    pub unsubscribe: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +68,24 @@ pub trait Mailer: Send + Sync + 'static {
 pub struct MailConfig {
     /// The domain of Message-IDs: the sending address's.
     pub domain: String,
+    /// The absolute base of links in e-mails, without a trailing `/`.
+    pub base_url: String,
+    /// How long an agent's message may stay unread before the visitor is e-mailed.
+    pub visitor_delay: Duration,
+    /// How long a visitor's message that arrived while no agent was online may stay unread
+    /// before the site's agents are e-mailed.
+    pub agent_delay: Duration,
+}
+
+impl MailConfig {
+    /// When a message sent now is to be e-mailed to the other side if it stays unread.
+    pub(super) fn due_at(&self, to: Side, now: Millis) -> Millis {
+        let delay = match to {
+            Side::Visitor => self.visitor_delay,
+            Side::Agent => self.agent_delay,
+        };
+        now.saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2))
+    }
 }
 
 /// What `parlor_mail_total{outcome}` counts.
@@ -78,6 +102,22 @@ const LEASE_MS: Millis = 90 * 1000;
 const BATCH: i64 = 10;
 /// How often an idle worker looks for e-mail that other nodes queued or that came due.
 const POLL: Duration = Duration::from_secs(1);
+/// Due conversations handled per look, per side.
+const DUE_BATCH: i64 = 50;
+/// Messages one missed-reply or offline e-mail lists at most.
+const DUE_MESSAGES: i64 = 100;
+
+/// Looks for conversations due for an e-mail every second, forever.
+pub async fn schedule(chat: Arc<Chat>) {
+    let mut every = tokio::time::interval(POLL);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(e) = chat.mail_due().await {
+            tracing::warn!(error = %e, "could not look for e-mail to send");
+        }
+    }
+}
 
 /// When to try again after `attempts` tries of an e-mail queued at `created_at`; `None`: give
 /// up. Doubling from 2 s, at most 60 s apart in the first ten minutes, then at most an hour.
@@ -218,9 +258,202 @@ impl Chat {
             .await?
             .ok_or(DomainError::NotFound)?;
         let messages = self.whole_conversation(conversation_id).await?;
-        let mail = transcript(config, &site, conversation_id, &to, &messages);
+        let link =
+            self.conversation_url(&config.base_url, site_id, &row.visitor.id, conversation_id);
+        let mail = compose(
+            config,
+            &site,
+            conversation_id,
+            Letter {
+                to: &to,
+                subject: format!("Your conversation with {}", site.name),
+                heading: format!("Your conversation with {}", site.name),
+                messages: &messages,
+                reader: Reader::Visitor,
+                link: link.map(|url| ("Continue the conversation", url)),
+                footer: None,
+                unsubscribe: None,
+            },
+        );
         let dedupe = format!("transcript:{}", mail.message_id);
         self.enqueue(&site, &dedupe, &mail).await
+    }
+
+    /// E-mails whatever has come due: agent messages the visitor left unread, and visitor
+    /// messages no agent read since they arrived with no agent online. Run every second on
+    /// every node; of two nodes reading the same due conversation, both compose the same
+    /// e-mail under the same dedupe key, so it is queued once. Returns how many conversations
+    /// were handled.
+    pub async fn mail_due(&self) -> DomainResult<usize> {
+        let Some(config) = self.mail.as_ref() else {
+            return Ok(0);
+        };
+        let mut handled = 0;
+        for to in [Side::Visitor, Side::Agent] {
+            let now = now_millis();
+            for due in self.store.due_mail(to, now, DUE_BATCH).await? {
+                self.mail_one_due(config, to, &due, now).await?;
+                handled += 1;
+            }
+        }
+        Ok(handled)
+    }
+
+    async fn mail_one_due(
+        &self,
+        config: &MailConfig,
+        to: Side,
+        due: &DueMail,
+        now: Millis,
+    ) -> DomainResult<()> {
+        let after = due.read_seq.max(due.mailed_seq);
+        let from_other_side = match to {
+            Side::Visitor => Sender::Agent,
+            Side::Agent => Sender::Visitor,
+        };
+        let page = self
+            .store
+            .messages(&due.conversation_id, SeqSide::After(after), DUE_MESSAGES)
+            .await?;
+        // A full page leaves the rest for the next e-mail, due again at once.
+        let covered = if page.len() as i64 == DUE_MESSAGES {
+            page.last().map_or(due.last_seq, |m| m.seq)
+        } else {
+            due.last_seq
+        };
+        let unread: Vec<Message> = page
+            .into_iter()
+            .filter(|m| m.sender == from_other_side)
+            .collect();
+        if !unread.is_empty() {
+            if let Some(site) = self.store.site_by_id(&due.site_id).await? {
+                let kind = match to {
+                    Side::Visitor => "missed",
+                    Side::Agent => "offline",
+                };
+                let key = format!("{kind}:{}:{after}-{covered}", due.conversation_id);
+                match to {
+                    Side::Visitor => self.mail_visitor(config, &site, due, &unread, &key).await?,
+                    Side::Agent => self.mail_agents(config, &site, due, &unread, &key).await?,
+                }
+            }
+        }
+        self.store
+            .mail_covered(
+                to,
+                &due.conversation_id,
+                covered,
+                covered,
+                config.due_at(to, now),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Agent replies the visitor has not read: one e-mail for all of them, with the link that
+    /// continues the conversation and the one that stops these e-mails.
+    async fn mail_visitor(
+        &self,
+        config: &MailConfig,
+        site: &Site,
+        due: &DueMail,
+        unread: &[Message],
+        key: &str,
+    ) -> DomainResult<()> {
+        let Some(to) = due.visitor_email.as_deref().filter(|_| !due.unsubscribed) else {
+            return Ok(());
+        };
+        let ids = (&due.site_id, &due.visitor_id, &due.conversation_id);
+        let link = self.conversation_url(&config.base_url, ids.0, ids.1, ids.2);
+        let unsubscribe = self.unsubscribe_url(&config.base_url, ids.0, ids.1, ids.2);
+        let subject = match unread.len() {
+            1 => format!("New reply from {}", site.name),
+            n => format!("{n} new replies from {}", site.name),
+        };
+        let footer = unsubscribe
+            .as_ref()
+            .map(|url| format!("You get this e-mail because you wrote to {} and left before the reply. No more of these: {url}", site.name));
+        let mail = compose(
+            config,
+            site,
+            &due.conversation_id,
+            Letter {
+                to,
+                heading: subject.clone(),
+                subject,
+                messages: unread,
+                reader: Reader::Visitor,
+                link: link.map(|url| ("Reply", url)),
+                footer,
+                unsubscribe,
+            },
+        );
+        self.enqueue(site, key, &mail).await
+    }
+
+    /// Visitor messages no agent has read: one e-mail to each of the site's agents who wants
+    /// them, with a link to the conversation in the dashboard.
+    async fn mail_agents(
+        &self,
+        config: &MailConfig,
+        site: &Site,
+        due: &DueMail,
+        unread: &[Message],
+        key: &str,
+    ) -> DomainResult<()> {
+        let recipients = self.store.offline_recipients(&due.site_id).await?;
+        if recipients.is_empty() {
+            return Ok(());
+        }
+        let visitor = self
+            .store
+            .summary(&due.site_id, &due.conversation_id)
+            .await?
+            .map(|row| row.visitor);
+        let visitor_name = visitor
+            .as_ref()
+            .and_then(|v| v.name.clone().or_else(|| v.email.clone()))
+            .unwrap_or_else(|| "A visitor".to_owned());
+        let subject = match unread.len() {
+            1 => format!(
+                "{visitor_name} wrote to {} while no one was online",
+                site.name
+            ),
+            n => format!(
+                "{n} messages from {visitor_name} to {} while no one was online",
+                site.name
+            ),
+        };
+        let url = format!(
+            "{}/admin/conversations/{}",
+            config.base_url, due.conversation_id
+        );
+        let footer = format!(
+            "You get this e-mail because no agent of {} was online. Turn it off in your profile: {}/admin/profile",
+            site.name, config.base_url
+        );
+        for recipient in recipients {
+            let mail = compose(
+                config,
+                site,
+                &due.conversation_id,
+                Letter {
+                    to: &recipient.email,
+                    subject: subject.clone(),
+                    heading: subject.clone(),
+                    messages: unread,
+                    reader: Reader::Agents {
+                        visitor_name: &visitor_name,
+                    },
+                    link: Some(("Open the conversation", url.clone())),
+                    footer: Some(footer.clone()),
+                    unsubscribe: None,
+                },
+            );
+            self.enqueue(site, &format!("{key}:{}", recipient.agent_id), &mail)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Every message of a conversation, oldest first, a page at a time.
@@ -239,24 +472,47 @@ impl Chat {
     }
 }
 
-/// The transcript e-mail: every message with its author and time, as text and as HTML in
-/// which every user-supplied text is escaped.
-pub fn transcript(
+/// Who reads an e-mail's messages: the visitor sees its own as "You", agents see the
+/// visitor's name.
+#[derive(Debug, Clone, Copy)]
+enum Reader<'a> {
+    Visitor,
+    Agents { visitor_name: &'a str },
+}
+
+/// One e-mail's content before it becomes a [`Mail`].
+struct Letter<'a> {
+    to: &'a str,
+    subject: String,
+    heading: String,
+    messages: &'a [Message],
+    reader: Reader<'a>,
+    /// The call to action: a label and an absolute URL.
+    link: Option<(&'a str, String)>,
+    /// A closing line, e.g. how to stop these e-mails.
+    footer: Option<String>,
+    /// `List-Unsubscribe` (RFC 8058 one-click) for e-mails to visitors.
+    unsubscribe: Option<String>,
+}
+
+/// Composes an e-mail of a conversation: every message with its author and time, as text and
+/// as HTML in which every user-supplied text is escaped. No images, no tracking.
+fn compose(
     config: &MailConfig,
     site: &Site,
     conversation: &ConversationId,
-    to: &str,
-    messages: &[Message],
+    letter: Letter<'_>,
 ) -> Mail {
     let site_name = &site.name;
     let accent = site.accent_color.as_deref().unwrap_or("#2563eb");
-    let mut text = format!("Your conversation with {site_name}\n\n");
+    let mut text = format!("{}\n\n", letter.heading);
     let mut rows = String::new();
-    for m in messages {
-        let who = match m.sender {
-            Sender::Visitor => "You",
-            Sender::Agent => m.agent_name.as_deref().unwrap_or(site_name),
-            Sender::System => site_name,
+    for m in letter.messages {
+        let who = match (m.sender, letter.reader) {
+            (Sender::Visitor, Reader::Visitor) => "You",
+            (Sender::Visitor, Reader::Agents { visitor_name }) => visitor_name,
+            (Sender::Agent, _) => m.agent_name.as_deref().unwrap_or(site_name),
+            (Sender::System, _) => site_name,
         };
         let when = format_millis(m.created_at);
         let _ = write!(text, "{who} ({when}):\n{}\n\n", m.text);
@@ -270,25 +526,47 @@ pub fn transcript(
             escape(&m.text)
         );
     }
-    if messages.is_empty() {
-        text.push_str("(no messages yet)\n");
+    if letter.messages.is_empty() {
+        text.push_str("(no messages yet)\n\n");
+    }
+    let mut after = String::new();
+    if let Some((label, url)) = &letter.link {
+        let _ = writeln!(text, "{label}: {url}");
+        let _ = write!(
+            after,
+            "<p style=\"margin:24px 0\"><a href=\"{}\" style=\"background:{accent};color:#ffffff;\
+             padding:10px 16px;border-radius:6px;text-decoration:none;display:inline-block\">{}</a></p>",
+            escape(url),
+            escape(label)
+        );
+    }
+    if let Some(footer) = &letter.footer {
+        let _ = write!(text, "\n{footer}\n");
+        let _ = write!(
+            after,
+            "<p style=\"color:#6b7280;font-size:12px\">{}</p>",
+            escape(footer)
+        );
     }
     let html = format!(
         "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;color:#111827\">\
          <div style=\"border-top:4px solid {accent};max-width:600px;margin:0 auto;padding:16px\">\
-         <h1 style=\"font-size:18px\">Your conversation with {}</h1>\
-         <table style=\"width:100%;border-collapse:collapse\">{rows}</table></div></body></html>",
-        escape(site_name)
+         <h1 style=\"font-size:18px\">{}</h1>\
+         <table style=\"width:100%;border-collapse:collapse\">{rows}</table>{after}</div></body></html>",
+        escape(&letter.heading)
     );
     Mail {
-        to: to.to_owned(),
+        to: letter.to.to_owned(),
+        // The site's own sender, once sites have one.
+        from: None,
         from_name: Some(site_name.clone()),
         reply_to: site.contact_email.clone(),
-        subject: format!("Your conversation with {site_name}"),
+        subject: letter.subject,
         text,
         html,
         message_id: format!("{}@{}", random_token(16), config.domain),
         thread: Some(format!("conversation-{conversation}@{}", config.domain)),
+        unsubscribe: letter.unsubscribe,
     }
 }
 

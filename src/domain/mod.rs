@@ -16,6 +16,7 @@ pub mod hours;
 pub mod ids;
 pub mod input;
 pub mod limits;
+pub mod links;
 pub mod mail;
 pub mod model;
 pub mod presence;

@@ -166,6 +166,20 @@ pub struct NewMessage<'a> {
     pub now: Millis,
     /// The conversation's new `updated_at`.
     pub activity: Micros,
+    /// When the other side is to be e-mailed about this message if it stays unread (`None`:
+    /// no e-mail). An earlier time already set for the conversation stays.
+    pub mail_due_at: Option<Millis>,
+}
+
+/// The message's e-mail due time as the conversation's two columns (`visitor_mail_due_at`,
+/// `agent_mail_due_at`): an agent's message may be e-mailed to the visitor, a visitor's to the
+/// agents.
+pub fn mail_due(sender: Sender, at: Option<Millis>) -> (Option<Millis>, Option<Millis>) {
+    match sender {
+        Sender::Agent => (at, None),
+        Sender::Visitor => (None, at),
+        Sender::System => (None, None),
+    }
 }
 
 // What a backend returns after storing a new row: derived from the input, the same for both.
@@ -309,6 +323,14 @@ pub trait Lookups: Send + Sync + 'static {
     async fn list_agents(&self, site_id: &SiteId) -> StoreResult<Vec<Agent>>;
     async fn invitation(&self, token_hash: &TokenHash) -> StoreResult<Option<Invitation>>;
 
+    /// The visitor of a conversation link: `visitor_id` of the site, if `conversation_id` is
+    /// its conversation (a link carries its own expiry).
+    async fn visitor_of_link(
+        &self,
+        site_id: &SiteId,
+        visitor_id: &VisitorId,
+        conversation_id: &ConversationId,
+    ) -> StoreResult<Option<TokenHolder>>;
     /// The visitor of a token, unless it was last seen before `expired_before`.
     async fn visitor_by_token(
         &self,
@@ -466,6 +488,30 @@ pub struct QueuedMail {
     pub created_at: Millis,
 }
 
+/// A conversation with an e-mail to one side come due: messages of the other side, after
+/// both the side's read marker and the last e-mail's, may be unread.
+#[derive(Debug, Clone)]
+pub struct DueMail {
+    pub site_id: SiteId,
+    pub conversation_id: ConversationId,
+    pub visitor_id: VisitorId,
+    pub last_seq: i64,
+    /// The side's read marker.
+    pub read_seq: i64,
+    /// The highest seq an earlier e-mail to the side covered.
+    pub mailed_seq: i64,
+    /// The visitor's address (for e-mails to the visitor), and whether it unsubscribed.
+    pub visitor_email: Option<String>,
+    pub unsubscribed: bool,
+}
+
+/// An agent to e-mail about messages that arrive while no agent is online.
+#[derive(Debug, Clone)]
+pub struct MailRecipient {
+    pub agent_id: AgentId,
+    pub email: String,
+}
+
 /// The e-mail outbox: rows that outlive restarts, each sent by one node at a time.
 #[async_trait]
 pub trait Outbox: Send + Sync + 'static {
@@ -484,6 +530,24 @@ pub trait Outbox: Send + Sync + 'static {
     async fn mail_retry(&self, id: &str, next_attempt_at: Millis, error: &str) -> StoreResult<()>;
     /// Given up: never tried again.
     async fn mail_failed(&self, id: &str, error: &str) -> StoreResult<()>;
+
+    /// Up to `limit` conversations whose e-mail to side `to` was due by `now`, earliest first.
+    async fn due_mail(&self, to: Side, now: Millis, limit: i64) -> StoreResult<Vec<DueMail>>;
+    /// Records that side `to` was e-mailed (or needs no e-mail) up to `covered_seq`. The
+    /// conversation is due again at `again_at` when messages came after `seen_last_seq` (they
+    /// may need an e-mail of their own), else no longer due.
+    async fn mail_covered(
+        &self,
+        to: Side,
+        conversation_id: &ConversationId,
+        covered_seq: i64,
+        seen_last_seq: i64,
+        again_at: Millis,
+    ) -> StoreResult<()>;
+    /// The site's enabled agents with an e-mail address who want offline messages.
+    async fn offline_recipients(&self, site_id: &SiteId) -> StoreResult<Vec<MailRecipient>>;
+    /// Stops missed-reply e-mails to the visitor; false when there is no such visitor.
+    async fn unsubscribe_visitor(&self, id: &VisitorId, now: Millis) -> StoreResult<bool>;
 }
 
 /// Everything the domain needs from a database.

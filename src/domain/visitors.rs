@@ -11,7 +11,7 @@ use super::cluster::Member;
 use super::error::{DomainError, DomainResult, Refusal};
 use super::events::{AgentEvent, AgentRead, AgentTyping, AgentsPresence, ConnectionId};
 use super::hours::OfficeHoursNow;
-use super::ids::{ConversationId, SiteId, SiteKey, VisitorId, VisitorToken};
+use super::ids::{ConversationId, ConversationLink, SiteId, SiteKey, VisitorId, VisitorToken};
 use super::input::{ClientId, MessageText, PageReport, ProfileUpdate};
 use super::limits::Budget;
 use super::model::{
@@ -42,6 +42,42 @@ impl VisitorIdentity {
     }
 }
 
+/// What a visitor presents at the handshake to be let in as itself.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum VisitorCredential {
+    /// The token the visitor's `session` gave it.
+    Token(VisitorToken),
+    /// A conversation link from an e-mail: kept as the token of that browser.
+    Link(ConversationLink),
+}
+
+impl VisitorCredential {
+    /// What the client keeps and presents again.
+    pub fn as_str(&self) -> &str {
+        match self {
+            VisitorCredential::Token(token) => token.as_str(),
+            VisitorCredential::Link(link) => link.as_str(),
+        }
+    }
+
+    /// A token or a link, by its shape; `None` for anything else (no credential: a new visitor).
+    pub fn parse(raw: &str) -> Option<Self> {
+        VisitorToken::parse(raw)
+            .map(VisitorCredential::Token)
+            .or_else(|| ConversationLink::parse(raw).map(VisitorCredential::Link))
+    }
+}
+
+/// Where a handshake comes from, for the site's origin allowlist.
+#[derive(Debug, Clone, Copy)]
+pub struct HandshakeOrigin<'a> {
+    /// The `Origin` header.
+    pub origin: Option<&'a str>,
+    /// The page is this server's own (the hosted chat pages): no allowlist applies to it.
+    pub own: bool,
+}
+
 /// The outcome of a visitor handshake.
 #[derive(Debug, Clone)]
 pub struct AdmittedVisitor {
@@ -49,7 +85,7 @@ pub struct AdmittedVisitor {
     pub site: Site,
     pub visitor: Visitor,
     /// The token to keep: the one presented, or a new one.
-    pub token: VisitorToken,
+    pub token: VisitorCredential,
     /// Created by this handshake: agents have not heard of the conversation yet.
     pub is_new: bool,
     /// This connection's place under the visitor's connection cap; keep it with the socket.
@@ -61,7 +97,7 @@ pub struct AdmittedVisitor {
 #[serde(rename_all = "camelCase")]
 pub struct VisitorSession {
     pub visitor: Visitor,
-    pub token: VisitorToken,
+    pub token: VisitorCredential,
     pub conversation: ConversationRef,
     pub messages: Vec<Message>,
     pub has_more: bool,
@@ -96,8 +132,8 @@ impl Chat {
     pub async fn admit_visitor(
         &self,
         site_key: &SiteKey,
-        token: Option<&VisitorToken>,
-        origin: Option<&str>,
+        token: Option<&VisitorCredential>,
+        origin: HandshakeOrigin<'_>,
         ip: &str,
     ) -> Result<AdmittedVisitor, Refusal> {
         let site = self
@@ -105,28 +141,33 @@ impl Chat {
             .site_by_key(site_key)
             .await?
             .ok_or(Refusal::UnknownSite)?;
-        if !origin_allowed(&site.allowed_origins, origin) {
+        if !origin.own && !origin_allowed(&site.allowed_origins, origin.origin) {
             return Err(Refusal::OriginNotAllowed);
         }
-        if let Some(token) = token {
-            let seen = self.visitor_seen_window();
-            if let Some(TokenHolder {
+        let holder = match token {
+            Some(VisitorCredential::Token(token)) => {
+                let seen = self.visitor_seen_window();
+                self.store
+                    .visitor_by_token(&site.id, &token.hash(), seen.expired_before)
+                    .await?
+            }
+            Some(VisitorCredential::Link(link)) => self.link_holder(&site.id, link).await?,
+            None => None,
+        };
+        if let (Some(token), Some(holder)) = (token, holder) {
+            let TokenHolder {
                 visitor,
                 conversation,
                 last_seen_at,
-            }) = self
-                .store
-                .visitor_by_token(&site.id, &token.hash(), seen.expired_before)
-                .await?
-            {
-                if last_seen_at < seen.refresh_before {
-                    self.store.touch_visitor(&visitor.id, seen.now).await?;
-                }
-                if !self.limiters.allow(Budget::Reconnect, &visitor.id) {
-                    return Err(Refusal::RateLimited);
-                }
-                return self.admitted(site, visitor, conversation, token.clone(), false);
+            } = holder;
+            let seen = self.visitor_seen_window();
+            if last_seen_at < seen.refresh_before {
+                self.store.touch_visitor(&visitor.id, seen.now).await?;
             }
+            if !self.limiters.allow(Budget::Reconnect, &visitor.id) {
+                return Err(Refusal::RateLimited);
+            }
+            return self.admitted(site, visitor, conversation, token.clone(), false);
         }
         if !self.limiters.allow(Budget::NewVisitor, ip) {
             return Err(Refusal::RateLimited);
@@ -143,7 +184,13 @@ impl Chat {
                 activity: activity_now(),
             })
             .await?;
-        self.admitted(site, visitor, conversation, token, true)
+        self.admitted(
+            site,
+            visitor,
+            conversation,
+            VisitorCredential::Token(token),
+            true,
+        )
     }
 
     /// A visitor let in: its place under the connection cap taken.
@@ -152,7 +199,7 @@ impl Chat {
         site: Site,
         visitor: Visitor,
         conversation: Conversation,
-        token: VisitorToken,
+        token: VisitorCredential,
         is_new: bool,
     ) -> Result<AdmittedVisitor, Refusal> {
         let slot = self

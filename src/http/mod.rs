@@ -8,6 +8,7 @@ mod health;
 mod invitations;
 mod login;
 pub mod serve;
+mod unsubscribe;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +43,10 @@ pub fn router(chat: Arc<Chat>, max_body_bytes: usize, timeout: Duration) -> Rout
         .route(
             "/api/resets/{token}",
             get(invitations::show_reset).post(invitations::complete_reset),
+        )
+        .route(
+            "/unsubscribe/{token}",
+            get(unsubscribe::show).post(unsubscribe::confirm),
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

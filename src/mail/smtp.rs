@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -48,10 +49,16 @@ impl SmtpMailer {
             .to
             .parse::<Mailbox>()
             .map_err(|e| MailError::Permanent(format!("recipient: {e}")))?;
-        let from = Mailbox::new(
-            mail.from_name.clone().or_else(|| self.from.name.clone()),
-            self.from.email.clone(),
-        );
+        // The site's own sender when it has one (its domain must let this server send: SPF,
+        // DKIM); else the server's address with the site's name.
+        let from = match mail.from.as_deref().map(str::parse::<Mailbox>) {
+            Some(Ok(own)) => own,
+            Some(Err(e)) => return Err(MailError::Permanent(format!("from: {e}"))),
+            None => Mailbox::new(
+                mail.from_name.clone().or_else(|| self.from.name.clone()),
+                self.from.email.clone(),
+            ),
+        };
         let mut builder = Message::builder()
             .from(from)
             .to(to)
@@ -67,6 +74,18 @@ impl SmtpMailer {
             builder = builder
                 .in_reply_to(format!("<{thread}>"))
                 .references(format!("<{thread}>"));
+        }
+        if let Some(url) = &mail.unsubscribe {
+            // RFC 8058: a mail client may unsubscribe with one POST to the URL, no page shown.
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
         }
         builder
             .multipart(MultiPart::alternative_plain_html(

@@ -16,10 +16,12 @@ use super::ack::{parse, reply};
 use super::events::{conversation_room, site_room, VISITOR_NS};
 use super::requests::{HistoryPage, Nothing, Read, SendMessage, SyncPage, Typing};
 use super::{closed, connection_id, remote_ip, span};
-use crate::domain::ids::{SiteKey, VisitorToken};
+use crate::domain::ids::SiteKey;
 use crate::domain::input::{PageReport, ProfileUpdate};
 use crate::domain::model::MessagePage;
-use crate::domain::visitors::{AdmittedVisitor, VisitorIdentity};
+use crate::domain::visitors::{
+    AdmittedVisitor, HandshakeOrigin, VisitorCredential, VisitorIdentity,
+};
 use crate::domain::{Chat, DomainResult, Refusal};
 use crate::telemetry::prometheus::socket_dropped;
 
@@ -54,18 +56,24 @@ async fn admit_in_span<A: Adapter>(
     chat: Arc<Chat>,
 ) -> Result<(), Refusal> {
     let auth = auth.map_err(|_| Refusal::UnknownSite)?;
-    let origin = s
-        .req_parts()
-        .headers
+    let headers = &s.req_parts().headers;
+    let origin = headers
         .get(http::header::ORIGIN)
         .and_then(|o| o.to_str().ok());
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let origin = HandshakeOrigin {
+        origin,
+        own: is_own_page(origin, host),
+    };
     let site_key = SiteKey::parse(&auth.site_key).ok_or(Refusal::UnknownSite)?;
     // A token that cannot be one is no token: the visitor starts afresh, as with an unknown one.
     let token = auth
         .token
         .as_ref()
         .and_then(Value::as_str)
-        .and_then(VisitorToken::parse);
+        .and_then(VisitorCredential::parse);
     let admitted = chat
         .admit_visitor(&site_key, token.as_ref(), origin, &remote_ip(&s))
         .await
@@ -92,6 +100,17 @@ async fn admit_in_span<A: Adapter>(
     s.on_fallback(on_event::<A>);
     s.extensions.insert(admitted);
     Ok(())
+}
+
+/// Whether the handshake comes from a page of this server (the hosted chat pages): its
+/// `Origin` names the host the request was sent to.
+fn is_own_page(origin: Option<&str>, host: Option<&str>) -> bool {
+    let (Some(origin), Some(host)) = (origin, host) else {
+        return false;
+    };
+    origin
+        .split_once("://")
+        .is_some_and(|(_, authority)| authority.trim_end_matches('/').eq_ignore_ascii_case(host))
 }
 
 async fn on_connect<A: Adapter>(s: SocketRef<A>, State(chat): Ctx) {

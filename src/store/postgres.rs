@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use crate::domain::ids::{AgentId, ConversationId, VisitorId};
 use crate::domain::model::{Conversation, Message, Micros, Millis, Page, Side, Status, Visitor};
 use crate::domain::store::{
-    Appended, Chatting, Lookups, NewMessage, NewVisitor, StoreError, StoreResult,
+    mail_due, Appended, Chatting, Lookups, NewMessage, NewVisitor, StoreError, StoreResult,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -214,14 +214,19 @@ impl Chatting for PostgresStore {
         // Locks the conversation row until commit; concurrent writers (any node) queue here and
         // then see the committed last_seq. `status` is not changed by this statement, so
         // RETURNING gives the status as it was before this message.
+        let (visitor_mail_due, agent_mail_due) = mail_due(m.sender, m.mail_due_at);
         let locked: Option<(i64, String)> = sqlx::query_as(
-            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $1 \
+            "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $1, \
+               visitor_mail_due_at = COALESCE(visitor_mail_due_at, $4), \
+               agent_mail_due_at = COALESCE(agent_mail_due_at, $5) \
              WHERE id = $2 AND site_id = $3 \
              RETURNING last_seq, status",
         )
         .bind(m.activity)
         .bind(m.conversation_id.as_str())
         .bind(m.site_id.as_str())
+        .bind(visitor_mail_due)
+        .bind(agent_mail_due)
         .fetch_optional(&mut *tx)
         .await?;
         let Some((seq, was_status)) = locked else {

@@ -17,6 +17,14 @@ pub(super) fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 /// `$1, $2, ... $n`: the placeholders of an `IN` list.
+/// The column prefix of the conversation's e-mail state for e-mails to `side`.
+pub(super) fn mail_side(side: crate::domain::model::Side) -> &'static str {
+    match side {
+        crate::domain::model::Side::Visitor => "visitor",
+        crate::domain::model::Side::Agent => "agent",
+    }
+}
+
 pub(super) fn placeholders(n: usize) -> String {
     (1..=n)
         .map(|i| format!("${i}"))
@@ -57,9 +65,40 @@ macro_rules! shared_sql {
             ByName, conversation_from, summary_from, summary_query, visitor_from, AgentRow, MessageRow,
             SiteRow, AGENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS, SITE_COLUMNS,
         };
-        use crate::store::shared::{is_unique_violation, json_list, placeholders, IN_LIST_MAX};
+        use crate::store::shared::{is_unique_violation, json_list, mail_side, placeholders, IN_LIST_MAX};
 
         type Db = Pool<$db>;
+
+        /// The visitor whose `column` (`v.token_hash` or `v.id`) is `value`, with its conversation,
+        /// unless last seen before `since`.
+        async fn token_holder(
+            db: &Db,
+            column: &str,
+            value: &str,
+            site_id: &SiteId,
+            since: Millis,
+        ) -> StoreResult<Option<TokenHolder>> {
+            let sql = format!(
+                "SELECT {CONVERSATION_COLUMNS}, v.id AS v_id, v.name AS v_name, \
+                   v.email AS v_email, v.phone AS v_phone, v.last_seen_at AS v_last_seen_at \
+                 FROM visitors v JOIN conversations c ON c.visitor_id = v.id \
+                 WHERE v.site_id = $1 AND {column} = $2 AND v.last_seen_at >= $3"
+            );
+            let Some(row) = sqlx::query(&sql)
+                .bind(site_id.as_str())
+                .bind(value)
+                .bind(since)
+                .fetch_optional(db)
+                .await?
+            else {
+                return Ok(None);
+            };
+            Ok(Some(TokenHolder {
+                visitor: visitor_from(&row)?,
+                conversation: conversation_from(&row)?,
+                last_seen_at: row.int("v_last_seen_at")?,
+            }))
+        }
 
         /// The site whose `column` (`id` or `site_key`) is `value`.
         async fn site_where(db: &Db, column: &str, value: &str) -> StoreResult<Option<Site>> {
@@ -571,6 +610,105 @@ macro_rules! shared_sql {
                     .await?;
                 Ok(())
             }
+
+            async fn due_mail(
+                &self,
+                to: crate::domain::model::Side,
+                now: Millis,
+                limit: i64,
+            ) -> StoreResult<Vec<crate::domain::store::DueMail>> {
+                let side = mail_side(to);
+                let sql = format!(
+                    "SELECT c.site_id, c.id, c.visitor_id, c.last_seq, c.{side}_read_seq AS read_seq, \
+                       c.{side}_mailed_seq AS mailed_seq, v.email, \
+                       CAST(CASE WHEN v.unsubscribed_at IS NULL THEN 0 ELSE 1 END AS BIGINT) AS unsubscribed \
+                     FROM conversations c JOIN visitors v ON v.id = c.visitor_id \
+                     WHERE c.{side}_mail_due_at <= $1 \
+                     ORDER BY c.{side}_mail_due_at LIMIT $2"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(&self.$writes)
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(crate::domain::store::DueMail {
+                            site_id: SiteId::try_from(row.text("site_id")?)?,
+                            conversation_id: ConversationId::try_from(row.text("id")?)?,
+                            visitor_id: crate::domain::ids::VisitorId::try_from(row.text("visitor_id")?)?,
+                            last_seq: row.int("last_seq")?,
+                            read_seq: row.int("read_seq")?,
+                            mailed_seq: row.int("mailed_seq")?,
+                            visitor_email: row.maybe_text("email")?,
+                            unsubscribed: row.int("unsubscribed")? != 0,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn mail_covered(
+                &self,
+                to: crate::domain::model::Side,
+                conversation_id: &ConversationId,
+                covered_seq: i64,
+                seen_last_seq: i64,
+                again_at: Millis,
+            ) -> StoreResult<()> {
+                let side = mail_side(to);
+                let sql = format!(
+                    "UPDATE conversations SET \
+                       {side}_mailed_seq = CASE WHEN {side}_mailed_seq > $2 THEN {side}_mailed_seq ELSE $2 END, \
+                       {side}_mail_due_at = CASE WHEN last_seq > $3 THEN $4 ELSE NULL END \
+                     WHERE id = $1"
+                );
+                sqlx::query(&sql)
+                    .bind(conversation_id.as_str())
+                    .bind(covered_seq)
+                    .bind(seen_last_seq)
+                    .bind(again_at)
+                    .execute(&self.$writes)
+                    .await?;
+                Ok(())
+            }
+
+            async fn offline_recipients(
+                &self,
+                site_id: &SiteId,
+            ) -> StoreResult<Vec<crate::domain::store::MailRecipient>> {
+                let rows = sqlx::query(
+                    "SELECT id, email FROM agents \
+                     WHERE site_id = $1 AND email IS NOT NULL AND offline_emails \
+                       AND NOT disabled AND deleted_at IS NULL \
+                     ORDER BY created_at, id",
+                )
+                .bind(site_id.as_str())
+                .fetch_all(&self.$reads)
+                .await?;
+                rows.iter()
+                    .map(|row| {
+                        Ok(crate::domain::store::MailRecipient {
+                            agent_id: AgentId::try_from(row.text("id")?)?,
+                            email: row.text("email")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn unsubscribe_visitor(
+                &self,
+                id: &crate::domain::ids::VisitorId,
+                now: Millis,
+            ) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE visitors SET unsubscribed_at = COALESCE(unsubscribed_at, $2) WHERE id = $1",
+                )
+                .bind(id.as_str())
+                .bind(now)
+                .execute(&self.$writes)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
         }
 
         #[async_trait]
@@ -654,26 +792,17 @@ macro_rules! shared_sql {
                 token_hash: &TokenHash,
                 expired_before: Millis,
             ) -> StoreResult<Option<TokenHolder>> {
-                let sql = format!(
-                    "SELECT {CONVERSATION_COLUMNS}, v.id AS v_id, v.name AS v_name, \
-                       v.email AS v_email, v.phone AS v_phone, v.last_seen_at AS v_last_seen_at \
-                     FROM visitors v JOIN conversations c ON c.visitor_id = v.id \
-                     WHERE v.site_id = $1 AND v.token_hash = $2 AND v.last_seen_at >= $3"
-                );
-                let Some(row) = sqlx::query(&sql)
-                    .bind(site_id.as_str())
-                    .bind(token_hash.as_str())
-                    .bind(expired_before)
-                    .fetch_optional(&self.$reads)
-                    .await?
-                else {
-                    return Ok(None);
-                };
-                Ok(Some(TokenHolder {
-                    visitor: visitor_from(&row)?,
-                    conversation: conversation_from(&row)?,
-                    last_seen_at: row.int("v_last_seen_at")?,
-                }))
+                token_holder(&self.$reads, "v.token_hash", token_hash.as_str(), site_id, expired_before).await
+            }
+
+            async fn visitor_of_link(
+                &self,
+                site_id: &SiteId,
+                visitor_id: &crate::domain::ids::VisitorId,
+                conversation_id: &ConversationId,
+            ) -> StoreResult<Option<TokenHolder>> {
+                let holder = token_holder(&self.$reads, "v.id", visitor_id.as_str(), site_id, Millis::MIN).await?;
+                Ok(holder.filter(|h| &h.conversation.id == conversation_id))
             }
 
             async fn conversation(

@@ -169,13 +169,14 @@ export async function startServer(opts = {}) {
     },
 
     /**
-     * `parlor agent create` (with `role`: `--role`), then log in. Returns
+     * `parlor agent create` (with `role`: `--role`, `email`: `--email`), then log in. Returns
      * { id, username, name, password, siteKey, token, agent } where agent is the
      * login answer's `agent` object. With { login: false } only the CLI runs.
      */
-    async createAgent(siteKey, { username = unique("agent"), name = `Agent ${unique("n")}`, password = "correct horse battery staple", login = true, role } = {}) {
+    async createAgent(siteKey, { username = unique("agent"), name = `Agent ${unique("n")}`, password = "correct horse battery staple", login = true, role, email } = {}) {
       const args = ["agent", "create", "--site", siteKey, "--username", username, "--name", name];
       if (role) args.push("--role", role);
+      if (email) args.push("--email", email);
       const created = JSON.parse(await cli({ ...env, PARLOR_PASSWORD: password }, args));
       if (!login) return { id: created.id, username, name, password, siteKey };
       const res = await server.login(username, password);

@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::ids::{AgentId, ConversationId, MessageId, SiteId};
 use crate::domain::model::{Message, Micros, Millis, Sender, Status};
-use crate::domain::store::{Appended, NewMessage, StoreError, StoreResult};
+use crate::domain::store::{mail_due, Appended, NewMessage, StoreError, StoreResult};
 
 /// Size the WAL file is cut back to when SQLite starts it over, and past which the writer
 /// checkpoints it itself. Steady load stays well below it (the background starts the WAL over
@@ -59,6 +59,7 @@ struct Job {
     reopen: bool,
     now: Millis,
     activity: Micros,
+    mail_due_at: Option<Millis>,
     appended: Option<Outcome>,
     reply: oneshot::Sender<StoreResult<Option<Appended>>>,
 }
@@ -202,6 +203,7 @@ impl Appender {
             reopen: m.reopen,
             now: m.now,
             activity: m.activity,
+            mail_due_at: m.mail_due_at,
             appended: None,
             reply,
         };
@@ -453,10 +455,21 @@ fn append(conn: &Connection, job: &Job) -> rusqlite::Result<Outcome> {
         state.status.as_str()
     };
     // No RETURNING: SQLite builds a temporary table for it, and the seq is known already.
+    let (visitor_mail_due, agent_mail_due) = mail_due(job.sender, job.mail_due_at);
     conn.prepare_cached(
-        "UPDATE conversations SET last_seq = ?1, updated_at = ?2, status = ?3 WHERE id = ?4",
+        "UPDATE conversations SET last_seq = ?1, updated_at = ?2, status = ?3, \
+           visitor_mail_due_at = COALESCE(visitor_mail_due_at, ?5), \
+           agent_mail_due_at = COALESCE(agent_mail_due_at, ?6) \
+         WHERE id = ?4",
     )?
-    .execute(params![seq, job.activity, status, job.conversation_id])?;
+    .execute(params![
+        seq,
+        job.activity,
+        status,
+        job.conversation_id,
+        visitor_mail_due,
+        agent_mail_due
+    ])?;
     conn.prepare_cached(
         "INSERT INTO messages \
            (id, conversation_id, seq, sender, agent_id, agent_name, text, client_id, created_at) \

@@ -349,6 +349,7 @@ mod tests {
             reopen: true,
             now: now_millis(),
             activity: activity_now(),
+            mail_due_at: None,
         }
     }
 
@@ -617,6 +618,7 @@ mod tests {
                                 reopen: true,
                                 now: now_millis(),
                                 activity: activity_now(),
+                                mail_due_at: None,
                             })
                             .await
                             .unwrap();
@@ -750,6 +752,7 @@ mod tests {
                 reopen: true,
                 now: now_millis(),
                 activity: activity_now(),
+                mail_due_at: None,
             })
             .await
             .unwrap()

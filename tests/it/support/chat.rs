@@ -14,7 +14,7 @@ use parlor::domain::chat::InvitationConfig;
 use parlor::domain::cluster::SingleNode;
 use parlor::domain::events::{ConnectionId, VisitorEvent};
 use parlor::domain::expiry::Verdict;
-use parlor::domain::ids::{ConversationId, SiteKey, VisitorId, VisitorToken};
+use parlor::domain::ids::{ConversationId, SiteKey, VisitorId};
 use parlor::domain::input::{ClientId, MessageText, PageReport, ProfileUpdate};
 use parlor::domain::limits::{RateLimits, ReplyLimits};
 use parlor::domain::model::{
@@ -22,7 +22,9 @@ use parlor::domain::model::{
 };
 use parlor::domain::slots::VisitorSlot;
 use parlor::domain::store::{AgentChange, AgentChanged, Store};
-use parlor::domain::visitors::{VisitorIdentity, VisitorSession};
+use parlor::domain::visitors::{
+    HandshakeOrigin, VisitorCredential, VisitorIdentity, VisitorSession,
+};
 use parlor::domain::{Chat, ChatConfig, DomainResult};
 
 use super::backend::{Backend, TestDb};
@@ -272,7 +274,8 @@ impl TestChat {
         // Parsed as the socket layer does: a key that cannot be one is an unknown site, a
         // token that cannot be one is no token.
         let site_key = SiteKey::parse(site_key).ok_or_else(|| "unknown_site".to_owned())?;
-        let token = token.and_then(VisitorToken::parse);
+        let token = token.and_then(VisitorCredential::parse);
+        let origin = HandshakeOrigin { origin, own: false };
         let admitted = self
             .chat
             .admit_visitor(&site_key, token.as_ref(), origin, ip)

@@ -9,6 +9,7 @@ import type { AgentRequests, Message, Summary, ThreadRequests } from '../shared/
 import { Team, type AdminRequests, type Member } from './team';
 import { inviteToken, type Session } from './invite';
 import { resetToken } from './reset';
+import { linkedConversation } from './conversation-link';
 import { Settings, type SettingsRequests } from './settings';
 import { OwnMail, profileRefusal, type ProfileChange, type ProfileRequests } from './profile';
 import { sendTranscript, type TranscriptOutcome, type TranscriptRequests } from './transcript';
@@ -68,6 +69,9 @@ export class Store {
   invite: string | null = inviteToken(location.pathname);
   /** The token of a password-reset link being opened (`/admin/reset/TOKEN`), else null. */
   reset: string | null = resetToken(location.pathname);
+  /** The conversation an e-mail's link names (`/admin/conversations/ID`), selected once the
+   * session opens. */
+  private linked: string | null = linkedConversation(location.pathname);
   readonly team = new Team(acker<AdminRequests>(() => this.socket), {
     onChange: () => this.changed(),
     me: () => this.agent?.id,
@@ -304,6 +308,10 @@ export class Store {
       }
       p.conversations.forEach((c) => this.convs.set(c.id, c));
       this.moreConvs.all = !!p.hasMore;
+      if (this.linked) {
+        this.select(this.linked);
+        this.linked = null;
+      }
       // catch up every conversation we hold messages for
       this.threads.forEach((t) => t.loaded && void t.catchUp());
       if (this.selected) this.markRead(this.selected);
