@@ -117,21 +117,28 @@ impl MailFrom {
             Some((name, address)) => (Some(name), address),
             None => (None, raw),
         };
-        let name = match name.map(str::trim).filter(|n| !n.is_empty()) {
+        // A name may come quoted (as this type writes one with specials in it).
+        let name = name.map(str::trim).map(|n| {
+            n.strip_prefix('"')
+                .and_then(|n| n.strip_suffix('"'))
+                .unwrap_or(n)
+                .trim()
+        });
+        let name = match name.filter(|n| !n.is_empty()) {
             None => None,
             Some(n) => {
                 if n.chars().count() > MAX_NAME_CHARS {
                     return Err(bad("has a name longer than 100 characters"));
                 }
-                if n.contains(['<', '>', '"']) {
-                    return Err(bad("has a name with <, > or \" in it"));
+                if n.contains(['<', '>', '"', '\\']) {
+                    return Err(bad("has a name with <, >, \" or \\ in it"));
                 }
                 Some(n.to_owned())
             }
         };
         // What would end or split an address in a header is refused beyond the common check.
         let address = address.trim();
-        if address.contains(['<', '>', '"', ',', ';', '(', ')', '[', ']', '\\']) {
+        if address.contains(['<', '>', '"', ',', ';', ':', '(', ')', '[', ']', '\\']) {
             return Err(bad("must be \"Name <address>\" or an e-mail address"));
         }
         let address = parse_email(address)
@@ -142,15 +149,22 @@ impl MailFrom {
     }
 }
 
-/// `Name <address>`, or the bare address: the form it is stored and shown in.
+/// `Name <address>` (`"Name" <address>` when the name has a character that RFC 5322 allows
+/// only quoted, such as `,` or `:`), or the bare address: the form it is stored and shown in,
+/// which mail libraries read as a mailbox.
 impl fmt::Display for MailFrom {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.name {
+            Some(name) if name.contains(SPECIALS) => write!(f, "\"{name}\" <{}>", self.address),
             Some(name) => write!(f, "{name} <{}>", self.address),
             None => f.write_str(&self.address),
         }
     }
 }
+
+/// RFC 5322's specials that a display name may hold only within quotes (`"`, `\\`, `<` and
+/// `>` are refused in a name).
+const SPECIALS: [char; 8] = ['(', ')', '[', ']', ':', ';', '@', ','];
 
 impl Chat {
     pub async fn site_settings(&self, id: &AgentIdentity) -> DomainResult<SiteSettings> {
@@ -399,12 +413,27 @@ mod tests {
             Some("support@acme.example")
         );
         assert_eq!(parsed("  "), None);
+        // Specials quoted, and a quoted name read back as it is.
+        assert_eq!(
+            parsed("Acme, Inc. <a@acme.example>").as_deref(),
+            Some("\"Acme, Inc.\" <a@acme.example>")
+        );
+        assert_eq!(
+            parsed("\"Acme, Inc.\" <a@acme.example>").as_deref(),
+            Some("\"Acme, Inc.\" <a@acme.example>")
+        );
+        assert_eq!(
+            parsed("\"Acme\" <a@acme.example>").as_deref(),
+            Some("Acme <a@acme.example>")
+        );
         for bad in [
             "Acme",
             "Acme <>",
             "Acme <not an address>",
             "Ac\"me <a@acme.example>",
             "Ac<me <a@acme.example>",
+            "Ac\\me <a@acme.example>",
+            "\"Ac\"me\" <a@acme.example>",
             "Acme\n <a@acme.example>",
             "a@acme.example, b@acme.example",
             "Acme <a@acme.example",

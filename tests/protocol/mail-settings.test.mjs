@@ -32,6 +32,9 @@ describe("a site's own sender", () => {
     assert.equal((await settingsOf(socket)).mailFrom, "Acme Support <support@acme.example>");
     // Another setting leaves it as it is.
     assert.equal(assertOk(await call(socket, "updateSettings", { greeting: "Hi" })).settings.mailFrom, "Acme Support <support@acme.example>");
+    // A name with a comma is written quoted, as a mail header needs it.
+    const quoted = assertOk(await call(socket, "updateSettings", { mailFrom: "Acme, Inc. <support@acme.example>" }));
+    assert.equal(quoted.settings.mailFrom, '"Acme, Inc." <support@acme.example>');
     const bare = assertOk(await call(socket, "updateSettings", { mailFrom: "hello@acme.example" }));
     assert.equal(bare.settings.mailFrom, "hello@acme.example");
     assert.equal(assertOk(await call(socket, "updateSettings", { mailFrom: "" })).settings.mailFrom, null);
@@ -49,6 +52,8 @@ describe("a site's own sender", () => {
       "Acme <support@acme.example",
       'Ac"me <support@acme.example>',
       "Ac<me <support@acme.example>",
+      "Ac\\me <support@acme.example>",
+      "Acme <support:x@acme.example>",
       "Acme\r\nBcc: everyone@example.test <support@acme.example>",
       "a@acme.example, b@acme.example",
       `${"x".repeat(101)} <support@acme.example>`,

@@ -1,6 +1,6 @@
 // The address and sender checks of the Settings and Profile pages: the server's rules.
 import { describe, expect, test } from 'vitest';
-import { emailProblem, looksLikeEmail, senderProblem } from './email';
+import { emailProblem, looksLikeEmail, senderOf, senderProblem } from './email';
 
 describe('e-mail addresses', () => {
   test('local@domain with a dot in the domain, no spaces, at most 254 characters', () => {
@@ -23,6 +23,15 @@ describe('senders', () => {
       expect(senderProblem(ok)).toBe('');
   });
 
+  test('written as the server stores it: trimmed, the name quoted when it holds a special', () => {
+    expect(senderOf(' Shop  <  help@shop.example > ')).toBe('Shop <help@shop.example>');
+    expect(senderOf('<help@shop.example>')).toBe('help@shop.example');
+    expect(senderOf('Acme, Inc. <a@acme.example>')).toBe('"Acme, Inc." <a@acme.example>');
+    expect(senderOf('"Acme, Inc." <a@acme.example>')).toBe('"Acme, Inc." <a@acme.example>');
+    expect(senderOf('"Acme" <a@acme.example>')).toBe('Acme <a@acme.example>');
+    expect(senderProblem('"Acme, Inc." <a@acme.example>')).toBe('');
+  });
+
   test('a bad address, a name with <, > or ", a long name or two lines are problems', () => {
     expect(senderProblem('Acme')).toMatch(/Name <address@example.com>/);
     expect(senderProblem('Acme <>')).toMatch(/Name <address@example.com>/);
@@ -30,6 +39,7 @@ describe('senders', () => {
     expect(senderProblem('a@acme.example, b@acme.example')).toMatch(/Name <address@example.com>/);
     expect(senderProblem('Ac"me <a@acme.example>')).toMatch(/cannot contain/);
     expect(senderProblem('Ac<me <a@acme.example>')).toMatch(/cannot contain/);
+    expect(senderProblem('Ac\\me <a@acme.example>')).toMatch(/cannot contain/);
     expect(senderProblem(`${'x'.repeat(101)} <a@acme.example>`)).toMatch(/at most 100/);
     expect(senderProblem('Acme\n<a@acme.example>')).toMatch(/one line/);
   });

@@ -24,18 +24,38 @@ export function emailProblem(raw: string): string {
   return 'Enter an e-mail address like name@example.com, or leave it empty.';
 }
 
+/** A sender's name and address as written: `Name <address>` (the name may be quoted), else
+ * the whole text as the address with no name. */
+export function senderParts(raw: string): { name: string; address: string } {
+  const s = raw.trim();
+  const m = /^(.*)<([^<>]*)>$/.exec(s);
+  if (!m) return { name: '', address: s };
+  let name = m[1]!.trim();
+  if (name.length >= 2 && name.startsWith('"') && name.endsWith('"')) name = name.slice(1, -1).trim();
+  return { name, address: m[2]!.trim() };
+}
+
+/** The characters a display name may hold only within quotes (RFC 5322 specials). */
+const SPECIALS = /[()[\]:;@,]/;
+
+/** A sender as the server stores it: `Name <address>`, `"Name" <address>` when the name holds
+ * one of `()[]:;@,`, or the address. */
+export function senderOf(raw: string): string {
+  const { name, address } = senderParts(raw);
+  if (!name) return address;
+  return SPECIALS.test(name) ? `"${name}" <${address}>` : `${name} <${address}>`;
+}
+
 /** The problem with a sender, `Name <address>` or an address ('' when empty or fine). */
 export function senderProblem(raw: string): string {
   const s = raw.trim();
   if (!s) return '';
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f]/.test(s)) return 'The sender must be on one line.';
-  const m = /^(.*)<([^<>]*)>$/.exec(s);
-  const name = m ? m[1]!.trim() : '';
-  const address = (m ? m[2]! : s).trim();
+  const { name, address } = senderParts(s);
   if (len(name) > MAX_SENDER_NAME) return `The sender's name can have at most ${MAX_SENDER_NAME} characters.`;
-  if (/[<>"]/.test(name)) return 'The sender’s name cannot contain <, > or ".';
-  if (/[<>",;()[\]\\]/.test(address) || !looksLikeEmail(address))
+  if (/[<>"\\]/.test(name)) return 'The sender’s name cannot contain <, >, " or \\.';
+  if (/[<>",;:()[\]\\]/.test(address) || !looksLikeEmail(address))
     return 'Enter the sender as Name <address@example.com> or just an address, or leave it empty.';
   return '';
 }

@@ -6,7 +6,7 @@
 import type { Ack } from '../shared/ack';
 import type { AckError } from '../shared/types';
 import { errorText, sentence } from './team';
-import { emailProblem, senderProblem } from './email';
+import { emailProblem, senderOf, senderProblem } from './email';
 
 export type Field = 'name' | 'email' | 'phone';
 export const FIELDS: Field[] = ['name', 'email', 'phone'];
@@ -279,16 +279,6 @@ export function changes(s: SiteSettings, f: Form): SettingsUpdate {
   const sender = senderOf(f.mailFrom);
   if (sender !== senderOf(s.mailFrom || '')) u.mailFrom = sender;
   return u;
-}
-
-/** A sender as the server stores it: `Name <address>` (both trimmed), or the address. */
-export function senderOf(raw: string): string {
-  const s = raw.trim();
-  const m = /^(.*)<([^<>]*)>$/.exec(s);
-  if (!m) return s;
-  const name = m[1]!.trim();
-  const address = m[2]!.trim();
-  return name ? `${name} <${address}>` : address;
 }
 
 /** Which part of the form a problem is about, for showing it there. */
