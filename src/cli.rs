@@ -50,17 +50,26 @@ pub async fn update_site(
     allowed_origins: Option<&[String]>,
     prechat_fields: Option<&[String]>,
     allowed_query_params: Option<&[String]>,
+    mail_from: Option<&str>,
 ) -> anyhow::Result<Site> {
     let site = site_with_key(store, site_key).await?;
     let name = name.map(site_name).transpose()?;
     let allowed_origins = allowed_origins.map(origin_list).transpose()?;
     let prechat_fields = prechat_fields.map(prechat_field_list).transpose()?;
     let allowed_query_params = allowed_query_params.map(query_param_list).transpose()?;
+    let mail_from = mail_from
+        .map(|m| {
+            settings::MailFrom::parse(m)
+                .map(|m| m.map(|m| m.to_string()).unwrap_or_default())
+                .map_err(|e| anyhow::anyhow!("--mail-from: {e}"))
+        })
+        .transpose()?;
     let changes = SiteChanges {
         name: name.as_deref(),
         allowed_origins: allowed_origins.as_deref(),
         prechat_fields: prechat_fields.as_deref(),
         allowed_query_params: allowed_query_params.as_deref(),
+        mail_from: mail_from.as_deref(),
         ..SiteChanges::default()
     };
     if !store.update_site(&site.id, changes).await? {
@@ -134,6 +143,7 @@ fn site_json(s: &Site) -> serde_json::Value {
         "allowedOrigins": s.allowed_origins,
         "prechatFields": s.prechat_fields,
         "allowedQueryParams": s.allowed_query_params,
+        "mailFrom": s.mail_from,
     })
 }
 
@@ -337,6 +347,7 @@ pub async fn site_command(command: SiteCommand) -> anyhow::Result<()> {
             allowed_origins,
             prechat_fields,
             allowed_query_params,
+            mail_from,
             db,
         } => {
             let store = store::open(&db.database_url).await?;
@@ -347,6 +358,7 @@ pub async fn site_command(command: SiteCommand) -> anyhow::Result<()> {
                 allowed_origins.as_deref(),
                 prechat_fields.as_deref(),
                 allowed_query_params.as_deref(),
+                mail_from.as_deref(),
             )
             .await?;
             site_json(&site)

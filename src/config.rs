@@ -121,6 +121,10 @@ pub enum SiteCommand {
         /// A query parameter page URLs keep (repeatable; replaces the list; `""` empties it).
         #[arg(long = "allowed-query-param")]
         allowed_query_params: Option<Vec<String>>,
+        /// The site's own e-mail sender, `"Name <address>"` or an address, instead of
+        /// PARLOR_MAIL_FROM (`""` goes back to it).
+        #[arg(long)]
+        mail_from: Option<String>,
         #[command(flatten)]
         db: Database,
     },

@@ -85,6 +85,38 @@ test('an agent changes the display name; the header and the Team page show it', 
   await row(admin, 'pete').getByText('Peter Lund').waitFor();
 });
 
+test('an agent sets an e-mail address and turns offline e-mails off; both survive a reload', async () => {
+  await openPage(pete, 'Profile');
+  const card = pete.locator('form[aria-labelledby=mail-title]');
+  const address = card.locator('input[name=email]');
+  const offline = pete.getByRole('checkbox', { name: 'E-mail me visitor messages that arrive while no agent is online' });
+  await address.waitFor();
+  assert.equal(await address.inputValue(), '');
+  assert.equal(await offline.isChecked(), true, 'on by default');
+  const saveMail = pete.getByRole('button', { name: 'Save e-mail settings' });
+  assert.equal(await saveMail.isDisabled(), true, 'nothing to save yet');
+  await address.fill('pete at juniper');
+  await saveMail.click();
+  await card.getByRole('alert').filter({ hasText: 'Enter an e-mail address like name@example.com' }).waitFor();
+  await address.fill('pete@juniper.example');
+  await offline.uncheck();
+  await saveMail.click();
+  await card.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  await pete.reload();
+  await address.waitFor();
+  assert.equal(await address.inputValue(), 'pete@juniper.example');
+  assert.equal(await offline.isChecked(), false);
+  // on again, and the address emptied
+  await address.fill('');
+  await offline.check();
+  await saveMail.click();
+  await card.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+  await pete.reload();
+  await address.waitFor();
+  assert.equal(await offline.isChecked(), true);
+  assert.equal(await address.inputValue(), '');
+});
+
 test('the Team page shows who is online, kept live', async () => {
   // Pete's dashboard is open; Olga is looking at the page herself
   await row(admin, 'olga').locator('.avatar .dot.on').waitFor();

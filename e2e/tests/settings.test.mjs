@@ -159,6 +159,48 @@ test('the other settings are saved and shown again after a reload; only what cha
   assert.deepEqual(server.cli(['site', 'show', site.siteKey]).allowedOrigins, []);
 });
 
+test('without PARLOR_SMTP_URL the page says e-mail is off; the contact address and sender are saved and shown again after a reload', async () => {
+  const notice = admin.locator('.email-off');
+  await notice.waitFor();
+  assert.equal(
+    await notice.textContent(),
+    'E-mail is off: this server has no PARLOR_SMTP_URL; transcripts, missed-reply and offline e-mails are not sent.',
+  );
+  const sent = [];
+  const watch = (ws) => ws.on('framesent', (f) => typeof f.payload === 'string' && f.payload.includes('"updateSettings"') && sent.push(f.payload));
+  admin.on('websocket', watch);
+  await admin.reload();
+  await admin.getByLabel('Display name').waitFor();
+  const contact = admin.locator('input[name=contactEmail]');
+  const sender = admin.locator('input[name=mailFrom]');
+  assert.deepEqual([await contact.inputValue(), await sender.inputValue()], ['', '']);
+  // mistakes are marked, nothing is sent
+  await contact.fill('help at juniper');
+  await sender.fill('Juniper');
+  await admin.getByRole('button', { name: 'Save changes' }).click();
+  await admin.getByText('Enter an e-mail address like name@example.com').waitFor();
+  await admin.getByText('Enter the sender as Name <address@example.com>').waitFor();
+  assert.equal(sent.length, 0);
+
+  await contact.fill('help@juniper.example');
+  await sender.fill('Juniper & Oak <hello@juniper.example>');
+  await save(admin);
+  admin.off('websocket', watch);
+  assert.equal(sent.length, 1);
+  const payload = JSON.parse(sent[0].slice(sent[0].indexOf('[')))[1];
+  assert.deepEqual(payload, { contactEmail: 'help@juniper.example', mailFrom: 'Juniper & Oak <hello@juniper.example>' });
+  assert.equal(server.cli(['site', 'show', site.siteKey]).mailFrom, 'Juniper & Oak <hello@juniper.example>');
+
+  await admin.reload();
+  await admin.getByLabel('Display name').waitFor();
+  assert.equal(await contact.inputValue(), 'help@juniper.example');
+  assert.equal(await sender.inputValue(), 'Juniper & Oak <hello@juniper.example>');
+  // emptied: back to the server's sender
+  await sender.fill('');
+  await save(admin);
+  assert.equal(server.cli(['site', 'show', site.siteKey]).mailFrom, null);
+});
+
 test('office hours set on the page are kept: the zone, days with several openings, closed days; and always open again', async () => {
   await admin.getByRole('switch', { name: 'Always open' }).uncheck();
   // it starts from the admin's own zone and Monday to Friday, 9 to 5

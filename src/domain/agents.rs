@@ -12,7 +12,7 @@ use super::error::{DomainError, DomainResult};
 use super::events::{AgentEvent, AgentRead, ConnectionId, ReadUpTo, VisitorEvent, VisitorTyping};
 use super::expiry::token_still_valid;
 use super::ids::{AgentId, ConversationId, SiteId};
-use super::input::{page_limit, ClientId, MessageText};
+use super::input::{page_limit, parse_email, ClientId, MessageText};
 use super::model::{
     activity_now, now_millis, Agent, Conversation, Message, MessagePage, Micros, Role, Sender,
     Side, Status, Summary, SummaryPage,
@@ -65,13 +65,27 @@ pub struct OwnProfile<'a> {
     pub name: Option<&'a str>,
     /// The current password and the new one.
     pub password: Option<(&'a str, &'a str)>,
+    /// Where offline messages are e-mailed; an empty text clears it.
+    pub email: Option<&'a str>,
+    /// Whether visitor messages that arrive while no agent is online are e-mailed.
+    pub offline_emails: Option<bool>,
+}
+
+/// What an agent sees of its own profile: what everyone sees, and its e-mail settings.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnAgentProfile {
+    #[serde(flatten)]
+    pub profile: AgentProfile,
+    pub email: Option<String>,
+    pub offline_emails: bool,
 }
 
 /// The profile after a change, and a new token when the password changed (every older one
 /// stops working within 2 s, this connection's included: reconnect with the new one).
 #[derive(Debug, Serialize)]
 pub struct ProfileChanged {
-    pub agent: AgentProfile,
+    pub agent: OwnAgentProfile,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
 }
@@ -128,15 +142,23 @@ impl Chat {
         self.grant(agent)
     }
 
-    /// Changes the caller's own display name and/or password. A password change needs the
-    /// current one (wrong: `invalid`, and it counts as a failed login of the agent's username)
-    /// and ends every older session, as `parlor agent password` does.
+    /// Changes the caller's own display name, password and/or e-mail settings; nothing given
+    /// answers the profile as it is. A password change needs the current one (wrong:
+    /// `invalid`, and it counts as a failed login of the agent's username) and ends every
+    /// older session, as `parlor agent password` does. Every given field is checked before
+    /// anything is written.
     pub async fn change_own_profile(
         &self,
         id: &AgentIdentity,
         change: OwnProfile<'_>,
     ) -> DomainResult<ProfileChanged> {
         let name = change.name.map(agent_name).transpose()?;
+        let email = change
+            .email
+            .map(|e| {
+                parse_email(e).map_err(|_| DomainError::invalid("email must be an e-mail address"))
+            })
+            .transpose()?;
         let me = self
             .store
             .agent_by_id(&id.agent_id)
@@ -169,6 +191,16 @@ impl Chat {
                 return Err(DomainError::Unauthorized);
             }
         }
+        if email.is_some() || change.offline_emails.is_some() {
+            let email = email.as_ref().map(Option::as_deref);
+            if !self
+                .store
+                .set_agent_mail(&me.id, email, change.offline_emails)
+                .await?
+            {
+                return Err(DomainError::Unauthorized);
+            }
+        }
         if let Some(hash) = &new_hash {
             if !self.store.set_agent_password(&me.username, hash).await? {
                 return Err(DomainError::Unauthorized);
@@ -179,9 +211,14 @@ impl Chat {
             .agent_by_id(&me.id)
             .await?
             .ok_or(DomainError::Unauthorized)?;
+        let (email, offline_emails) = (now.email.clone(), now.offline_emails);
         let grant = self.grant(now)?;
         Ok(ProfileChanged {
-            agent: grant.agent,
+            agent: OwnAgentProfile {
+                profile: grant.agent,
+                email,
+                offline_emails,
+            },
             token: new_hash.map(|_| grant.token),
         })
     }

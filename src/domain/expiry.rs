@@ -121,6 +121,7 @@ mod tests {
             deleted_at: None,
             role: super::super::model::Role::Agent,
             email: None,
+            offline_emails: true,
         }
     }
 

@@ -88,6 +88,9 @@ pub struct Site {
     pub office_hours: Option<OfficeHours>,
     /// Where replies to the site's e-mails go (`Reply-To`).
     pub contact_email: Option<String>,
+    /// The site's own sender, `Name <address>` or a bare address, as
+    /// [`super::settings::MailFrom`] reads it; `None`: the server's `PARLOR_MAIL_FROM`.
+    pub mail_from: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +110,8 @@ pub struct Agent {
     pub role: Role,
     /// Where offline messages are e-mailed; `None` when the agent gave none.
     pub email: Option<String>,
+    /// Whether the agent wants visitor messages that arrive while no agent is online by e-mail.
+    pub offline_emails: bool,
 }
 
 /// An agent's role on its site: an `admin` also manages the team and the site's settings.

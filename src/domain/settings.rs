@@ -1,7 +1,10 @@
 //! A site's settings as its admins see and change them over `/agent` (`settings`,
 //! `updateSettings`): the widget's name, accent colour, greeting and away message, the
-//! pre-chat form, the origins that may embed it and the office hours. Widgets see a change at their next
-//! connection (the visitor's `session` carries the site's settings).
+//! pre-chat form, the origins that may embed it, the office hours and the site's e-mail (its
+//! contact address and its own sender). Widgets see a change at their next connection (the
+//! visitor's `session` carries the site's settings).
+
+use std::fmt;
 
 use serde::Serialize;
 
@@ -35,10 +38,15 @@ pub struct SiteSettings {
     pub office_hours: Option<OfficeHours>,
     /// The `Reply-To` of the site's e-mails; `null`: none.
     pub contact_email: Option<String>,
+    /// The site's own sender (`Name <address>` or an address); `null`: the server's
+    /// `PARLOR_MAIL_FROM`.
+    pub mail_from: Option<String>,
+    /// Whether this server sends e-mail at all (`PARLOR_SMTP_URL` is set). Read-only.
+    pub email_enabled: bool,
 }
 
-impl From<Site> for SiteSettings {
-    fn from(s: Site) -> Self {
+impl SiteSettings {
+    fn of(s: Site, email_enabled: bool) -> Self {
         let prechat_required = required_of(&s.prechat_fields, &s.prechat_required);
         SiteSettings {
             site_key: s.site_key,
@@ -51,6 +59,8 @@ impl From<Site> for SiteSettings {
             allowed_origins: s.allowed_origins,
             office_hours: s.office_hours,
             contact_email: s.contact_email,
+            mail_from: s.mail_from,
+            email_enabled,
         }
     }
 }
@@ -79,7 +89,82 @@ pub struct SettingsUpdate {
     pub office_hours: Option<Option<OfficeHoursInput>>,
     /// An empty text clears it.
     pub contact_email: Option<String>,
+    /// An empty text clears it (back to the server's sender).
+    pub mail_from: Option<String>,
 }
+
+/// A sender as a site gives it: `Name <address>` or a bare address. The name is one line of
+/// at most 100 characters without `<`, `>`, `"` or control characters (so it can always be
+/// written as a quoted display name); the address passes the same check as every other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailFrom {
+    pub name: Option<String>,
+    pub address: String,
+}
+
+impl MailFrom {
+    /// `None` for an empty text (no sender of the site's own).
+    pub fn parse(raw: &str) -> DomainResult<Option<MailFrom>> {
+        let bad = |why: &str| DomainError::invalid(format!("mailFrom {why}"));
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        if raw.chars().any(char::is_control) {
+            return Err(bad("must be one line without control characters"));
+        }
+        let (name, address) = match raw.strip_suffix('>').and_then(|r| r.rsplit_once('<')) {
+            Some((name, address)) => (Some(name), address),
+            None => (None, raw),
+        };
+        // A name may come quoted (as this type writes one with specials in it).
+        let name = name.map(str::trim).map(|n| {
+            n.strip_prefix('"')
+                .and_then(|n| n.strip_suffix('"'))
+                .unwrap_or(n)
+                .trim()
+        });
+        let name = match name.filter(|n| !n.is_empty()) {
+            None => None,
+            Some(n) => {
+                if n.chars().count() > MAX_NAME_CHARS {
+                    return Err(bad("has a name longer than 100 characters"));
+                }
+                if n.contains(['<', '>', '"', '\\']) {
+                    return Err(bad("has a name with <, >, \" or \\ in it"));
+                }
+                Some(n.to_owned())
+            }
+        };
+        // What would end or split an address in a header is refused beyond the common check.
+        let address = address.trim();
+        if address.contains(['<', '>', '"', ',', ';', ':', '(', ')', '[', ']', '\\']) {
+            return Err(bad("must be \"Name <address>\" or an e-mail address"));
+        }
+        let address = parse_email(address)
+            .ok()
+            .flatten()
+            .ok_or_else(|| bad("must be \"Name <address>\" or an e-mail address"))?;
+        Ok(Some(MailFrom { name, address }))
+    }
+}
+
+/// `Name <address>` (`"Name" <address>` when the name has a character that RFC 5322 allows
+/// only quoted, such as `,` or `:`), or the bare address: the form it is stored and shown in,
+/// which mail libraries read as a mailbox.
+impl fmt::Display for MailFrom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) if name.contains(SPECIALS) => write!(f, "\"{name}\" <{}>", self.address),
+            Some(name) => write!(f, "{name} <{}>", self.address),
+            None => f.write_str(&self.address),
+        }
+    }
+}
+
+/// RFC 5322's specials that a display name may hold only within quotes (`"`, `\\`, `<` and
+/// `>` are refused in a name).
+const SPECIALS: [char; 8] = ['(', ')', '[', ']', ':', ';', '@', ','];
 
 impl Chat {
     pub async fn site_settings(&self, id: &AgentIdentity) -> DomainResult<SiteSettings> {
@@ -89,7 +174,7 @@ impl Chat {
             .site_by_id(&me.site_id)
             .await?
             .ok_or(DomainError::NotFound)?;
-        Ok(site.into())
+        Ok(SiteSettings::of(site, self.mail.is_some()))
     }
 
     /// Checks every given setting first: one bad setting is `invalid` and changes nothing.
@@ -143,6 +228,11 @@ impl Chat {
                     .map_err(|_| DomainError::invalid("contactEmail must be an e-mail address"))
             })
             .transpose()?;
+        let mail_from = update
+            .mail_from
+            .as_deref()
+            .map(|m| MailFrom::parse(m).map(|m| m.map(|m| m.to_string()).unwrap_or_default()))
+            .transpose()?;
         let site = self
             .store
             .site_by_id(&me.site_id)
@@ -166,6 +256,7 @@ impl Chat {
             away_message: away_message.as_deref(),
             office_hours: office_hours.as_ref().map(Option::as_ref),
             contact_email: contact_email.as_deref(),
+            mail_from: mail_from.as_deref(),
         };
         if !self.store.update_site(&me.site_id, changes).await? {
             return Err(DomainError::NotFound);
@@ -175,7 +266,7 @@ impl Chat {
             .site_by_id(&me.site_id)
             .await?
             .ok_or(DomainError::NotFound)?;
-        Ok(site.into())
+        Ok(SiteSettings::of(site, self.mail.is_some()))
     }
 
     /// The site whose public key is `key`, as anyone may open a chat with it (the hosted
@@ -310,6 +401,53 @@ mod tests {
         );
         assert!(site_text("a\u{0}b", "greeting").is_err());
         assert!(site_text(&"x".repeat(501), "greeting").is_err());
+    }
+
+    #[test]
+    fn senders_are_a_name_and_an_address_or_an_address() {
+        let parsed = |raw: &str| MailFrom::parse(raw).unwrap().map(|m| m.to_string());
+        assert_eq!(
+            parsed(" Acme Support  < support@acme.example > ").as_deref(),
+            Some("Acme Support <support@acme.example>")
+        );
+        assert_eq!(
+            parsed("support@acme.example").as_deref(),
+            Some("support@acme.example")
+        );
+        assert_eq!(
+            parsed("<support@acme.example>").as_deref(),
+            Some("support@acme.example")
+        );
+        assert_eq!(parsed("  "), None);
+        // Specials quoted, and a quoted name read back as it is.
+        assert_eq!(
+            parsed("Acme, Inc. <a@acme.example>").as_deref(),
+            Some("\"Acme, Inc.\" <a@acme.example>")
+        );
+        assert_eq!(
+            parsed("\"Acme, Inc.\" <a@acme.example>").as_deref(),
+            Some("\"Acme, Inc.\" <a@acme.example>")
+        );
+        assert_eq!(
+            parsed("\"Acme\" <a@acme.example>").as_deref(),
+            Some("Acme <a@acme.example>")
+        );
+        for bad in [
+            "Acme",
+            "Acme <>",
+            "Acme <not an address>",
+            "Ac\"me <a@acme.example>",
+            "Ac<me <a@acme.example>",
+            "Ac\\me <a@acme.example>",
+            "\"Ac\"me\" <a@acme.example>",
+            "Acme\n <a@acme.example>",
+            "a@acme.example, b@acme.example",
+            "Acme <a@acme.example",
+        ] {
+            assert!(MailFrom::parse(bad).is_err(), "{bad:?}");
+        }
+        let long = format!("{} <a@acme.example>", "x".repeat(101));
+        assert!(MailFrom::parse(&long).is_err());
     }
 
     #[test]

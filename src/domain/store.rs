@@ -109,6 +109,8 @@ pub struct SiteChanges<'a> {
     /// `Some(None)` clears the office hours (always open).
     pub office_hours: Option<Option<&'a OfficeHours>>,
     pub contact_email: Option<&'a str>,
+    /// `Some("")` clears it (back to the server's `PARLOR_MAIL_FROM`).
+    pub mail_from: Option<&'a str>,
 }
 
 /// A change to one agent that may take away an admin.
@@ -197,6 +199,7 @@ impl NewSite<'_> {
             away_message: None,
             office_hours: None,
             contact_email: None,
+            mail_from: None,
         }
     }
 }
@@ -214,6 +217,7 @@ impl NewAgent<'_> {
             deleted_at: None,
             role: self.role,
             email: self.email.map(str::to_owned),
+            offline_emails: true,
         }
     }
 }
@@ -384,6 +388,14 @@ pub trait Directory: Send + Sync + 'static {
     /// Sets an agent's display name (messages already sent keep theirs); false if there is no
     /// such agent.
     async fn set_agent_name(&self, id: &AgentId, name: &str) -> StoreResult<bool>;
+    /// Sets what of an agent's e-mail settings is given (`email: Some(None)` clears the
+    /// address); false if there is no such agent.
+    async fn set_agent_mail(
+        &self,
+        id: &AgentId,
+        email: Option<Option<&str>>,
+        offline_emails: Option<bool>,
+    ) -> StoreResult<bool>;
     /// Sets a new password hash and bumps the token version; false if there is no such agent.
     async fn set_agent_password(&self, username: &str, password_hash: &str) -> StoreResult<bool>;
     /// Changes an agent that is not deleted, unless that would leave its site without an

@@ -294,6 +294,9 @@ struct Profile {
     name: Option<String>,
     current_password: Option<String>,
     new_password: Option<String>,
+    /// An address, or empty to clear it.
+    email: Option<String>,
+    offline_emails: Option<bool>,
 }
 
 async fn on_profile(c: Caller, req: Profile) -> DomainResult<ProfileChanged> {
@@ -309,6 +312,8 @@ async fn on_profile(c: Caller, req: Profile) -> DomainResult<ProfileChanged> {
     let change = OwnProfile {
         name: req.name.as_deref(),
         password,
+        email: req.email.as_deref(),
+        offline_emails: req.offline_emails,
     };
     c.chat.change_own_profile(&c.id, change).await
 }
@@ -331,6 +336,7 @@ struct UpdateSettings {
     #[serde(default, deserialize_with = "present")]
     office_hours: Option<Option<OfficeHoursInput>>,
     contact_email: Option<String>,
+    mail_from: Option<String>,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from one not given (`None`, by `default`).
@@ -351,6 +357,7 @@ async fn on_update_settings(c: Caller, req: UpdateSettings) -> DomainResult<Valu
         allowed_origins: req.allowed_origins,
         office_hours: req.office_hours,
         contact_email: req.contact_email,
+        mail_from: req.mail_from,
     };
     Ok(json!({ "settings": c.chat.update_site_settings(&c.id, update).await? }))
 }

@@ -18,9 +18,10 @@ pub(super) const SITE_COLUMNS: &str = "id, site_key, name, \
      CAST(allowed_query_params AS TEXT) AS allowed_query_params, \
      accent_color, greeting, away_message, \
      CAST(prechat_required AS TEXT) AS prechat_required, \
-     CAST(office_hours AS TEXT) AS office_hours, contact_email";
+     CAST(office_hours AS TEXT) AS office_hours, contact_email, mail_from";
 pub(super) const AGENT_COLUMNS: &str =
-    "id, site_id, username, name, password_hash, token_version, disabled, deleted_at, role, email";
+    "id, site_id, username, name, password_hash, token_version, disabled, deleted_at, role, email, \
+     offline_emails";
 pub(super) const CONVERSATION_COLUMNS: &str =
     "c.id, c.site_id, c.visitor_id, c.status, c.last_seq, \
      c.visitor_read_seq, c.agent_read_seq, c.updated_at";
@@ -41,6 +42,7 @@ pub(super) struct SiteRow {
     pub(super) prechat_required: String,
     pub(super) office_hours: Option<String>,
     pub(super) contact_email: Option<String>,
+    pub(super) mail_from: Option<String>,
 }
 
 impl SiteRow {
@@ -62,6 +64,7 @@ impl SiteRow {
                 .as_deref()
                 .and_then(OfficeHours::from_json),
             contact_email: self.contact_email,
+            mail_from: self.mail_from,
             id: SiteId::try_from(self.id)?,
             site_key: SiteKey::try_from(self.site_key)?,
             name: self.name,
@@ -81,6 +84,7 @@ pub(super) struct AgentRow {
     pub(super) deleted_at: Option<i64>,
     pub(super) role: String,
     pub(super) email: Option<String>,
+    pub(super) offline_emails: bool,
 }
 
 impl TryFrom<AgentRow> for Agent {
@@ -99,6 +103,7 @@ impl TryFrom<AgentRow> for Agent {
             role: Role::parse(&r.role)
                 .ok_or_else(|| StoreError::Corrupt(format!("agent role {:?}", r.role)))?,
             email: r.email,
+            offline_emails: r.offline_emails,
         })
     }
 }

@@ -236,6 +236,27 @@ macro_rules! shared_sql {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn set_agent_mail(
+                &self,
+                id: &AgentId,
+                email: Option<Option<&str>>,
+                offline_emails: Option<bool>,
+            ) -> StoreResult<bool> {
+                let done = sqlx::query(
+                    "UPDATE agents SET \
+                       email = CASE WHEN $2 THEN $3 ELSE email END, \
+                       offline_emails = COALESCE($4, offline_emails) \
+                     WHERE id = $1 AND deleted_at IS NULL",
+                )
+                .bind(id.as_str())
+                .bind(email.is_some())
+                .bind(email.flatten())
+                .bind(offline_emails)
+                .execute(&self.$writes)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn set_agent_password(&self, username: &str, hash: &str) -> StoreResult<bool> {
                 let sql = "UPDATE agents SET password_hash = $1, \
                              token_version = token_version + 1 \
@@ -463,7 +484,8 @@ macro_rules! shared_sql {
                      office_hours = CASE WHEN $10 THEN CAST($11 AS TEXT)",
                     $json,
                     " ELSE office_hours END, \
-                     contact_email = CASE WHEN $12 IS NULL THEN contact_email ELSE NULLIF($12, '') END \
+                     contact_email = CASE WHEN $12 IS NULL THEN contact_email ELSE NULLIF($12, '') END, \
+                     mail_from = CASE WHEN $13 IS NULL THEN mail_from ELSE NULLIF($13, '') END \
                      WHERE id = $1"
                 ))
                 .bind(id.as_str())
@@ -478,6 +500,7 @@ macro_rules! shared_sql {
                 .bind(c.office_hours.is_some())
                 .bind(c.office_hours.flatten().map(OfficeHours::to_json))
                 .bind(c.contact_email)
+                .bind(c.mail_from)
                 .execute(&self.$writes)
                 .await?;
                 Ok(done.rows_affected() == 1)

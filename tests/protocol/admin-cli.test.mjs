@@ -137,6 +137,7 @@ describe("site show, update and delete", () => {
       allowedOrigins: ["https://shop.example"],
       prechatFields: ["name", "email"],
       allowedQueryParams: [],
+      mailFrom: null,
     });
   });
 
@@ -156,6 +157,7 @@ describe("site show, update and delete", () => {
       allowedOrigins: ["https://new.example"],
       prechatFields: ["phone"],
       allowedQueryParams: [],
+      mailFrom: null,
     });
     // The running server reads the site on every handshake: no restart, no cache to wait for.
     const oldOrigin = srv.socket("/visitor", { auth: { siteKey: site.siteKey }, extraHeaders: { Origin: "https://old.example" } });

@@ -34,6 +34,8 @@ describe("site settings", () => {
       allowedOrigins: [],
       officeHours: null,
       contactEmail: null,
+      mailFrom: null,
+      emailEnabled: false,
     });
   });
 

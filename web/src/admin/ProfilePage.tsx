@@ -1,9 +1,10 @@
 // The Profile page (every agent): who is signed in (name, username, role), the display name
-// visitors see, and the password. A new password signs out every other session; this tab goes
-// on with the new token the server answered (the store reconnects with it).
-import { useEffect, useState } from 'preact/hooks';
+// visitors see, the e-mail address offline messages go to, and the password. A new password
+// signs out every other session; this tab goes on with the new token the server answered (the
+// store reconnects with it).
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { useStore, Avatar } from './ui';
-import { checkPasswordForm, nameProblem } from './profile';
+import { checkPasswordForm, mailChanges, mailFormOf, nameProblem, type MailForm } from './profile';
 
 export function ProfilePage() {
   const s = useStore();
@@ -31,6 +32,7 @@ export function ProfilePage() {
           </section>
         )}
         <NameCard />
+        <MailCard />
         <PasswordCard />
       </div>
     </main>
@@ -105,6 +107,89 @@ function NameCard() {
           )
         )}
       </div>
+    </form>
+  );
+}
+
+function MailCard() {
+  const s = useStore();
+  const model = s.mail;
+  const current = model.current;
+  const [form, setForm] = useState<MailForm | null>(null);
+  useEffect(() => {
+    if (!current && !model.loading && s.connected) void model.load();
+  }, []);
+  // The form shows what the server holds, again after every save.
+  useLayoutEffect(() => {
+    if (current) setForm(mailFormOf(current));
+  }, [current]);
+  const dirty = !!(current && form && Object.keys(mailChanges(current, form)).length);
+  const update = (patch: Partial<MailForm>) => form && setForm({ ...form, ...patch });
+  return (
+    <form
+      class="card form-card"
+      aria-labelledby="mail-title"
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (form) void model.save(form);
+      }}
+    >
+      <h2 id="mail-title">E-mail</h2>
+      {model.error ? (
+        <div class="form-error with-action" role="alert">
+          <span>Could not load your e-mail settings: {model.error}</span>
+          <button class="link" type="button" onClick={() => void model.load()}>
+            Try again
+          </button>
+        </div>
+      ) : !form ? (
+        <p class="hint">{s.connected ? 'Loading…' : 'Connecting…'}</p>
+      ) : (
+        <>
+          <label>
+            Your e-mail address
+            <input
+              name="email"
+              type="email"
+              autoComplete="email"
+              maxLength={254}
+              spellcheck={false}
+              autoCapitalize="none"
+              placeholder="you@example.com"
+              value={form.email}
+              onInput={(e) => update({ email: e.currentTarget.value })}
+            />
+            <span class="field-hint">Visitors never see it. Empty: no e-mail to you.</span>
+          </label>
+          <label class="check">
+            <input
+              type="checkbox"
+              name="offlineEmails"
+              checked={form.offlineEmails}
+              onChange={(e) => update({ offlineEmails: e.currentTarget.checked })}
+            />
+            E-mail me visitor messages that arrive while no agent is online
+          </label>
+          <div class="form-actions">
+            <button class="btn primary" type="submit" disabled={model.saving || !dirty}>
+              {model.saving ? 'Saving…' : 'Save e-mail settings'}
+            </button>
+            {model.saveError ? (
+              <p class="form-error" role="alert">
+                {model.saveError}
+              </p>
+            ) : (
+              model.savedAt > 0 &&
+              !dirty && (
+                <p class="saved" role="status">
+                  Saved.
+                </p>
+              )
+            )}
+          </div>
+        </>
+      )}
     </form>
   );
 }

@@ -1,6 +1,7 @@
 // The Settings page (admins): how the site's widget looks and behaves (name, accent colour,
-// greeting, away message, office hours, the pre-chat form, the origins allowed to embed it) and
-// the snippet that embeds it. The form is edited here; Save sends what changed (`settings.ts`),
+// greeting, away message, office hours, the pre-chat form, the origins allowed to embed it), the
+// site's e-mail (contact address, sender; a notice when the server sends none) and the snippet
+// that embeds it. The form is edited here; Save sends what changed (`settings.ts`),
 // and the server's refusal shows next to the button.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { useStore, useCopy } from './ui';
@@ -240,6 +241,8 @@ export function SettingsPage() {
               {shown.origins && <FieldError text={shown.origins} />}
             </section>
 
+            <EmailCard form={form} update={update} shown={shown} enabled={current.emailEnabled} />
+
             <EmbedCard siteKey={current.siteKey} />
 
             <div class="save-bar">
@@ -398,6 +401,63 @@ function HoursCard({ form, update, shown }: { form: Form; update: (p: Partial<Fo
           {shown.hours && <FieldError text={shown.hours} />}
         </div>
       )}
+    </section>
+  );
+}
+
+function EmailCard({
+  form,
+  update,
+  shown,
+  enabled,
+}: {
+  form: Form;
+  update: (p: Partial<Form>) => void;
+  shown: ReturnType<typeof problems>;
+  enabled: boolean | undefined;
+}) {
+  return (
+    <section class="card form-card" aria-labelledby="email-title">
+      <h2 id="email-title">E-mail</h2>
+      {enabled === false && (
+        <p class="notice email-off" role="note">
+          E-mail is off: this server has no PARLOR_SMTP_URL; transcripts, missed-reply and offline e-mails are not sent.
+        </p>
+      )}
+      <label>
+        Contact address
+        <input
+          name="contactEmail"
+          type="email"
+          maxLength={254}
+          spellcheck={false}
+          autoCapitalize="none"
+          placeholder="support@shop.example"
+          value={form.contactEmail}
+          aria-invalid={!!shown.contactEmail}
+          onInput={(e) => update({ contactEmail: e.currentTarget.value })}
+        />
+        <span class="field-hint">Where replies to the site's e-mails go. Empty: replies go to the sender.</span>
+        {shown.contactEmail && <FieldError text={shown.contactEmail} />}
+      </label>
+      <label>
+        Sender
+        <input
+          name="mailFrom"
+          maxLength={400}
+          spellcheck={false}
+          autoCapitalize="none"
+          placeholder="Shop Support <support@shop.example>"
+          value={form.mailFrom}
+          aria-invalid={!!shown.mailFrom}
+          onInput={(e) => update({ mailFrom: e.currentTarget.value })}
+        />
+        <span class="field-hint">
+          Who the site's e-mails come from: <code>Name &lt;address&gt;</code> or an address. Empty: the server's sender. The
+          address's domain should allow this server to send for it (SPF, DKIM).
+        </span>
+        {shown.mailFrom && <FieldError text={shown.mailFrom} />}
+      </label>
     </section>
   );
 }

@@ -36,6 +36,9 @@ const SITE: SiteSettings = {
   prechatRequired: [],
   allowedOrigins: [],
   officeHours: null,
+  contactEmail: null,
+  mailFrom: null,
+  emailEnabled: false,
 };
 
 describe('the office-hours editor', () => {
@@ -212,6 +215,28 @@ describe('the form', () => {
     let many = emptyWeek();
     for (let i = 0; i < 51; i++) many = { ...many, mon: [...many.mon, { from: '09:00', to: '10:00' }] };
     expect(problems({ ...f, alwaysOpen: false, week: many }).hours).toBe('At most 50 openings a week.');
+  });
+
+  test('e-mail: the contact address and the sender, each sent only when it changed, emptied as ""', () => {
+    const f = formOf(SITE);
+    expect([f.contactEmail, f.mailFrom]).toEqual(['', '']);
+    expect(changes(SITE, { ...f, contactEmail: ' help@shop.example ' })).toEqual({ contactEmail: 'help@shop.example' });
+    expect(changes(SITE, { ...f, mailFrom: 'Shop  <  help@shop.example >' })).toEqual({ mailFrom: 'Shop <help@shop.example>' });
+    const s: SiteSettings = { ...SITE, contactEmail: 'help@shop.example', mailFrom: 'Shop <help@shop.example>' };
+    expect(changes(s, formOf(s))).toEqual({});
+    // the same sender spaced differently is no change
+    expect(changes(s, { ...formOf(s), mailFrom: ' Shop<help@shop.example> ' })).toEqual({});
+    expect(changes(s, { ...formOf(s), contactEmail: '', mailFrom: ' ' })).toEqual({ contactEmail: '', mailFrom: '' });
+    // a server without these settings: nothing to change unless some are set
+    const { contactEmail: _c, mailFrom: _m, emailEnabled: _e, ...old } = SITE;
+    expect(changes(old, formOf(old))).toEqual({});
+  });
+
+  test('e-mail problems: a bad contact address or sender', () => {
+    const f = formOf(SITE);
+    expect(problems({ ...f, contactEmail: 'help' }).contactEmail).toMatch(/e-mail address/);
+    expect(problems({ ...f, mailFrom: 'Shop' }).mailFrom).toMatch(/Name <address@example.com>/);
+    expect(problems({ ...f, contactEmail: 'help@shop.example', mailFrom: 'Shop <help@shop.example>' })).toEqual({});
   });
 
   test('the embed snippet names the server and the site key', () => {

@@ -6,6 +6,7 @@
 import type { Ack } from '../shared/ack';
 import type { AckError } from '../shared/types';
 import { errorText, sentence } from './team';
+import { emailProblem, senderOf, senderProblem } from './email';
 
 export type Field = 'name' | 'email' | 'phone';
 export const FIELDS: Field[] = ['name', 'email', 'phone'];
@@ -37,6 +38,12 @@ export interface SiteSettings {
   allowedOrigins: string[];
   /** `null`: always open. Absent from a server that has no office hours. */
   officeHours?: OfficeHours | null;
+  /** The `Reply-To` of the site's e-mails; `null`: none. */
+  contactEmail?: string | null;
+  /** The site's own sender, `Name <address>` or an address; `null`: the server's. */
+  mailFrom?: string | null;
+  /** Whether this server sends e-mail at all (it has an SMTP server). Read-only. */
+  emailEnabled?: boolean;
 }
 
 /** `updateSettings`: what is not given stays; `''` puts a text or the colour back to the default. */
@@ -49,6 +56,8 @@ export interface SettingsUpdate {
   prechatRequired?: Field[];
   allowedOrigins?: string[];
   officeHours?: OfficeHours | null;
+  contactEmail?: string;
+  mailFrom?: string;
 }
 
 export interface SettingsRequests {
@@ -75,6 +84,10 @@ export interface Form {
   alwaysOpen: boolean;
   timeZone: string;
   week: Week;
+  /** The contact address; '' for none. */
+  contactEmail: string;
+  /** The sender; '' for the server's. */
+  mailFrom: string;
 }
 
 /** The widget's own accent colour, shown when the site has none. */
@@ -209,6 +222,8 @@ export function formOf(s: SiteSettings, zone = ownZone()): Form {
     alwaysOpen: !hours,
     timeZone: hours ? hours.timeZone : zone,
     week: hours ? weekOf(hours.weekly) : workWeek(),
+    contactEmail: s.contactEmail || '',
+    mailFrom: s.mailFrom || '',
   };
 }
 
@@ -258,11 +273,16 @@ export function changes(s: SiteSettings, f: Form): SettingsUpdate {
   const hours = hoursOf(f);
   // A server without office hours (the field absent) has none to change unless some are set.
   if (!sameHours(hours, s.officeHours || null)) u.officeHours = hours;
+  const contact = f.contactEmail.trim();
+  if (contact !== (s.contactEmail || '')) u.contactEmail = contact;
+  // The server writes a sender back in its own spacing: compare it that way.
+  const sender = senderOf(f.mailFrom);
+  if (sender !== senderOf(s.mailFrom || '')) u.mailFrom = sender;
   return u;
 }
 
 /** Which part of the form a problem is about, for showing it there. */
-export type Part = 'name' | 'accentColor' | 'greeting' | 'awayMessage' | 'origins' | 'hours';
+export type Part = 'name' | 'accentColor' | 'greeting' | 'awayMessage' | 'origins' | 'hours' | 'contactEmail' | 'mailFrom';
 export type Problems = Partial<Record<Part, string>> & { ranges?: Partial<Record<Day, string[]>> };
 
 /** The form's problems by part, with the server's limits; none: `{}`. */
@@ -285,6 +305,10 @@ export function problems(f: Form): Problems {
   }
   const bad = originsOf(f.origins).find((o) => !/^https?:\/\/[^/\s?#]+$/i.test(o));
   if (bad) p.origins = `“${bad}” is not an origin like https://shop.example.`;
+  const contact = emailProblem(f.contactEmail);
+  if (contact) p.contactEmail = contact;
+  const sender = senderProblem(f.mailFrom);
+  if (sender) p.mailFrom = sender;
   if (!f.alwaysOpen) {
     if (!validZone(f.timeZone)) p.hours = 'Choose a time zone.';
     const ranges: Partial<Record<Day, string[]>> = {};

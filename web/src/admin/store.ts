@@ -11,7 +11,7 @@ import { inviteToken, type Session } from './invite';
 import { resetToken } from './reset';
 import { linkedConversation } from './conversation-link';
 import { Settings, type SettingsRequests } from './settings';
-import { profileRefusal, type ProfileChange, type ProfileRequests } from './profile';
+import { OwnMail, profileRefusal, type ProfileChange, type ProfileRequests } from './profile';
 import { sendTranscript, type TranscriptOutcome, type TranscriptRequests } from './transcript';
 
 export interface Agent {
@@ -79,6 +79,8 @@ export class Store {
   });
   readonly settings = new Settings(acker<SettingsRequests>(() => this.socket), { onChange: () => this.changed() });
   private profileRequest = acker<ProfileRequests>(() => this.socket);
+  /** The agent's own e-mail settings (Profile page). */
+  readonly mail = new OwnMail(this.profileRequest, { onChange: () => this.changed() });
   private transcriptRequest = acker<TranscriptRequests>(() => this.socket);
   private listeners = new Set<() => void>();
   private queued = false;
@@ -231,6 +233,7 @@ export class Store {
     if (!this.connected) return;
     if (this.page() === 'team') void this.team.load();
     if (this.page() === 'settings') void this.settings.load();
+    if (this.page() === 'profile') void this.mail.load();
   }
   /** Leaves the invitation or reset page for the dashboard (after signing up, or to log in). */
   leaveInvite() {
@@ -262,6 +265,7 @@ export class Store {
     this.selected = null;
     this.team.reset();
     this.settings.reset();
+    this.mail.reset();
   }
 
   // ---------- socket ----------
@@ -300,6 +304,7 @@ export class Store {
         // Settings page reads the settings it edits once the session is open.
         if (this.page() === 'team') void this.team.load();
         if (this.page() === 'settings' && !this.settings.current) void this.settings.load();
+        if (this.page() === 'profile' && !this.mail.current) void this.mail.load();
       }
       p.conversations.forEach((c) => this.convs.set(c.id, c));
       this.moreConvs.all = !!p.hasMore;
