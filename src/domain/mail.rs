@@ -557,8 +557,7 @@ fn compose(
     );
     Mail {
         to: letter.to.to_owned(),
-        // The site's own sender, once sites have one.
-        from: None,
+        from: site.mail_from.clone(),
         from_name: Some(site_name.clone()),
         reply_to: site.contact_email.clone(),
         subject: letter.subject,

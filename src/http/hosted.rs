@@ -154,6 +154,7 @@ mod tests {
             away_message: None,
             office_hours: None,
             contact_email: None,
+            mail_from: None,
         }
     }
 

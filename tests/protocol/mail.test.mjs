@@ -80,6 +80,16 @@ describe("transcripts", () => {
     assert.equal(assertOk(await call(admin, "updateSettings", { contactEmail: "" })).settings.contactEmail, null);
   });
 
+  it("a site's own sender (mailFrom) is the From of its e-mails", async () => {
+    const email = address();
+    const { site, v } = await conversation(srv, { email });
+    const updated = await srv.cli(["site", "update", site.siteKey, "--mail-from", "Acme Help <help@acme.test>"]);
+    assert.equal(updated.code, 0, updated.stderr);
+    assertOk(await call(v.socket, "transcript", {}));
+    const [mail] = await smtp.to(email);
+    assert.equal(mail.from, '"Acme Help" <help@acme.test>');
+  });
+
   it("every e-mail of one conversation is in one thread", async () => {
     const email = address();
     const { v } = await conversation(srv, { email });
