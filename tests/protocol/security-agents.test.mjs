@@ -266,6 +266,7 @@ describe("administrative commands", () => {
       allowedOrigins: ["https://shop.example"],
       prechatFields: ["name", "phone"],
       allowedQueryParams: ["utm_*", "ref"],
+      mailFrom: null,
     });
     const p = r.json.find((s) => s.siteKey === plain.siteKey);
     assert.deepEqual(p.allowedQueryParams, []);
