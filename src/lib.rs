@@ -9,6 +9,7 @@
 //! - [`store`]: one `Store` trait with a SQLite and a PostgreSQL implementation.
 //! - [`cluster`]: the Redis adapter driver and cluster-wide presence (several nodes).
 //! - [`mail`]: outgoing e-mail over SMTP (lettre).
+//! - [`files`]: uploaded files in a local directory or S3-compatible storage (object_store).
 //! - [`app`] wires them together; [`config`] and [`cli`] serve the binary; [`telemetry`] is
 //!   what an operator sees of a node (logs, `/metrics`).
 
@@ -22,6 +23,8 @@ pub mod cluster;
 pub mod config;
 /// Sites, agents, visitors, conversations, messages, presence.
 pub mod domain;
+/// Where uploaded files are kept: a local directory or S3-compatible storage.
+pub mod files;
 /// Login, health and the embedded front end.
 pub mod http;
 /// Outgoing e-mail over SMTP.

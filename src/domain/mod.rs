@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod error;
 pub mod events;
 pub mod expiry;
+pub mod files;
 pub mod hours;
 pub mod ids;
 pub mod input;

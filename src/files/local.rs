@@ -1,0 +1,117 @@
+//! Files in a local directory: `DIR/<site>/<upload>`, written 0600 under directories 0700. A
+//! file is written under a temporary name and renamed when whole, so a reader never sees half
+//! of one and an interrupted upload leaves nothing behind.
+
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio_util::io::ReaderStream;
+
+use crate::domain::files::{ByteStream, FileStorage, FilesError};
+
+pub struct LocalFiles {
+    dir: PathBuf,
+}
+
+impl LocalFiles {
+    /// Files under `dir`, created (0700) if missing.
+    pub fn open(dir: &Path) -> io::Result<LocalFiles> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        Ok(LocalFiles {
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// The path of a key. Keys are made by the domain from ids of `[A-Za-z0-9_-]`; anything
+    /// else (`..`, an absolute path) is refused rather than trusted.
+    fn path(&self, key: &str) -> Result<PathBuf, FilesError> {
+        let safe = !key.is_empty()
+            && key.split('/').all(|part| {
+                !part.is_empty()
+                    && !part.starts_with('.')
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+            });
+        if safe {
+            Ok(self.dir.join(key))
+        } else {
+            Err(FilesError::Storage(format!("not a file key: {key:?}")))
+        }
+    }
+}
+
+fn storage(e: io::Error) -> FilesError {
+    FilesError::Storage(e.to_string())
+}
+
+#[async_trait]
+impl FileStorage for LocalFiles {
+    async fn put(&self, key: &str, mut body: ByteStream) -> Result<u64, FilesError> {
+        let path = self.path(key)?;
+        if let Some(parent) = path.parent() {
+            tokio::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)
+                .await
+                .map_err(storage)?;
+        }
+        let partial = path.with_extension(format!("part-{}", crate::domain::auth::new_id()));
+        let written = async {
+            let mut file = tokio::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&partial)
+                .await
+                .map_err(storage)?;
+            let mut size = 0u64;
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(FilesError::Body)?;
+                file.write_all(&chunk).await.map_err(storage)?;
+                size += chunk.len() as u64;
+            }
+            file.sync_all().await.map_err(storage)?;
+            tokio::fs::rename(&partial, &path).await.map_err(storage)?;
+            Ok(size)
+        }
+        .await;
+        if written.is_err() {
+            let _ = tokio::fs::remove_file(&partial).await;
+        }
+        written
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<(u64, ByteStream)>, FilesError> {
+        let path = self.path(key)?;
+        let file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(storage(e)),
+        };
+        let size = file.metadata().await.map_err(storage)?.len();
+        Ok(Some((size, Box::pin(ReaderStream::new(file)))))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), FilesError> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(storage(e)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn delete_site(&self, site: &str) -> Result<(), FilesError> {
+        match tokio::fs::remove_dir_all(self.path(site)?).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(storage(e)),
+            _ => Ok(()),
+        }
+    }
+}
