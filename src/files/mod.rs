@@ -2,3 +2,4 @@
 //! object storage.
 
 pub mod local;
+pub mod s3;

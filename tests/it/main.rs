@@ -11,6 +11,7 @@ mod limits;
 mod mail_schedule;
 mod outbox;
 mod presence;
+mod s3_files;
 mod server;
 mod team;
 mod visitors;

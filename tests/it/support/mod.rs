@@ -4,11 +4,13 @@
 //! - [`chat`]: `TestChat`, the domain service over a real store with a recording `Events`.
 //! - [`server`]: `TestServer`, the real `App` on port 0, with [`sio`] (a Socket.IO client)
 //!   and [`http`] (an HTTP/1.1 client) to talk to it over the network.
+//! - [`s3`]: a real S3-compatible server (moto) for the test binary, and a bucket per test.
 
 pub mod backend;
 pub mod chat;
 pub mod events;
 pub mod http;
+pub mod s3;
 pub mod server;
 pub mod sio;
 
