@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 echo "== services (PostgreSQL, Redis)"
 bash scripts/services.sh
 
+# The tests that need S3 start their own server on a free port with this script; installing it
+# here keeps that install (a minute on a fresh machine) out of the tests' time limits.
+echo "== S3-compatible test server (moto, into .venv-s3)"
+bash scripts/s3-server.sh install
+
 echo "== vendored patches in use"
 bash scripts/check-patches.sh
 
