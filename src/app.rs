@@ -145,6 +145,7 @@ impl App {
                 },
                 conversation_quota: CONVERSATION_UPLOAD_QUOTA,
                 at_once_per_visitor: UPLOADS_AT_ONCE_PER_VISITOR,
+                signed_path_ttl_secs: i64::from(config.upload_url_ttl_secs.max(1)),
             },
         };
         let (router, chat, directory, revocation, sockets) = match &config.redis_url {

@@ -253,6 +253,9 @@ pub struct ServeConfig {
     /// PDF, text, CSV, ZIP and the Office formats (docs/protocol.md, "Files").
     #[arg(long, env = "PARLOR_UPLOAD_TYPES", value_delimiter = ',')]
     pub upload_types: Vec<String>,
+    /// How long the signed download paths in message payloads stay valid, in seconds.
+    #[arg(long, env = "PARLOR_UPLOAD_URL_TTL_SECS", default_value_t = 600)]
+    pub upload_url_ttl_secs: u32,
     /// Uploads per minute per visitor.
     #[arg(long, env = "PARLOR_RATE_UPLOADS", default_value_t = 10)]
     pub rate_uploads: u32,

@@ -3,7 +3,7 @@
 //! client's word, and checked against an allowlist), and a row in the store says whose it is.
 //! A `send` then names uploads as the message's attachments (`Chat::post`), and the append
 //! takes them in the transaction that stores the message. Payloads carry signed download
-//! paths, valid for [`SIGNED_PATH_TTL_SECS`], for `<img>` tags that cannot send a bearer.
+//! paths, valid for [`SIGNED_PATH_TTL_SECS`] by default, for `<img>` tags that cannot send a bearer.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -22,7 +22,7 @@ use super::slots::Slots;
 use super::thumbnails::{self, MAX_PIXELS};
 use super::visitors::VisitorCredential;
 
-/// How long a signed download path in a payload stays valid.
+/// How long a signed download path in a payload stays valid, unless configured.
 pub const SIGNED_PATH_TTL_SECS: i64 = 600;
 
 /// Uploads no message carries are deleted this long after they were made.
@@ -76,6 +76,8 @@ pub struct UploadConfig {
     pub conversation_quota: u64,
     /// Uploads of one visitor in flight at once.
     pub at_once_per_visitor: u32,
+    /// How long signed download paths stay valid (`PARLOR_UPLOAD_URL_TTL_SECS`).
+    pub signed_path_ttl_secs: i64,
 }
 
 /// The upload half of [`Chat`].
@@ -315,7 +317,7 @@ impl Chat {
 
     /// Gives attachments their signed download paths, valid from now.
     pub(super) fn sign(&self, attachments: &mut [Attachment]) {
-        let exp = now_millis() / 1000 + SIGNED_PATH_TTL_SECS;
+        let exp = now_millis() / 1000 + self.uploads.config.signed_path_ttl_secs;
         for a in attachments {
             let path = |variant: Variant, suffix: &str| {
                 let sig = self

@@ -17,7 +17,8 @@ use parlor::domain::expiry::Verdict;
 use parlor::domain::ids::{ConversationId, SiteKey, VisitorId};
 use parlor::domain::input::{ClientId, MessageContent, PageReport, ProfileUpdate};
 use parlor::domain::uploads::{
-    UploadConfig, CONVERSATION_UPLOAD_QUOTA, DEFAULT_ALLOWED_TYPES, UPLOADS_AT_ONCE_PER_VISITOR,
+    UploadConfig, CONVERSATION_UPLOAD_QUOTA, DEFAULT_ALLOWED_TYPES, SIGNED_PATH_TTL_SECS,
+    UPLOADS_AT_ONCE_PER_VISITOR,
 };
 use parlor::files::local::LocalFiles;
 use parlor::domain::limits::{RateLimits, ReplyLimits};
@@ -185,6 +186,7 @@ impl TestChat {
                     allowed_types: DEFAULT_ALLOWED_TYPES.iter().map(|t| (*t).to_owned()).collect(),
                     conversation_quota: CONVERSATION_UPLOAD_QUOTA,
                     at_once_per_visitor: UPLOADS_AT_ONCE_PER_VISITOR,
+                    signed_path_ttl_secs: SIGNED_PATH_TTL_SECS,
                 },
             },
         );
