@@ -89,16 +89,14 @@ impl S3Files {
         let builder = vars
             .into_iter()
             .filter(|(name, _)| name.starts_with("AWS_"))
-            .fold(AmazonS3Builder::new(), |builder, (name, value)| {
-                match name.to_ascii_lowercase().parse() {
-                    Ok(key) => builder.with_config(key, value),
-                    Err(_) => builder,
-                }
+            .fold(AmazonS3Builder::new(), |builder, (name, value)| match name
+                .to_ascii_lowercase()
+                .parse()
+            {
+                Ok(key) => builder.with_config(key, value),
+                Err(_) => builder,
             });
-        let store = builder
-            .with_bucket_name(bucket)
-            .build()
-            .map_err(storage)?;
+        let store = builder.with_bucket_name(bucket).build().map_err(storage)?;
         Ok(S3Files { store, prefix })
     }
 
@@ -108,7 +106,9 @@ impl S3Files {
         if key.is_empty() || !key.split('/').all(valid_segment) {
             return Err(FilesError::Storage(format!("not a file key: {key:?}")));
         }
-        Ok(key.split('/').fold(self.prefix.clone(), |path, segment| path.child(segment)))
+        Ok(key
+            .split('/')
+            .fold(self.prefix.clone(), |path, segment| path.child(segment)))
     }
 }
 

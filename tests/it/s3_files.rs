@@ -6,6 +6,7 @@ use std::io;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
+use object_store::ObjectStore;
 use parlor::domain::files::{ByteStream, FileStorage, FilesError};
 use parlor::files::s3::S3Files;
 
@@ -72,12 +73,17 @@ async fn a_file_of_several_parts_comes_back_byte_for_byte() {
         .expect("put");
 
     assert_eq!(size, data.len() as u64);
-    let (got_size, got) = read(&files, "site1/u_big").await.expect("the file is there");
+    let (got_size, got) = read(&files, "site1/u_big")
+        .await
+        .expect("the file is there");
     assert_eq!(got_size, data.len() as u64);
     assert!(got == data, "the bytes read back differ from those stored");
     // Stored by a multipart upload of three parts (5 + 5 + 2 MiB).
     let etag = bucket.etag("site1/u_big").await.expect("the object");
-    assert!(etag.ends_with("-3"), "ETag {etag:?} is not of a 3-part upload");
+    assert!(
+        etag.ends_with("-3"),
+        "ETag {etag:?} is not of a 3-part upload"
+    );
     assert!(bucket.unfinished_uploads().await.is_empty());
 }
 
@@ -88,7 +94,10 @@ async fn a_small_file_is_stored_with_one_put() {
     let data = pattern(300 * 1024, 2);
 
     assert_eq!(
-        files.put("site1/u_small", body(&data, 16 * 1024)).await.expect("put"),
+        files
+            .put("site1/u_small", body(&data, 16 * 1024))
+            .await
+            .expect("put"),
         data.len() as u64
     );
 
@@ -97,7 +106,10 @@ async fn a_small_file_is_stored_with_one_put() {
         Some((data.len() as u64, data))
     );
     let etag = bucket.etag("site1/u_small").await.expect("the object");
-    assert!(!etag.contains('-'), "ETag {etag:?} is of a multipart upload");
+    assert!(
+        !etag.contains('-'),
+        "ETag {etag:?} is of a multipart upload"
+    );
 }
 
 #[tokio::test]
@@ -106,9 +118,15 @@ async fn a_file_of_exactly_one_part_comes_back_whole() {
     let files = open(&bucket, "");
     let data = pattern(5 * MIB, 3);
 
-    files.put("site1/u_edge", body(&data, 64 * 1024)).await.expect("put");
+    files
+        .put("site1/u_edge", body(&data, 64 * 1024))
+        .await
+        .expect("put");
 
-    assert_eq!(read(&files, "site1/u_edge").await, Some((data.len() as u64, data)));
+    assert_eq!(
+        read(&files, "site1/u_edge").await,
+        Some((data.len() as u64, data))
+    );
     assert!(bucket.unfinished_uploads().await.is_empty());
 }
 
@@ -117,6 +135,17 @@ async fn a_body_that_fails_after_several_parts_leaves_nothing() {
     let bucket = TestBucket::create().await;
     let files = open(&bucket, "");
     let data = pattern(11 * MIB, 4);
+    // A multipart upload begun and left, to show that the check below sees one.
+    let store = bucket.store();
+    let mut stray = store
+        .put_multipart(&"stray/u_0".into())
+        .await
+        .expect("begin an upload");
+    stray
+        .put_part(pattern(5 * MIB, 9).into())
+        .await
+        .expect("send a part");
+    assert_eq!(bucket.unfinished_uploads().await, ["stray/u_0"]);
 
     let result = files
         .put("site1/u_cut", failing_body(&data, 64 * 1024))
@@ -129,7 +158,8 @@ async fn a_body_that_fails_after_several_parts_leaves_nothing() {
     assert!(read(&files, "site1/u_cut").await.is_none());
     assert_eq!(bucket.keys().await, Vec::<String>::new());
     // Aborted: no parts kept by the storage either.
-    assert_eq!(bucket.unfinished_uploads().await, Vec::<String>::new());
+    assert_eq!(bucket.unfinished_uploads().await, ["stray/u_0"]);
+    stray.abort().await.expect("abort the stray upload");
 }
 
 #[tokio::test]
@@ -172,21 +202,34 @@ async fn a_missing_file_is_none() {
     let files = open(&bucket, "");
 
     assert!(files.get("site1/u_nothing").await.expect("get").is_none());
-    assert!(files.get("site1/u_nothing.thumb").await.expect("get").is_none());
+    assert!(files
+        .get("site1/u_nothing.thumb")
+        .await
+        .expect("get")
+        .is_none());
 }
 
 #[tokio::test]
 async fn deleting_a_file_twice_is_not_an_error() {
     let bucket = TestBucket::create().await;
     let files = open(&bucket, "");
-    files.put("site1/u_1", body(b"bytes", 5)).await.expect("put");
-    files.put("site1/u_2", body(b"other", 5)).await.expect("put");
+    files
+        .put("site1/u_1", body(b"bytes", 5))
+        .await
+        .expect("put");
+    files
+        .put("site1/u_2", body(b"other", 5))
+        .await
+        .expect("put");
 
     files.delete("site1/u_1").await.expect("delete");
     files.delete("site1/u_1").await.expect("delete again");
 
     assert!(read(&files, "site1/u_1").await.is_none());
-    assert_eq!(read(&files, "site1/u_2").await, Some((5, b"other".to_vec())));
+    assert_eq!(
+        read(&files, "site1/u_2").await,
+        Some((5, b"other".to_vec()))
+    );
 }
 
 #[tokio::test]
@@ -206,7 +249,10 @@ async fn deleting_a_site_removes_its_files_and_no_others() {
 
     files.delete_site("site1").await.expect("delete the site");
     files.delete_site("site1").await.expect("delete it again");
-    files.delete_site("site3").await.expect("delete a site with no files");
+    files
+        .delete_site("site3")
+        .await
+        .expect("delete a site with no files");
 
     let mut keys = bucket.keys().await;
     keys.sort();
@@ -241,7 +287,10 @@ async fn files_are_kept_under_the_urls_prefix() {
     let files = open(&bucket, "parlor/files");
     let neighbour = open(&bucket, "other");
     files.put("site1/u_1", body(b"mine", 4)).await.expect("put");
-    neighbour.put("site1/u_1", body(b"theirs", 6)).await.expect("put");
+    neighbour
+        .put("site1/u_1", body(b"theirs", 6))
+        .await
+        .expect("put");
 
     let mut keys = bucket.keys().await;
     keys.sort();
@@ -251,7 +300,10 @@ async fn files_are_kept_under_the_urls_prefix() {
     files.delete_site("site1").await.expect("delete the site");
 
     assert_eq!(bucket.keys().await, ["other/site1/u_1"]);
-    assert_eq!(read(&neighbour, "site1/u_1").await, Some((6, b"theirs".to_vec())));
+    assert_eq!(
+        read(&neighbour, "site1/u_1").await,
+        Some((6, b"theirs".to_vec()))
+    );
 }
 
 #[tokio::test]
@@ -259,9 +311,19 @@ async fn a_key_that_is_not_made_of_ids_is_refused() {
     let bucket = TestBucket::create().await;
     let files = open(&bucket, "prefix");
 
-    for key in ["../escape", "site1/../../x", "/abs", "site1//u", "", "site1/.hidden"] {
+    for key in [
+        "../escape",
+        "site1/../../x",
+        "/abs",
+        "site1//u",
+        "",
+        "site1/.hidden",
+    ] {
         let put = files.put(key, body(b"x", 1)).await;
-        assert!(matches!(put, Err(FilesError::Storage(_))), "{key:?}: {put:?}");
+        assert!(
+            matches!(put, Err(FilesError::Storage(_))),
+            "{key:?}: {put:?}"
+        );
         assert!(files.get(key).await.is_err(), "{key:?}");
     }
     assert_eq!(bucket.keys().await, Vec::<String>::new());
@@ -272,10 +334,7 @@ fn only_an_s3_url_with_a_bucket_opens() {
     let env = Vec::<(String, String)>::new;
     for url in ["file:///tmp/files", "s3:///prefix", "s3://bucket/a?x=1"] {
         let url = url::Url::parse(url).expect("a URL");
-        assert!(
-            S3Files::open_with_env(&url, env()).is_err(),
-            "{url} opened"
-        );
+        assert!(S3Files::open_with_env(&url, env()).is_err(), "{url} opened");
     }
     let url = url::Url::parse("s3://bucket/some/prefix").expect("a URL");
     assert!(S3Files::open_with_env(&url, env()).is_ok());

@@ -9,6 +9,7 @@
 //   await s3.keys();                                 // what the bucket holds
 //   await s3.stop();
 import { spawn } from "node:child_process";
+import { createHash, createHmac } from "node:crypto";
 import { once } from "node:events";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -43,8 +44,38 @@ export async function startS3() {
     }),
   ]).finally(() => clearTimeout(timer));
 
-  async function request(method, path) {
-    const res = await fetch(`${endpoint}${path}`, { method });
+  const credentials = { accessKey: "parlor-test", secretKey: "parlor-test-secret", region: "us-east-1" };
+  /** A request signed as the parlor binary's are (AWS Signature Version 4), path-style. */
+  function signed(method, path, query = {}) {
+    const url = new URL(endpoint);
+    const amzDate = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+    const day = amzDate.slice(0, 8);
+    const enc = (s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+    const canonicalPath = path.split("/").map(enc).join("/");
+    const canonicalQuery = Object.keys(query)
+      .sort()
+      .map((k) => `${enc(k)}=${enc(query[k])}`)
+      .join("&");
+    const payloadHash = createHash("sha256").update("").digest("hex");
+    const headers = { host: url.host, "x-amz-content-sha256": payloadHash, "x-amz-date": amzDate };
+    const signedHeaders = Object.keys(headers).sort().join(";");
+    const canonicalHeaders = Object.keys(headers)
+      .sort()
+      .map((k) => `${k}:${headers[k]}\n`)
+      .join("");
+    const canonicalRequest = [method, canonicalPath, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].join("\n");
+    const scope = `${day}/${credentials.region}/s3/aws4_request`;
+    const toSign = ["AWS4-HMAC-SHA256", amzDate, scope, createHash("sha256").update(canonicalRequest).digest("hex")].join("\n");
+    const hmac = (key, data) => createHmac("sha256", key).update(data).digest();
+    let key = hmac(`AWS4${credentials.secretKey}`, day);
+    for (const part of [credentials.region, "s3", "aws4_request"]) key = hmac(key, part);
+    const signature = createHmac("sha256", key).update(toSign).digest("hex");
+    headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKey}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+    delete headers.host;
+    return fetch(`${endpoint}${canonicalPath}${canonicalQuery ? `?${canonicalQuery}` : ""}`, { method, headers });
+  }
+  async function request(method, path, query) {
+    const res = await signed(method, path, query);
     return { status: res.status, text: await res.text() };
   }
   const elements = (xml, name) => [...xml.matchAll(new RegExp(`<${name}>([^<]*)</${name}>`, "g"))].map((m) => m[1]);
@@ -55,15 +86,15 @@ export async function startS3() {
     env: {
       AWS_ENDPOINT: endpoint,
       AWS_ALLOW_HTTP: "true",
-      AWS_ACCESS_KEY_ID: "parlor-test",
-      AWS_SECRET_ACCESS_KEY: "parlor-test-secret",
-      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: credentials.accessKey,
+      AWS_SECRET_ACCESS_KEY: credentials.secretKey,
+      AWS_REGION: credentials.region,
     },
     /** `s3://<bucket>/<prefix>`, for PARLOR_FILES_URL. */
     url(prefix = "") {
       return `s3://${s3.bucket}/${prefix}`;
     },
-    /** A fresh bucket (moto takes an unsigned request); resolves with its name. */
+    /** A fresh bucket; resolves with its name. */
     async createBucket(name = unique("parlor-").toLowerCase().replace(/[^a-z0-9-]/g, "0")) {
       const res = await request("PUT", `/${name}`);
       if (res.status !== 200) throw new Error(`creating bucket ${name}: ${res.status} ${res.text}`);
@@ -71,19 +102,19 @@ export async function startS3() {
     },
     /** Every object key in the bucket (the first thousand), optionally under `prefix`. */
     async keys(prefix = "", bucket = s3.bucket) {
-      const res = await request("GET", `/${bucket}?list-type=2&prefix=${encodeURIComponent(prefix)}`);
+      const res = await request("GET", `/${bucket}`, { "list-type": "2", prefix });
       if (res.status !== 200) throw new Error(`listing ${bucket}: ${res.status} ${res.text}`);
       return elements(res.text, "Key");
     },
     /** The keys of multipart uploads begun and neither completed nor aborted. */
     async unfinishedUploads(bucket = s3.bucket) {
-      const res = await request("GET", `/${bucket}?uploads`);
+      const res = await request("GET", `/${bucket}`, { uploads: "" });
       if (res.status !== 200) throw new Error(`listing uploads of ${bucket}: ${res.status} ${res.text}`);
       return elements(res.text, "Key");
     },
     /** The object's bytes (a Buffer), or null when there is none. */
     async object(key, bucket = s3.bucket) {
-      const res = await fetch(`${endpoint}/${bucket}/${key}`);
+      const res = await signed("GET", `/${bucket}/${key}`);
       if (res.status === 404) return null;
       if (res.status !== 200) throw new Error(`getting ${key}: ${res.status}`);
       return Buffer.from(await res.arrayBuffer());

@@ -15,6 +15,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use futures_util::TryStreamExt;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as ObjectPath;
+use object_store::ObjectStore;
 use parlor::domain::auth::random_token;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -72,7 +76,11 @@ impl TestBucket {
             .replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "0");
         let bucket = TestBucket { endpoint, name };
         let created = bucket.request("PUT", "").await;
-        assert_eq!(created.0, 200, "creating bucket {}: {}", bucket.name, created.1);
+        assert_eq!(
+            created.0, 200,
+            "creating bucket {}: {}",
+            bucket.name, created.1
+        );
         bucket
     }
 
@@ -95,11 +103,34 @@ impl TestBucket {
         url::Url::parse(&format!("s3://{}/{prefix}", self.name)).expect("an s3:// URL")
     }
 
-    /// Every object key in the bucket (the first thousand), straight from the server.
+    /// A client of the bucket of its own (object_store, as `S3Files` uses it), to look at
+    /// what the bucket holds.
+    pub fn store(&self) -> AmazonS3 {
+        self.env()
+            .into_iter()
+            .fold(AmazonS3Builder::new(), |builder, (name, value)| {
+                builder.with_config(
+                    name.to_ascii_lowercase().parse().expect("an AWS_* key"),
+                    value,
+                )
+            })
+            .with_bucket_name(&self.name)
+            .build()
+            .expect("an S3 client")
+    }
+
+    /// Every object key in the bucket.
     pub async fn keys(&self) -> Vec<String> {
-        let (status, body) = self.request("GET", "?list-type=2").await;
-        assert_eq!(status, 200, "listing {}: {body}", self.name);
-        elements(&body, "Key")
+        let listed: Vec<_> = self
+            .store()
+            .list(None)
+            .try_collect()
+            .await
+            .unwrap_or_else(|e| panic!("listing {}: {e}", self.name));
+        listed
+            .into_iter()
+            .map(|meta| meta.location.to_string())
+            .collect()
     }
 
     /// The keys of the multipart uploads begun and neither completed nor aborted.
@@ -109,23 +140,18 @@ impl TestBucket {
         elements(&body, "Key")
     }
 
-    /// The object's ETag as the server gives it: `"<md5>-<parts>"` for one stored by a
+    /// The object's ETag as the server gives it: `<md5>-<parts>` for one stored by a
     /// multipart upload.
     pub async fn etag(&self, key: &str) -> Option<String> {
-        let (status, head) = self.request("HEAD", &format!("/{key}")).await;
-        (status == 200).then(|| {
-            head.lines()
-                .find_map(|line| {
-                    let (name, value) = line.split_once(':')?;
-                    name.eq_ignore_ascii_case("etag")
-                        .then(|| value.trim().trim_matches('"').to_owned())
-                })
-                .unwrap_or_default()
-        })
+        match self.store().head(&ObjectPath::from(key)).await {
+            Ok(meta) => Some(meta.e_tag.unwrap_or_default().trim_matches('"').to_owned()),
+            Err(object_store::Error::NotFound { .. }) => None,
+            Err(e) => panic!("HEAD {key}: {e}"),
+        }
     }
 
-    /// One unsigned request (moto does not check signatures) under the bucket; the status and
-    /// the body (the head, for `HEAD`).
+    /// One unsigned request under the bucket (moto takes them for the bucket itself, not for
+    /// the objects a signed request stored); the status and the body.
     async fn request(&self, method: &str, path: &str) -> (u16, String) {
         let authority = self
             .endpoint
@@ -153,9 +179,8 @@ impl TestBucket {
             .nth(1)
             .and_then(|s| s.parse().ok())
             .unwrap_or_else(|| panic!("not an HTTP answer: {text:?}"));
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-        let shown = if method == "HEAD" { head } else { body };
-        (status, shown.to_owned())
+        let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        (status, body.to_owned())
     }
 }
 
