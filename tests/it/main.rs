@@ -13,4 +13,5 @@ mod outbox;
 mod presence;
 mod server;
 mod team;
+mod uploads;
 mod visitors;
