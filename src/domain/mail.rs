@@ -495,6 +495,19 @@ struct Letter<'a> {
     unsubscribe: Option<String>,
 }
 
+/// A message's text with a line per file it carries (`[file: name]`): the e-mail says a file
+/// was sent, without a link that would outlive the conversation's access rules.
+fn with_files(m: &Message) -> String {
+    let mut body = m.text.clone();
+    for a in &m.attachments {
+        if !body.is_empty() {
+            body.push('\n');
+        }
+        let _ = write!(body, "[file: {}]", a.name);
+    }
+    body
+}
+
 /// Composes an e-mail of a conversation: every message with its author and time, as text and
 /// as HTML in which every user-supplied text is escaped. No images, no tracking.
 fn compose(
@@ -515,7 +528,8 @@ fn compose(
             (Sender::System, _) => site_name,
         };
         let when = format_millis(m.created_at);
-        let _ = write!(text, "{who} ({when}):\n{}\n\n", m.text);
+        let body = with_files(m);
+        let _ = write!(text, "{who} ({when}):\n{body}\n\n");
         let _ = write!(
             rows,
             "<tr><td style=\"padding:8px 0;vertical-align:top\"><div style=\"font-weight:600\">{}</div>\
@@ -523,7 +537,7 @@ fn compose(
              <div style=\"white-space:pre-wrap;margin-top:4px\">{}</div></td></tr>",
             escape(who),
             escape(&when),
-            escape(&m.text)
+            escape(&body)
         );
     }
     if letter.messages.is_empty() {

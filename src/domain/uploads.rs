@@ -251,6 +251,7 @@ impl Chat {
             return Err(e.into());
         }
         metrics::counter!("parlor_uploads_total").increment(1);
+        metrics::counter!("parlor_upload_bytes_total").increment(upload.size);
         let mut attachment = upload.attachment();
         self.sign(std::slice::from_mut(&mut attachment));
         Ok(attachment)

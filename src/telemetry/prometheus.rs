@@ -149,6 +149,17 @@ fn describe() {
         "parlor_mail_total",
         "Tries to send an e-mail from the outbox, by outcome (sent, retried, failed)."
     );
+    describe_counter!(
+        "parlor_uploads_total",
+        "Files uploaded and stored (refused uploads are not counted)."
+    );
+    describe_counter!(
+        "parlor_upload_bytes_total",
+        Unit::Bytes,
+        "Bytes of the files uploaded and stored."
+    );
+    metrics::counter!("parlor_uploads_total").increment(0);
+    metrics::counter!("parlor_upload_bytes_total").increment(0);
     for side in ["visitor", "agent"] {
         metrics::counter!("parlor_messages_total", "side" => side).increment(0);
     }

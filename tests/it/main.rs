@@ -14,4 +14,5 @@ mod presence;
 mod s3_files;
 mod server;
 mod team;
+mod uploads;
 mod visitors;

@@ -14,9 +14,11 @@ use parlor::domain::chat::InvitationConfig;
 use parlor::domain::cluster::SingleNode;
 use parlor::domain::events::{ConnectionId, VisitorEvent};
 use parlor::domain::expiry::Verdict;
-use parlor::domain::ids::{ConversationId, SiteKey, VisitorId};
+use parlor::domain::ids::{ConversationId, SiteKey, UploadId, VisitorId};
 use parlor::domain::input::{ClientId, MessageContent, PageReport, ProfileUpdate};
-use parlor::domain::uploads::{
+use bytes::Bytes;
+use parlor::domain::files::ByteStream;
+use parlor::domain::uploads::{IncomingFile, 
     UploadConfig, CONVERSATION_UPLOAD_QUOTA, DEFAULT_ALLOWED_TYPES, SIGNED_PATH_TTL_SECS,
     UPLOADS_AT_ONCE_PER_VISITOR,
 };
@@ -24,7 +26,7 @@ use parlor::files::local::LocalFiles;
 use parlor::domain::limits::{RateLimits, ReplyLimits};
 use parlor::domain::mail::MailConfig;
 use parlor::domain::model::{
-    Message, MessagePage, Micros, Role, Status, Summary, SummaryPage, Visitor,
+    Attachment, Message, MessagePage, Micros, Role, Status, Summary, SummaryPage, Visitor,
 };
 use parlor::domain::slots::VisitorSlot;
 use parlor::domain::store::{AgentChange, AgentChanged, Store};
@@ -49,6 +51,8 @@ pub struct Settings {
     pub visitor_token_ttl: Duration,
     /// `Some`: the chat e-mails (into the outbox; nothing is sent).
     pub mail: Option<MailConfig>,
+    /// The bytes of all uploads of one conversation.
+    pub upload_quota: u64,
 }
 
 impl Default for Settings {
@@ -72,6 +76,7 @@ impl Default for Settings {
             max_sockets_per_visitor: 10,
             visitor_token_ttl: Duration::from_secs(90 * 24 * 3600),
             mail: None,
+            upload_quota: CONVERSATION_UPLOAD_QUOTA,
         }
     }
 }
@@ -184,7 +189,7 @@ impl TestChat {
                     ),
                     max_bytes: 10 * 1024 * 1024,
                     allowed_types: DEFAULT_ALLOWED_TYPES.iter().map(|t| (*t).to_owned()).collect(),
-                    conversation_quota: CONVERSATION_UPLOAD_QUOTA,
+                    conversation_quota: settings.upload_quota,
                     at_once_per_visitor: UPLOADS_AT_ONCE_PER_VISITOR,
                     signed_path_ttl_secs: SIGNED_PATH_TTL_SECS,
                 },
@@ -421,6 +426,41 @@ impl TestChat {
         let text = MessageContent::parse(Some(text), &[])?;
         self.chat
             .visitor_send(&tab.identity, &tab.connection, client_id, text)
+            .await
+    }
+
+    /// Uploads `bytes` as `name` with the bearer (a visitor's token, or an agent's JWT naming
+    /// `conversation`), its length known up front.
+    pub async fn upload(
+        &self,
+        bearer: &str,
+        conversation: Option<&ConversationId>,
+        name: &str,
+        bytes: &[u8],
+    ) -> DomainResult<Attachment> {
+        let chunk = Bytes::copy_from_slice(bytes);
+        let body: ByteStream = Box::pin(futures_util::stream::once(async move { Ok(chunk) }));
+        let file = IncomingFile {
+            name: Some(name.to_owned()),
+            length: Some(bytes.len() as u64),
+            body,
+        };
+        self.chat
+            .upload(Some(bearer), conversation.map(ConversationId::as_str), file)
+            .await
+    }
+
+    /// A visitor message carrying the uploads `ids`.
+    pub async fn visitor_sends_files(
+        &self,
+        tab: &VisitorTab,
+        client_id: &str,
+        ids: &[&UploadId],
+    ) -> DomainResult<Message> {
+        let ids: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
+        let content = MessageContent::parse(None, &ids)?;
+        self.chat
+            .visitor_send(&tab.identity, &tab.connection, ClientId::parse(client_id)?, content)
             .await
     }
 
