@@ -6,18 +6,19 @@
 //!
 //! An upload is streamed: a body that ends within one part is sent with one `PUT` (most
 //! uploads are small); a longer one becomes a multipart upload of fixed-size parts (R2 wants
-//! every part but the last the same size), with one part being sent while the next one fills,
-//! so an upload holds at most two parts in memory whatever the file's size. An object appears
+//! every part but the last the same size), each stored before the body is read on, so an
+//! upload holds one part in memory whatever the file's size. An object appears
 //! only when the upload completes; a failed one is aborted, so that its parts are not kept
 //! (and billed) by the storage.
 
 use std::io;
 
 use async_trait::async_trait;
+use bytes::BytesMut;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
-use object_store::{ObjectStore, PutPayloadMut, WriteMultipart};
+use object_store::{ObjectStore, PutPayload, WriteMultipart};
 
 use crate::domain::files::{ByteStream, FileStorage, FilesError};
 
@@ -170,54 +171,75 @@ impl Drop for Pending {
 impl FileStorage for S3Files {
     async fn put(&self, key: &str, mut body: ByteStream) -> Result<u64, FilesError> {
         let path = self.path(key)?;
-        // The first part: if the body ends within it, one PUT stores the whole file.
-        let mut first = PutPayloadMut::new();
-        loop {
+        // The first part, grown as the body comes: if the body ends within it, one PUT stores
+        // the whole file. The body's chunks are copied, not kept: each may hold on to a larger
+        // read buffer.
+        let mut part = BytesMut::new();
+        let carry = loop {
             match body.next().await {
                 None => {
-                    let size = first.content_length() as u64;
+                    let size = part.len() as u64;
                     self.store
-                        .put(&path, first.freeze())
+                        .put(&path, PutPayload::from(part.freeze()))
                         .await
                         .map_err(storage)?;
                     return Ok(size);
                 }
                 Some(Err(e)) => return Err(FilesError::Body(e)),
-                Some(Ok(chunk)) => {
-                    // Copied into the payload's own blocks rather than kept as the body's
-                    // chunks, which may each hold on to a larger read buffer.
-                    first.extend_from_slice(&chunk);
-                    if first.content_length() >= PART_BYTES {
-                        break;
+                Some(Ok(mut chunk)) => {
+                    let take = chunk.len().min(PART_BYTES - part.len());
+                    part.extend_from_slice(&chunk[..take]);
+                    if part.len() == PART_BYTES {
+                        break chunk.split_off(take);
                     }
                 }
             }
-        }
+        };
 
         let upload = self.store.put_multipart(&path).await.map_err(storage)?;
         let mut pending = Pending(Some(WriteMultipart::new_with_chunk_size(
             upload, PART_BYTES,
         )));
-        let mut size = first.content_length() as u64;
-        for bytes in first.freeze() {
-            pending.writer().put(bytes);
-        }
-        while let Some(chunk) = body.next().await {
-            let chunk = match chunk {
-                Ok(chunk) => chunk,
-                Err(e) => {
-                    pending.abort().await;
-                    return Err(FilesError::Body(e));
-                }
-            };
-            // At most one part in flight while the next one fills: memory stays at two parts
-            // however fast the client sends.
-            if let Err(e) = pending.writer().wait_for_capacity(1).await {
+        // Each part is one buffer of exactly a part's size, handed over whole (no copy), and
+        // stored before the body is read on: one part in memory at a time. (A client is slower
+        // than the storage, so waiting costs little; reading on meanwhile would double the
+        // memory an upload holds.)
+        pending.writer().put(part.freeze());
+        let mut part = BytesMut::new();
+        let mut size = (PART_BYTES + carry.len()) as u64;
+        let mut carry = Some(carry).filter(|rest| !rest.is_empty());
+        loop {
+            if let Err(e) = pending.writer().wait_for_capacity(0).await {
                 pending.abort().await;
                 return Err(storage(e));
             }
-            pending.writer().write(&chunk);
-            size += chunk.len() as u64;
+            let chunk = match carry.take() {
+                Some(chunk) => chunk,
+                None => match body.next().await {
+                    None => break,
+                    Some(Ok(chunk)) => {
+                        size += chunk.len() as u64;
+                        chunk
+                    }
+                    Some(Err(e)) => {
+                        pending.abort().await;
+                        return Err(FilesError::Body(e));
+                    }
+                },
+            };
+            let take = chunk.len().min(PART_BYTES - part.len());
+            if part.is_empty() {
+                part.reserve(PART_BYTES);
+            }
+            part.extend_from_slice(&chunk[..take]);
+            if part.len() == PART_BYTES {
+                pending.writer().put(std::mem::take(&mut part).freeze());
+                // The rest of the chunk goes into the next part, once this one is stored.
+                carry = Some(chunk.slice(take..)).filter(|rest| !rest.is_empty());
+            }
+        }
+        if !part.is_empty() {
+            pending.writer().put(part.freeze());
         }
         pending.finish().await?;
         Ok(size)

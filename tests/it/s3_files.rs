@@ -87,6 +87,30 @@ async fn a_file_of_several_parts_comes_back_byte_for_byte() {
     assert!(bucket.unfinished_uploads().await.is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_comes_back_whole_whatever_the_size_of_the_chunks_it_came_in() {
+    let bucket = TestBucket::create().await;
+    let files = open(&bucket, "");
+    let data = pattern(11 * MIB + 3, 7);
+
+    // One chunk of the whole file; chunks that straddle the parts' boundaries.
+    for (key, chunk) in [("site1/u_whole", data.len()), ("site1/u_odd", 1_000_003)] {
+        let size = files.put(key, body(&data, chunk)).await.expect("put");
+
+        assert_eq!(size, data.len() as u64, "{key}");
+        let (_, got) = read(&files, key).await.expect("the file is there");
+        assert!(
+            got == data,
+            "{key}: the bytes read back differ from those stored"
+        );
+        let etag = bucket.etag(key).await.expect("the object");
+        assert!(
+            etag.ends_with("-3"),
+            "{key}: ETag {etag:?} is not of a 3-part upload"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_small_file_is_stored_with_one_put() {
     let bucket = TestBucket::create().await;
