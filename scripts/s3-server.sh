@@ -18,21 +18,22 @@ cd "$(dirname "$0")/.."
 REQUIREMENT='moto[server]==5.2.1'
 VENV=.venv-s3
 
+installed() {
+  [ -x "$VENV/bin/moto_server" ] && [ "$(cat "$VENV/.requirement" 2>/dev/null)" = "$REQUIREMENT" ]
+}
+
 install() {
-  if [ -x "$VENV/bin/moto_server" ] && [ "$(cat "$VENV/.requirement" 2>/dev/null)" = "$REQUIREMENT" ]; then
-    return 0
-  fi
-  # Several test processes may ask at once: one installs, the others wait for it.
-  exec 9>".venv-s3.lock"
-  flock 9
-  if [ -x "$VENV/bin/moto_server" ] && [ "$(cat "$VENV/.requirement" 2>/dev/null)" = "$REQUIREMENT" ]; then
-    return 0
-  fi
-  echo "s3: installing $REQUIREMENT into $VENV" >&2
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "$REQUIREMENT" >&2
-  echo "$REQUIREMENT" >"$VENV/.requirement"
-  flock -u 9
+  installed && return 0
+  # Several test processes may ask at once: one installs, the others wait for it. The lock is
+  # held in a subshell, so that no server started afterwards inherits it.
+  (
+    flock 9
+    installed && exit 0
+    echo "s3: installing $REQUIREMENT into $VENV" >&2
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "$REQUIREMENT" >&2
+    echo "$REQUIREMENT" >"$VENV/.requirement"
+  ) 9>".venv-s3.lock"
 }
 
 serve() {
