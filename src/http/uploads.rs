@@ -34,7 +34,7 @@ pub fn router(chat: Arc<Chat>, max_upload_bytes: u64) -> Router {
     Router::new()
         .route("/api/uploads", post(upload))
         .route("/api/uploads/{id}", get(file))
-        .route("/api/uploads/{id}/thumbnail", get(thumbnail))
+        .route("/api/uploads/{id}/{variant}", get(file))
         .with_state(Uploads {
             chat,
             max_bytes: max_upload_bytes,
@@ -154,22 +154,26 @@ pub struct Signature {
     sig: Option<String>,
 }
 
-async fn file(
-    State(Uploads { chat, .. }): State<Uploads>,
-    Path(id): Path<String>,
-    Query(signature): Query<Signature>,
-    headers: HeaderMap,
-) -> Result<Response, HttpError> {
-    download(&chat, &id, Variant::File, &signature, &headers).await
+/// Which upload a download names, and which of its files: `/api/uploads/{id}` the file,
+/// `/api/uploads/{id}/thumbnail` its thumbnail.
+#[derive(Deserialize)]
+pub struct FilePath {
+    id: String,
+    variant: Option<String>,
 }
 
-async fn thumbnail(
-    State(Uploads { chat, .. }): State<Uploads>,
-    Path(id): Path<String>,
+async fn file(
+    State(uploads): State<Uploads>,
+    Path(path): Path<FilePath>,
     Query(signature): Query<Signature>,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    download(&chat, &id, Variant::Thumbnail, &signature, &headers).await
+    let variant = match path.variant.as_deref() {
+        None => Variant::File,
+        Some("thumbnail") => Variant::Thumbnail,
+        Some(_) => return Err(DomainError::NotFound.into()),
+    };
+    download(&uploads.chat, &path.id, variant, &signature, &headers).await
 }
 
 async fn download(
