@@ -30,7 +30,7 @@ img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; media-src 'self
 manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'";
 
 const DEMO_CSP: &str =
-    "default-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+    "default-src 'self'; img-src 'self' data: blob:; base-uri 'none'; frame-ancestors 'none'";
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=300";
