@@ -10,7 +10,7 @@ use axum::http::{header, HeaderValue, Method};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
-use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use socketioxide::adapter::{Adapter, Emitter, LocalAdapter};
@@ -21,7 +21,12 @@ use crate::config::ServeConfig;
 use crate::domain::auth::{random_token, JwtKeys};
 use crate::domain::cluster::{Cluster, SingleNode};
 use crate::domain::mail::{self, MailConfig, Mailer};
+use crate::domain::files::FilesError;
+use crate::domain::model::now_millis;
 use crate::domain::store::{Store, StoreError};
+use crate::domain::uploads::{
+    UploadConfig, CONVERSATION_UPLOAD_QUOTA, DEFAULT_ALLOWED_TYPES, UPLOADS_AT_ONCE_PER_VISITOR,
+};
 use crate::domain::{Chat, ChatConfig};
 use crate::http::edge::{self, Edge};
 use crate::http::serve::ConnectionLimits;
@@ -29,7 +34,7 @@ use crate::mail::smtp::{SmtpConfigError, SmtpMailer};
 use crate::socket::events::SocketEvents;
 use crate::store;
 use crate::telemetry::{logs, prometheus};
-use crate::{http, socket};
+use crate::{files, http, socket};
 
 /// The smallest JWT secret accepted: 256 bits.
 const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -44,6 +49,8 @@ pub enum StartError {
     Redis(String),
     #[error(transparent)]
     Mail(#[from] SmtpConfigError),
+    #[error(transparent)]
+    Files(#[from] FilesError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -95,6 +102,7 @@ impl App {
             .map(|url| SmtpMailer::new(url, &config.mail_from))
             .transpose()?
             .map(Arc::new);
+        let storage = files::open(&config.files, &config.db.database_url)?;
         // Bound first: with port 0, links in e-mails need the port it picked.
         let listener = bind(config.listen).await?;
         let base_url = match config.links.invitations().public_url {
@@ -127,6 +135,18 @@ impl App {
                 visitor_delay: Duration::from_secs(config.mail_visitor_delay_secs),
                 agent_delay: Duration::from_secs(config.mail_agent_delay_secs),
             }),
+            uploads: UploadConfig {
+                storage,
+                max_bytes: config.upload_max_bytes,
+                allowed_types: if config.upload_types.is_empty() {
+                    DEFAULT_ALLOWED_TYPES.iter().map(|t| (*t).to_owned()).collect()
+                } else {
+                    config.upload_types.iter().map(|t| t.trim().to_owned()).collect()
+                },
+                conversation_quota: CONVERSATION_UPLOAD_QUOTA,
+                at_once_per_visitor: UPLOADS_AT_ONCE_PER_VISITOR,
+                signed_path_ttl_secs: i64::from(config.upload_url_ttl_secs.max(1)),
+            },
         };
         let (router, chat, directory, revocation, sockets) = match &config.redis_url {
             None => {
@@ -166,15 +186,20 @@ impl App {
             config.rate_handshakes,
         ));
         // The widget runs on customers' pages: its long-polling requests and the script itself
-        // are cross-origin. Which origins may open a visitor connection is checked per site at
-        // the handshake. Nothing else is: a foreign page must not read a login's answer.
+        // are cross-origin, and so are its uploads and downloads. Which origins may open a
+        // visitor connection is checked per site at the handshake. Nothing else is: a foreign
+        // page must not read a login's answer.
         let cors = CorsLayer::new()
             .allow_origin(AllowOrigin::predicate(|_, req| {
                 let path = req.uri.path();
-                path.starts_with("/socket.io/") || path == "/widget.js"
+                path.starts_with("/socket.io/")
+                    || path == "/widget.js"
+                    || path.starts_with("/api/uploads")
             }))
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers(Any);
+            // Mirrored rather than `*`: a wildcard does not cover `Authorization`, which an
+            // upload sends (its bearer is a header, never a cookie).
+            .allow_headers(AllowHeaders::mirror_request());
         // Outermost last: the edge middleware (client address, handshake budget) runs before
         // socketioxide and before detach_request_head, so sockets keep its extensions.
         let router = router
@@ -245,6 +270,9 @@ impl App {
                 every.tick().await;
                 chat.housekeeping();
                 edge.housekeeping();
+                if let Err(e) = chat.sweep_unsent_uploads(now_millis()).await {
+                    tracing::warn!(error = %e, "could not delete unsent uploads");
+                }
             }
         });
         let revocation = tokio::spawn(self.revocation);
@@ -334,6 +362,7 @@ fn wire<A: Adapter + DefinedAdapter>(
         chat.clone(),
         config.http_max_body_bytes,
         config.http_request_timeout(),
+        config.upload_max_bytes,
     )
     .layer(layer);
     (router, chat, revocation, inits, sockets)

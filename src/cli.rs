@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::config::{AgentCommand, InviteCommand, RoleArg, SiteCommand};
 use crate::domain::auth::random_token;
+use crate::domain::files::FileStorage;
 use crate::domain::ids::{AgentId, SiteId, SiteKey};
 use crate::domain::input::parse_email;
 use crate::domain::model::{now_millis, Agent, Role, Site};
@@ -79,7 +80,12 @@ pub async fn update_site(
 }
 
 /// `site delete KEY`: asks on a terminal unless `yes`; refuses without a terminal.
-pub async fn delete_site(store: &dyn Store, site_key: &str, yes: bool) -> anyhow::Result<()> {
+pub async fn delete_site(
+    store: &dyn Store,
+    files: &dyn FileStorage,
+    site_key: &str,
+    yes: bool,
+) -> anyhow::Result<()> {
     let site = site_with_key(store, site_key).await?;
     if !yes
         && !confirm(&format!(
@@ -92,6 +98,12 @@ pub async fn delete_site(store: &dyn Store, site_key: &str, yes: bool) -> anyhow
     if !store.delete_site(&site.id).await? {
         bail!("no site with key {site_key}");
     }
+    // After the rows: a file whose row is gone is never served, and a failure here leaves
+    // only bytes that a second `site delete` cannot reach, so it is reported.
+    files
+        .delete_site(site.id.as_str())
+        .await
+        .map_err(|e| anyhow::anyhow!("the site is deleted, but not all its files: {e}"))?;
     Ok(())
 }
 
@@ -363,9 +375,15 @@ pub async fn site_command(command: SiteCommand) -> anyhow::Result<()> {
             .await?;
             site_json(&site)
         }
-        SiteCommand::Delete { key, yes, db } => {
+        SiteCommand::Delete {
+            key,
+            yes,
+            db,
+            files,
+        } => {
             let store = store::open(&db.database_url).await?;
-            delete_site(store.as_ref(), &key, yes).await?;
+            let files = crate::files::open(&files, &db.database_url)?;
+            delete_site(store.as_ref(), files.as_ref(), &key, yes).await?;
             json!({ "ok": true })
         }
     };

@@ -63,6 +63,19 @@ pub enum InviteCommand {
     },
 }
 
+/// Where uploaded files are kept.
+#[derive(Args, Debug, Clone)]
+pub struct Files {
+    /// A local directory for uploaded files (default: `<database>-files` next to the SQLite
+    /// database, `./parlor-files` on PostgreSQL).
+    #[arg(long, env = "PARLOR_FILES_DIR")]
+    pub files_dir: Option<std::path::PathBuf>,
+    /// `s3://bucket/prefix`: S3-compatible object storage instead of a directory, configured by
+    /// the standard `AWS_*` variables (`AWS_ENDPOINT` for MinIO, Ceph, R2, ...).
+    #[arg(long, env = "PARLOR_FILES_URL")]
+    pub files_url: Option<url::Url>,
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct Database {
     /// `sqlite://PATH` (or a plain path) or `postgres://...`.
@@ -137,6 +150,8 @@ pub enum SiteCommand {
         yes: bool,
         #[command(flatten)]
         db: Database,
+        #[command(flatten)]
+        files: Files,
     },
 }
 
@@ -229,6 +244,21 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub db: Database,
+    #[command(flatten)]
+    pub files: Files,
+    /// Largest uploaded file in bytes; a larger one is refused with 413.
+    #[arg(long, env = "PARLOR_UPLOAD_MAX_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub upload_max_bytes: u64,
+    /// Content types an upload may have, comma-separated (sniffed from the bytes); unset: images,
+    /// PDF, text, CSV, ZIP and the Office formats (docs/protocol.md, "Files").
+    #[arg(long, env = "PARLOR_UPLOAD_TYPES", value_delimiter = ',')]
+    pub upload_types: Vec<String>,
+    /// How long the signed download paths in message payloads stay valid, in seconds.
+    #[arg(long, env = "PARLOR_UPLOAD_URL_TTL_SECS", default_value_t = 600)]
+    pub upload_url_ttl_secs: u32,
+    /// Uploads per minute per visitor.
+    #[arg(long, env = "PARLOR_RATE_UPLOADS", default_value_t = 10)]
+    pub rate_uploads: u32,
     /// Redis URL joining several nodes into one cluster (unset: a single node).
     #[arg(long, env = "PARLOR_REDIS_URL")]
     pub redis_url: Option<String>,
@@ -439,6 +469,7 @@ impl ServeConfig {
             typing_per_second: self.rate_typing,
             login_failures_per_address: self.rate_login_per_address,
             transcripts_per_hour: self.rate_transcripts,
+            uploads_per_visitor: self.rate_uploads,
         }
     }
 
@@ -482,6 +513,9 @@ impl fmt::Debug for ServeConfig {
         f.debug_struct("ServeConfig")
             .field("listen", &self.listen)
             .field("database_url", &redact_url(&self.db.database_url))
+            .field("files", &self.files)
+            .field("upload_max_bytes", &self.upload_max_bytes)
+            .field("upload_types", &self.upload_types)
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("redis_prefix", &self.redis_prefix)
             .field("cluster_heartbeat_ms", &self.cluster_heartbeat_ms)

@@ -12,7 +12,7 @@ use super::error::{DomainError, DomainResult};
 use super::events::{AgentEvent, AgentRead, ConnectionId, ReadUpTo, VisitorEvent, VisitorTyping};
 use super::expiry::token_still_valid;
 use super::ids::{AgentId, ConversationId, SiteId};
-use super::input::{page_limit, parse_email, ClientId, MessageText};
+use super::input::{page_limit, parse_email, ClientId, MessageContent};
 use super::model::{
     activity_now, now_millis, Agent, Conversation, Message, MessagePage, Micros, Role, Sender,
     Side, Status, Summary, SummaryPage,
@@ -343,14 +343,14 @@ impl Chat {
         from: &ConnectionId,
         conversation_id: &ConversationId,
         client_id: ClientId,
-        text: MessageText,
+        content: MessageContent,
     ) -> DomainResult<Message> {
         let author = Author {
             sender: Sender::Agent,
             agent: Some((&id.agent_id, &id.name)),
             from,
         };
-        self.post(&id.site_id, conversation_id, author, client_id, text)
+        self.post(&id.site_id, conversation_id, author, client_id, content)
             .await
     }
 

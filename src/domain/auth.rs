@@ -9,6 +9,7 @@ use base64::Engine;
 use jsonwebtoken::{decode, encode, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::model::now_millis;
@@ -65,6 +66,9 @@ pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     ttl_secs: i64,
+    /// The key of signed download paths: derived from the secret, so every node of a cluster
+    /// checks what any node signed, and never the secret itself.
+    paths: [u8; 32],
 }
 
 impl JwtKeys {
@@ -73,6 +77,11 @@ impl JwtKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             ttl_secs,
+            paths: Sha256::new()
+                .chain_update(b"parlor signed paths\0")
+                .chain_update(secret)
+                .finalize()
+                .into(),
         }
     }
 
@@ -159,6 +168,34 @@ impl JwtKeys {
     }
 }
 
+type PathMac = Hmac<Sha256>;
+
+impl JwtKeys {
+    /// The signature of `what` until `exp` (seconds since the epoch): 128 bits of HMAC-SHA256,
+    /// URL-safe base64.
+    pub fn sign_path(&self, what: &str, exp: i64) -> String {
+        let mut mac = self.path_mac(what, exp);
+        URL_SAFE_NO_PAD.encode(&mac.finalize_reset().into_bytes()[..16])
+    }
+
+    /// Whether `sig` signs `what` until `exp`, and `exp` is not past `now`.
+    pub fn path_signed(&self, what: &str, exp: i64, sig: &str, now: i64) -> bool {
+        let Ok(sig) = URL_SAFE_NO_PAD.decode(sig) else {
+            return false;
+        };
+        sig.len() == 16 && exp >= now && self.path_mac(what, exp).verify_truncated_left(&sig).is_ok()
+    }
+
+    fn path_mac(&self, what: &str, exp: i64) -> PathMac {
+        let mut mac = <PathMac as Mac>::new_from_slice(&self.paths)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(what.as_bytes());
+        mac.update(b"\0");
+        mac.update(exp.to_string().as_bytes());
+        mac
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +242,20 @@ mod tests {
         assert!(keys
             .verify_link(LinkPurpose::Conversation, &expired)
             .is_none());
+    }
+
+    #[test]
+    fn signed_paths_pass_until_they_expire_and_only_for_what_they_sign() {
+        let keys = JwtKeys::new(&[1; 32], 60);
+        let sig = keys.sign_path("u_1/file", 100);
+        assert!(keys.path_signed("u_1/file", 100, &sig, 100));
+        assert!(!keys.path_signed("u_1/file", 100, &sig, 101), "expired");
+        assert!(!keys.path_signed("u_1/file", 101, &sig, 100), "another expiry");
+        assert!(!keys.path_signed("u_2/file", 100, &sig, 100), "another file");
+        assert!(!keys.path_signed("u_1/thumbnail", 100, &sig, 100));
+        assert!(!JwtKeys::new(&[2; 32], 60).path_signed("u_1/file", 100, &sig, 100));
+        assert!(!keys.path_signed("u_1/file", 100, "", 100));
+        assert!(!keys.path_signed("u_1/file", 100, &sig[..10], 100), "truncated");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::events::{
     AgentEvent, AgentPresence, AgentsPresence, ConnectionId, Events, VisitorEvent, VisitorPresence,
 };
 use super::ids::{AgentId, ConversationId, MessageId, SiteId, VisitorId};
-use super::input::{page_limit, seq_cursor, ClientId, MessageText, SYNC_LIMIT};
+use super::input::{page_limit, seq_cursor, ClientId, MessageContent, SYNC_LIMIT};
 use super::limits::{Budget, Limiters, RateLimits};
 use super::mail::MailConfig;
 use super::model::{
@@ -24,6 +24,7 @@ use super::model::{
 use super::presence::PresenceMap;
 use super::replies::{ReplyBudget, ReplyLimits, MESSAGE_READ_BYTES};
 use super::slots::VisitorSlots;
+use super::uploads::{UploadConfig, Uploads};
 use super::store::{NewMessage, SeqSide, Store, SummaryRow};
 use super::visitors::check_read_seq;
 
@@ -59,6 +60,7 @@ pub struct ChatConfig {
     pub invitations: InvitationConfig,
     /// `None`: this server sends no e-mail.
     pub mail: Option<MailConfig>,
+    pub uploads: UploadConfig,
 }
 
 /// How invitation links are made.
@@ -91,6 +93,7 @@ pub struct Chat {
     pub(super) mail: Option<MailConfig>,
     /// Wakes this node's e-mail worker when it queues an e-mail.
     pub(super) mail_wake: Arc<Notify>,
+    pub(super) uploads: Uploads,
     /// Held while a message is stored and announced, so each client receives a conversation's
     /// messages in `seq` order.
     conversation_locks: Vec<Mutex<()>>,
@@ -123,6 +126,7 @@ impl Chat {
             invitations: config.invitations,
             mail: config.mail,
             mail_wake: Arc::new(Notify::new()),
+            uploads: Uploads::new(config.uploads),
             conversation_locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             page_lanes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
         })
@@ -175,13 +179,16 @@ impl Chat {
         let online = self.online(&members).await;
         rows.into_iter()
             .zip(online)
-            .map(|(row, online)| Summary {
+            .map(|(mut row, online)| Summary {
                 online,
                 id: row.conversation.id,
                 visitor: row.visitor,
                 status: row.conversation.status,
                 page: row.page,
-                last_message: row.last_message,
+                last_message: {
+                    self.sign_messages(row.last_message.as_mut());
+                    row.last_message
+                },
                 unread: row.unread,
                 updated_at: row.conversation.updated_at,
             })
@@ -198,9 +205,13 @@ impl Chat {
         conversation_id: &ConversationId,
         author: Author<'_>,
         client_id: ClientId,
-        text: MessageText,
+        content: MessageContent,
     ) -> DomainResult<Message> {
         let by_visitor = author.sender == Sender::Visitor;
+        let side = if by_visitor { Side::Visitor } else { Side::Agent };
+        let attachments = self
+            .attachments_of(conversation_id, side, &content.attachments)
+            .await?;
         let now = now_millis();
         let mail_due_at = self.mail_due_at(site_id, author.sender, now).await;
         let _order = self.lock_conversation(conversation_id).await;
@@ -213,16 +224,18 @@ impl Chat {
                 sender: author.sender,
                 agent_id: author.agent.map(|(id, _)| id),
                 agent_name: author.agent.map(|(_, name)| name),
-                text: text.as_str(),
+                text: content.text.as_str(),
                 client_id: Some(client_id.as_str()),
                 reopen: by_visitor,
                 now,
                 activity: activity_now(),
                 mail_due_at,
+                attachments: &attachments,
             })
             .await?
             .ok_or(DomainError::NotFound)?;
-        let message = appended.message;
+        let mut message = appended.message;
+        self.sign_messages([&mut message]);
         if appended.created {
             let side = if by_visitor { "visitor" } else { "agent" };
             metrics::counter!("parlor_messages_total", "side" => side).increment(1);
@@ -381,6 +394,7 @@ impl Chat {
         }
         // The newest ones that fit; the client pages back from the first it got.
         has_more |= self.replies.keep_last(&mut messages);
+        self.sign_messages(&mut messages);
         Ok(MessagePage { messages, has_more })
     }
 
@@ -401,6 +415,7 @@ impl Chat {
         let mut has_more = messages.len() as i64 > SYNC_LIMIT;
         messages.truncate(SYNC_LIMIT as usize);
         has_more |= self.replies.keep_first(&mut messages);
+        self.sign_messages(&mut messages);
         Ok(MessagePage { messages, has_more })
     }
 

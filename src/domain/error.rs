@@ -1,3 +1,4 @@
+use super::files::FilesError;
 use super::store::StoreError;
 
 /// Everything a request can fail with; the socket and HTTP layers map it once to protocol codes.
@@ -20,8 +21,20 @@ pub enum DomainError {
     /// for longer than a client should wait); retrying later may succeed.
     #[error("the server is busy, try again shortly")]
     Unavailable,
+    /// An upload whose bytes are of no allowed type.
+    #[error("{0}")]
+    UnsupportedType(String),
     #[error("internal error")]
     Internal(StoreError),
+    /// The file storage failed.
+    #[error("internal error")]
+    Files(FilesError),
+}
+
+impl From<FilesError> for DomainError {
+    fn from(e: FilesError) -> Self {
+        DomainError::Files(e)
+    }
 }
 
 /// Store failures are internal, except the one the store reports as a refusal: an append by an
@@ -30,6 +43,9 @@ impl From<StoreError> for DomainError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::AgentInactive => DomainError::Unauthorized,
+            StoreError::AttachmentUnavailable => DomainError::invalid(
+                "an attachment is not an unsent upload of this side of the conversation",
+            ),
             e => DomainError::Internal(e),
         }
     }
@@ -50,7 +66,8 @@ impl DomainError {
             DomainError::Forbidden => "forbidden",
             DomainError::RateLimited => "rate_limited",
             DomainError::Unavailable => "unavailable",
-            DomainError::Internal(_) => "internal",
+            DomainError::UnsupportedType(_) => "unsupported_type",
+            DomainError::Internal(_) | DomainError::Files(_) => "internal",
         }
     }
 }

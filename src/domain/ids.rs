@@ -84,6 +84,8 @@ ids! {
     VisitorId = "visitor id";
     ConversationId = "conversation id";
     MessageId = "message id";
+    /// An uploaded file (`u_` and 128 random bits): unguessable, though never the only check.
+    UploadId = "upload id";
     /// The visitor's secret: only its hash is stored. Never logged (`Debug` hides it).
     VisitorToken = "visitor token";
     /// The stored SHA-256 of a visitor or invitation token (URL-safe base64).
@@ -115,8 +117,15 @@ shown!(
     VisitorId,
     ConversationId,
     MessageId,
+    UploadId,
     TokenHash
 );
+
+impl UploadId {
+    pub fn generate() -> Self {
+        Self(format!("u_{}", super::auth::random_token(16)))
+    }
+}
 
 impl fmt::Debug for VisitorToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

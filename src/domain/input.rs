@@ -1,6 +1,7 @@
 //! Client input parsed once at the edge into types that are valid by construction.
 
 use super::error::{DomainError, DomainResult};
+use super::ids::UploadId;
 
 pub const MAX_TEXT_CHARS: usize = 4000;
 pub const MAX_CLIENT_ID_CHARS: usize = 64;
@@ -12,6 +13,7 @@ pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_PAGE_LIMIT: i64 = 100;
 pub const DEFAULT_PAGE_LIMIT: i64 = 50;
 pub const SYNC_LIMIT: i64 = 500;
+pub const MAX_ATTACHMENTS: usize = 10;
 
 /// A message body: 1..=4000 Unicode scalar values after trimming, kept verbatim otherwise.
 #[derive(Debug, Clone)]
@@ -19,10 +21,15 @@ pub struct MessageText(String);
 
 impl MessageText {
     pub fn parse(raw: &str) -> DomainResult<Self> {
-        let text = raw.trim();
-        if text.is_empty() {
+        if raw.trim().is_empty() {
             return Err(DomainError::invalid("text is empty"));
         }
+        Self::parse_or_empty(raw)
+    }
+
+    /// The text of a message with attachments, which may have none.
+    fn parse_or_empty(raw: &str) -> DomainResult<Self> {
+        let text = raw.trim();
         reject_nul(text, "text")?;
         if text.chars().count() > MAX_TEXT_CHARS {
             return Err(DomainError::invalid("text is longer than 4000 characters"));
@@ -32,6 +39,43 @@ impl MessageText {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// What a `send` carries: text, files, or both.
+#[derive(Debug, Clone)]
+pub struct MessageContent {
+    pub text: MessageText,
+    /// Upload ids, at most [`MAX_ATTACHMENTS`], no repeats.
+    pub attachments: Vec<UploadId>,
+}
+
+impl MessageContent {
+    /// `text` may be absent or empty only when there are attachments.
+    pub fn parse(text: Option<&str>, attachments: &[String]) -> DomainResult<Self> {
+        if attachments.len() > MAX_ATTACHMENTS {
+            return Err(DomainError::invalid(format!(
+                "at most {MAX_ATTACHMENTS} attachments"
+            )));
+        }
+        let mut ids: Vec<UploadId> = Vec::with_capacity(attachments.len());
+        for raw in attachments {
+            let id = UploadId::parse(raw)
+                .ok_or_else(|| DomainError::invalid("an attachment is not an upload id"))?;
+            if ids.contains(&id) {
+                return Err(DomainError::invalid("an attachment is named twice"));
+            }
+            ids.push(id);
+        }
+        let text = if ids.is_empty() {
+            MessageText::parse(text.unwrap_or(""))?
+        } else {
+            MessageText::parse_or_empty(text.unwrap_or(""))?
+        };
+        Ok(MessageContent {
+            text,
+            attachments: ids,
+        })
     }
 }
 
@@ -260,6 +304,21 @@ mod tests {
         assert!(MessageText::parse("   ").is_err());
         assert!(MessageText::parse(&"é".repeat(4000)).is_ok());
         assert!(MessageText::parse(&"é".repeat(4001)).is_err());
+    }
+
+    #[test]
+    fn attachments_make_text_optional() {
+        let ids = |n: usize| (0..n).map(|i| format!("u_{i}")).collect::<Vec<_>>();
+        assert!(MessageContent::parse(None, &[]).is_err());
+        assert!(MessageContent::parse(Some("  "), &[]).is_err());
+        let content = MessageContent::parse(None, &ids(1)).unwrap();
+        assert_eq!(content.text.as_str(), "");
+        assert_eq!(content.attachments.len(), 1);
+        assert!(MessageContent::parse(Some("see"), &ids(10)).is_ok());
+        assert!(MessageContent::parse(Some("see"), &ids(11)).is_err());
+        assert!(MessageContent::parse(None, &["u_1".into(), "u_1".into()]).is_err());
+        assert!(MessageContent::parse(None, &["../etc".into()]).is_err());
+        assert!(MessageContent::parse(Some(&"a".repeat(4001)), &ids(1)).is_err());
     }
 
     #[test]

@@ -31,12 +31,14 @@ pub struct RateLimits {
     pub login_failures_per_address: u32,
     /// Transcripts e-mailed per conversation and **hour**.
     pub transcripts_per_hour: u32,
+    /// Uploads per visitor.
+    pub uploads_per_visitor: u32,
 }
 
 /// The limits `parlor_rate_limited_total{limit}` names: each is its `PARLOR_RATE_*` variable's
 /// name (`reply_budget`: `PARLOR_REPLY_BUDGET_BYTES`). Typing is not among them: its surplus is
 /// dropped, not refused (`parlor_typing_dropped_total`).
-pub const LIMIT_NAMES: [&str; 11] = [
+pub const LIMIT_NAMES: [&str; 12] = [
     "handshakes",
     "new_visitors",
     "messages",
@@ -48,6 +50,7 @@ pub const LIMIT_NAMES: [&str; 11] = [
     "login_per_address",
     "reply_budget",
     "transcripts",
+    "uploads",
 ];
 
 /// Counts a request refused by the limit named `limit` (one of [`LIMIT_NAMES`]).
@@ -75,6 +78,8 @@ pub enum Budget {
     Typing,
     /// A transcript e-mailed, per conversation.
     Transcript,
+    /// An upload, per visitor.
+    Upload,
 }
 
 impl Budget {
@@ -89,6 +94,7 @@ impl Budget {
             Budget::Reconnect => Some("reconnects"),
             Budget::Typing => None,
             Budget::Transcript => Some("transcripts"),
+            Budget::Upload => Some("uploads"),
         }
     }
 }
@@ -102,6 +108,7 @@ pub struct Limiters {
     reconnects: DefaultKeyedRateLimiter<String>,
     typing: DefaultKeyedRateLimiter<String>,
     transcripts: DefaultKeyedRateLimiter<String>,
+    uploads: DefaultKeyedRateLimiter<String>,
     /// Keyed by (lowercased username, client address): a brute force from one address never
     /// locks the agent out from another, and a success resets it.
     login_failures: FailureBudget<(String, String)>,
@@ -130,6 +137,7 @@ impl Limiters {
             transcripts: RateLimiter::keyed(Quota::per_hour(
                 NonZeroU32::new(l.transcripts_per_hour).unwrap_or(NonZeroU32::MIN),
             )),
+            uploads: per_minute(l.uploads_per_visitor),
             login_failures: FailureBudget::new(l.logins),
             login_failures_per_address: FailureBudget::new(l.login_failures_per_address),
         }
@@ -147,6 +155,7 @@ impl Limiters {
             Budget::Reconnect => &self.reconnects,
             Budget::Typing => &self.typing,
             Budget::Transcript => &self.transcripts,
+            Budget::Upload => &self.uploads,
         };
         let allowed = limiter.check_key(&key.as_ref().to_owned()).is_ok();
         if !allowed {
@@ -198,6 +207,7 @@ impl Limiters {
         self.reconnects.retain_recent();
         self.typing.retain_recent();
         self.transcripts.retain_recent();
+        self.uploads.retain_recent();
         self.login_failures.shrink();
         self.login_failures_per_address.shrink();
     }
@@ -272,6 +282,7 @@ mod tests {
             reconnects_per_visitor: 1,
             typing_per_second: 1,
             transcripts_per_hour: 1,
+            uploads_per_visitor: 1,
         };
         set(&mut l);
         Limiters::new(l)

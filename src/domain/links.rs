@@ -105,6 +105,17 @@ impl Chat {
             .await
     }
 
+    /// The visitor a conversation link lets in, whatever its site (an upload names none).
+    pub(super) async fn link_holder_of_any_site(
+        &self,
+        link: &ConversationLink,
+    ) -> StoreResult<Option<TokenHolder>> {
+        match self.named(LinkPurpose::Conversation, link.as_str()) {
+            Some(named) => self.link_holder(&named.site_id, link).await,
+            None => Ok(None),
+        }
+    }
+
     /// The site of a valid conversation link (`GET /c/{token}`); `None` for anything else.
     pub async fn hosted_link(&self, token: &str) -> DomainResult<Option<Site>> {
         let Some(named) = self.named(LinkPurpose::Conversation, token) else {

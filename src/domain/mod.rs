@@ -26,6 +26,8 @@ pub mod settings;
 pub mod slots;
 pub mod store;
 pub mod team;
+pub mod thumbnails;
+pub mod uploads;
 pub mod visitors;
 
 pub use chat::{Chat, ChatConfig};

@@ -6,7 +6,7 @@ use serde::Serialize;
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
 use super::hours::OfficeHours;
-use super::ids::{AgentId, ConversationId, MessageId, SiteId, SiteKey, VisitorId};
+use super::ids::{AgentId, ConversationId, MessageId, SiteId, SiteKey, UploadId, VisitorId};
 
 /// Milliseconds since the Unix epoch: how message and creation times are stored.
 pub type Millis = i64;
@@ -214,6 +214,23 @@ pub enum Side {
     Agent,
 }
 
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Visitor => "visitor",
+            Side::Agent => "agent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Side> {
+        match s {
+            "visitor" => Some(Side::Visitor),
+            "agent" => Some(Side::Agent),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Conversation {
     pub id: ConversationId,
@@ -244,6 +261,66 @@ pub struct Message {
     pub client_id: Option<String>,
     #[serde(serialize_with = "serialize_millis")]
     pub created_at: Millis,
+    /// Files the message carries, in the order the sender gave them.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file a message carries, as payloads show it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    pub id: UploadId,
+    pub name: String,
+    pub size: u64,
+    /// Sniffed from the bytes when it was uploaded.
+    pub content_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// Whether the server made a thumbnail.
+    #[serde(skip)]
+    pub thumbnail: bool,
+    /// The signed download path, made when the payload is ([`super::uploads`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
+}
+
+/// An uploaded file and who may see it.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub id: UploadId,
+    pub site_id: SiteId,
+    pub conversation_id: ConversationId,
+    /// The side that uploaded it.
+    pub sender: Side,
+    pub name: String,
+    pub size: u64,
+    pub content_type: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub thumbnail: bool,
+    /// The message that carries it; `None` while unsent.
+    pub message_id: Option<MessageId>,
+    pub created_at: Millis,
+}
+
+impl Upload {
+    pub fn attachment(&self) -> Attachment {
+        Attachment {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            size: self.size,
+            content_type: self.content_type.clone(),
+            width: self.width,
+            height: self.height,
+            thumbnail: self.thumbnail,
+            url: None,
+            thumbnail_url: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

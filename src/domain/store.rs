@@ -7,10 +7,12 @@ use async_trait::async_trait;
 
 use super::hours::OfficeHours;
 use super::ids::{
-    AgentId, ConversationId, MalformedId, MessageId, SiteId, SiteKey, TokenHash, VisitorId,
+    AgentId, ConversationId, MalformedId, MessageId, SiteId, SiteKey, TokenHash, UploadId,
+    VisitorId,
 };
 use super::model::{
-    Agent, Conversation, Message, Micros, Millis, Page, Role, Sender, Side, Site, Status, Visitor,
+    Agent, Attachment, Conversation, Message, Micros, Millis, Page, Role, Sender, Side, Site,
+    Status, Upload, Visitor,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +33,10 @@ pub enum StoreError {
     /// that append alone: the rest of a group commit goes on.
     #[error("the agent is disabled or deleted")]
     AgentInactive,
+    /// An append named an upload that is not an unsent upload of the sender's side of the
+    /// conversation (another message took it meanwhile): nothing was stored.
+    #[error("an attachment is not an unsent upload of this conversation")]
+    AttachmentUnavailable,
 }
 
 impl From<MalformedId> for StoreError {
@@ -169,6 +175,10 @@ pub struct NewMessage<'a> {
     /// When the other side is to be e-mailed about this message if it stays unread (`None`:
     /// no e-mail). An earlier time already set for the conversation stays.
     pub mail_due_at: Option<Millis>,
+    /// Uploads of the sender's side of the conversation that no message carries yet; the
+    /// append takes them for this message or fails with
+    /// [`StoreError::AttachmentUnavailable`].
+    pub attachments: &'a [Attachment],
 }
 
 /// The message's e-mail due time as the conversation's two columns (`visitor_mail_due_at`,
@@ -256,6 +266,7 @@ impl NewMessage<'_> {
             text: self.text.to_owned(),
             client_id: self.client_id.map(str::to_owned),
             created_at: self.now,
+            attachments: self.attachments.to_vec(),
         }
     }
 }
@@ -331,10 +342,11 @@ pub trait Lookups: Send + Sync + 'static {
         visitor_id: &VisitorId,
         conversation_id: &ConversationId,
     ) -> StoreResult<Option<TokenHolder>>;
-    /// The visitor of a token, unless it was last seen before `expired_before`.
+    /// The visitor of a token, unless it was last seen before `expired_before`; `site_id`:
+    /// only a visitor of that site.
     async fn visitor_by_token(
         &self,
-        site_id: &SiteId,
+        site_id: Option<&SiteId>,
         token_hash: &TokenHash,
         expired_before: Millis,
     ) -> StoreResult<Option<TokenHolder>>;
@@ -550,7 +562,21 @@ pub trait Outbox: Send + Sync + 'static {
     async fn unsubscribe_visitor(&self, id: &VisitorId, now: Millis) -> StoreResult<bool>;
 }
 
-/// Everything the domain needs from a database.
-pub trait Store: Lookups + Directory + Chatting + Outbox {}
+/// Uploaded files: who may see them (the bytes are the `FileStorage`'s).
+#[async_trait]
+pub trait Uploads: Send + Sync + 'static {
+    async fn insert_upload(&self, upload: &Upload) -> StoreResult<()>;
+    async fn upload(&self, id: &UploadId) -> StoreResult<Option<Upload>>;
+    /// The bytes of every upload of the conversation, sent or not.
+    async fn conversation_upload_bytes(&self, id: &ConversationId) -> StoreResult<i64>;
+    /// Up to `limit` uploads no message carries, made before `before`.
+    async fn unsent_uploads(&self, before: Millis, limit: i64) -> StoreResult<Vec<Upload>>;
+    /// Deletes the rows of uploads that are still unsent; returns those it deleted (a
+    /// message may have taken one meanwhile: its file must stay).
+    async fn delete_unsent_uploads(&self, ids: &[UploadId]) -> StoreResult<Vec<UploadId>>;
+}
 
-impl<T: Lookups + Directory + Chatting + Outbox> Store for T {}
+/// Everything the domain needs from a database.
+pub trait Store: Lookups + Directory + Chatting + Outbox + Uploads {}
+
+impl<T: Lookups + Directory + Chatting + Outbox + Uploads> Store for T {}

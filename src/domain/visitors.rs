@@ -12,7 +12,7 @@ use super::error::{DomainError, DomainResult, Refusal};
 use super::events::{AgentEvent, AgentRead, AgentTyping, AgentsPresence, ConnectionId};
 use super::hours::OfficeHoursNow;
 use super::ids::{ConversationId, ConversationLink, SiteId, SiteKey, VisitorId, VisitorToken};
-use super::input::{ClientId, MessageText, PageReport, ProfileUpdate};
+use super::input::{ClientId, MessageContent, PageReport, ProfileUpdate};
 use super::limits::Budget;
 use super::model::{
     activity_now, now_millis, Conversation, ConversationRef, Message, MessagePage, Page, Sender,
@@ -148,7 +148,7 @@ impl Chat {
             Some(VisitorCredential::Token(token)) => {
                 let seen = self.visitor_seen_window();
                 self.store
-                    .visitor_by_token(&site.id, &token.hash(), seen.expired_before)
+                    .visitor_by_token(Some(&site.id), &token.hash(), seen.expired_before)
                     .await?
             }
             Some(VisitorCredential::Link(link)) => self.link_holder(&site.id, link).await?,
@@ -329,11 +329,11 @@ impl Chat {
         id: &VisitorIdentity,
         from: &ConnectionId,
         client_id: ClientId,
-        text: MessageText,
+        content: MessageContent,
     ) -> DomainResult<Message> {
         if !self.limiters.allow(Budget::Message, &id.visitor_id) {
             // A retry of a stored message is answered even when over the limit.
-            return self
+            let mut original = self
                 .store
                 .message_by_client_id(
                     &id.site_id,
@@ -342,14 +342,16 @@ impl Chat {
                     client_id.as_str(),
                 )
                 .await?
-                .ok_or(DomainError::RateLimited);
+                .ok_or(DomainError::RateLimited)?;
+            self.sign_messages([&mut original]);
+            return Ok(original);
         }
         let author = Author {
             sender: Sender::Visitor,
             agent: None,
             from,
         };
-        self.post(&id.site_id, &id.conversation_id, author, client_id, text)
+        self.post(&id.site_id, &id.conversation_id, author, client_id, content)
             .await
     }
 

@@ -10,6 +10,7 @@ mod invitations;
 mod login;
 pub mod serve;
 mod unsubscribe;
+mod uploads;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +35,15 @@ const RETRY_AFTER_UNAVAILABLE_SECS: u32 = 5;
 /// not the handler reads it, and every request by `timeout` (over it: 408), so a body sent a
 /// byte at a time does not hold a connection and a login slot for long. `/socket.io/` is not in
 /// this router: it keeps socketioxide's own payload limit, and a long-poll must be able to wait.
-pub fn router(chat: Arc<Chat>, max_body_bytes: usize, timeout: Duration) -> Router {
+///
+/// The upload routes have their own limits (`uploads::router`).
+pub fn router(
+    chat: Arc<Chat>,
+    max_body_bytes: usize,
+    timeout: Duration,
+    max_upload_bytes: u64,
+) -> Router {
+    let uploads = uploads::router(chat.clone(), max_upload_bytes);
     Router::new()
         .route("/api/login", post(login::login))
         .route(
@@ -61,6 +70,7 @@ pub fn router(chat: Arc<Chat>, max_body_bytes: usize, timeout: Duration) -> Rout
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        .merge(uploads)
 }
 
 /// The client's rate-limit key: its address, as the edge middleware sets it on every served
@@ -100,13 +110,18 @@ impl IntoResponse for HttpError {
             DomainError::Forbidden => StatusCode::FORBIDDEN,
             DomainError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             DomainError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            DomainError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             DomainError::Internal(cause) => {
+                tracing::error!(error = %cause, "request failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            DomainError::Files(cause) => {
                 tracing::error!(error = %cause, "request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
         let message = match &self.0 {
-            DomainError::Internal(_) => "internal error".to_owned(),
+            DomainError::Internal(_) | DomainError::Files(_) => "internal error".to_owned(),
             other => other.to_string(),
         };
         let mut res = (

@@ -36,6 +36,10 @@ pub fn error_envelope(e: &DomainError) -> Value {
             tracing::error!(error = %cause, "request failed");
             "internal error".to_owned()
         }
+        DomainError::Files(cause) => {
+            tracing::error!(error = %cause, "request failed");
+            "internal error".to_owned()
+        }
         other => other.to_string(),
     };
     json!({ "ok": false, "error": { "code": e.code(), "message": message } })

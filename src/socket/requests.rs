@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::domain::ids::{AgentId, ConversationId};
-use crate::domain::input::{ClientId, MessageText};
+use crate::domain::input::{ClientId, MessageContent};
 use crate::domain::{DomainError, DomainResult};
 
 /// An agent's request: the visitor's payload plus the conversation it is about.
@@ -57,14 +57,19 @@ pub struct Nothing {}
 #[serde(rename_all = "camelCase")]
 pub struct SendMessage {
     client_id: String,
-    text: String,
+    text: Option<String>,
+    #[serde(default)]
+    attachments: Option<Vec<String>>,
 }
 
 impl SendMessage {
-    pub fn parse(&self) -> DomainResult<(ClientId, MessageText)> {
+    pub fn parse(&self) -> DomainResult<(ClientId, MessageContent)> {
         Ok((
             ClientId::parse(&self.client_id)?,
-            MessageText::parse(&self.text)?,
+            MessageContent::parse(
+                self.text.as_deref(),
+                self.attachments.as_deref().unwrap_or_default(),
+            )?,
         ))
     }
 }

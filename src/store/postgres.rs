@@ -24,6 +24,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use crate::domain::ids::{AgentId, ConversationId, VisitorId};
+use crate::store::rows::attachments_column;
 use crate::domain::model::{Conversation, Message, Micros, Millis, Page, Side, Status, Visitor};
 use crate::domain::store::{
     mail_due, Appended, Chatting, Lookups, NewMessage, NewVisitor, StoreError, StoreResult,
@@ -242,8 +243,9 @@ impl Chatting for PostgresStore {
         }
         let inserted = sqlx::query(
             "INSERT INTO messages \
-               (id, conversation_id, seq, sender, agent_id, agent_name, text, client_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+               (id, conversation_id, seq, sender, agent_id, agent_name, text, client_id, created_at, \
+                attachments) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(m.id.as_str())
         .bind(m.conversation_id.as_str())
@@ -254,6 +256,7 @@ impl Chatting for PostgresStore {
         .bind(m.text)
         .bind(m.client_id)
         .bind(m.now)
+        .bind(attachments_column(m.attachments))
         .execute(&mut *tx)
         .await;
         match inserted {
@@ -272,6 +275,25 @@ impl Chatting for PostgresStore {
             }
             Err(e) => Err(e.into()),
             Ok(_) => {
+                if !m.attachments.is_empty() {
+                    // Under the row locks of the uploads: a concurrent send of the same upload
+                    // waits here, then finds it taken.
+                    let ids: Vec<&str> = m.attachments.iter().map(|a| a.id.as_str()).collect();
+                    let taken = sqlx::query(
+                        "UPDATE uploads SET message_id = $1 WHERE id = ANY($2) \
+                           AND conversation_id = $3 AND sender = $4 AND message_id IS NULL",
+                    )
+                    .bind(m.id.as_str())
+                    .bind(&ids)
+                    .bind(m.conversation_id.as_str())
+                    .bind(m.sender.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    if taken.rows_affected() != ids.len() as u64 {
+                        tx.rollback().await?;
+                        return Err(StoreError::AttachmentUnavailable);
+                    }
+                }
                 tx.commit().await?;
                 metrics::histogram!("parlor_store_commit_seconds")
                     .record(started.elapsed().as_secs_f64());

@@ -5,9 +5,12 @@
 use sqlx::{ColumnIndex, Decode, FromRow, Row, Type};
 
 use crate::domain::hours::OfficeHours;
-use crate::domain::ids::{AgentId, ConversationId, MessageId, SiteId, SiteKey, VisitorId};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::ids::{AgentId, ConversationId, MessageId, SiteId, SiteKey, UploadId, VisitorId};
 use crate::domain::model::{
-    Agent, Conversation, Message, Page, Role, Sender, Site, Status, Visitor,
+    Agent, Attachment, Conversation, Message, Page, Role, Sender, Side, Site, Status, Upload,
+    Visitor,
 };
 use crate::domain::store::{StoreError, StoreResult, SummaryRow};
 
@@ -26,7 +29,10 @@ pub(super) const CONVERSATION_COLUMNS: &str =
     "c.id, c.site_id, c.visitor_id, c.status, c.last_seq, \
      c.visitor_read_seq, c.agent_read_seq, c.updated_at";
 pub(super) const MESSAGE_COLUMNS: &str =
-    "id, conversation_id, seq, sender, agent_name, text, client_id, created_at";
+    "id, conversation_id, seq, sender, agent_name, text, client_id, created_at, attachments";
+pub(super) const UPLOAD_COLUMNS: &str =
+    "id, site_id, conversation_id, sender, name, size, content_type, width, height, thumbnail, \
+     message_id, created_at";
 
 #[derive(FromRow)]
 pub(super) struct SiteRow {
@@ -118,6 +124,7 @@ pub(super) struct MessageRow {
     pub(super) text: String,
     pub(super) client_id: Option<String>,
     pub(super) created_at: i64,
+    pub(super) attachments: Option<String>,
 }
 
 impl MessageRow {
@@ -131,6 +138,104 @@ impl MessageRow {
             agent_name: self.agent_name,
             text: self.text,
             client_id: self.client_id,
+            created_at: self.created_at,
+            attachments: attachments_from(self.attachments.as_deref())?,
+        })
+    }
+}
+
+/// An attachment as a message row keeps it (`messages.attachments`, a JSON array).
+#[derive(Serialize, Deserialize)]
+struct StoredAttachment {
+    id: String,
+    name: String,
+    size: u64,
+    #[serde(rename = "contentType")]
+    content_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    height: Option<u32>,
+    #[serde(default)]
+    thumbnail: bool,
+}
+
+/// The `messages.attachments` column of a message: `None` when it has none.
+pub(crate) fn attachments_column(attachments: &[Attachment]) -> Option<String> {
+    if attachments.is_empty() {
+        return None;
+    }
+    let stored: Vec<StoredAttachment> = attachments
+        .iter()
+        .map(|a| StoredAttachment {
+            id: a.id.as_str().to_owned(),
+            name: a.name.clone(),
+            size: a.size,
+            content_type: a.content_type.clone(),
+            width: a.width,
+            height: a.height,
+            thumbnail: a.thumbnail,
+        })
+        .collect();
+    serde_json::to_string(&stored).ok()
+}
+
+pub(crate) fn attachments_from(column: Option<&str>) -> StoreResult<Vec<Attachment>> {
+    let Some(json) = column else {
+        return Ok(Vec::new());
+    };
+    let stored: Vec<StoredAttachment> = serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("message attachments: {e}")))?;
+    stored
+        .into_iter()
+        .map(|a| {
+            Ok(Attachment {
+                id: UploadId::try_from(a.id)?,
+                name: a.name,
+                size: a.size,
+                content_type: a.content_type,
+                width: a.width,
+                height: a.height,
+                thumbnail: a.thumbnail,
+                url: None,
+                thumbnail_url: None,
+            })
+        })
+        .collect()
+}
+
+#[derive(FromRow)]
+pub(super) struct UploadRow {
+    pub(super) id: String,
+    pub(super) site_id: String,
+    pub(super) conversation_id: String,
+    pub(super) sender: String,
+    pub(super) name: String,
+    pub(super) size: i64,
+    pub(super) content_type: String,
+    pub(super) width: Option<i64>,
+    pub(super) height: Option<i64>,
+    pub(super) thumbnail: bool,
+    pub(super) message_id: Option<String>,
+    pub(super) created_at: i64,
+}
+
+impl UploadRow {
+    pub(super) fn into_upload(self) -> StoreResult<Upload> {
+        let dimension = |d: Option<i64>| d.and_then(|d| u32::try_from(d).ok());
+        Ok(Upload {
+            id: UploadId::try_from(self.id)?,
+            site_id: SiteId::try_from(self.site_id)?,
+            conversation_id: ConversationId::try_from(self.conversation_id)?,
+            sender: Side::parse(&self.sender)
+                .ok_or_else(|| StoreError::Corrupt(format!("upload sender {}", self.sender)))?,
+            name: self.name,
+            size: u64::try_from(self.size).unwrap_or(0),
+            content_type: self.content_type,
+            width: dimension(self.width),
+            height: dimension(self.height),
+            thumbnail: self.thumbnail,
+            message_id: self.message_id.map(MessageId::try_from).transpose()?,
             created_at: self.created_at,
         })
     }
@@ -199,6 +304,7 @@ pub(super) fn summary_from(row: &impl ByName) -> StoreResult<SummaryRow> {
                 text: row.text("m_text")?,
                 client_id: row.maybe_text("m_client_id")?,
                 created_at: row.int("m_created_at")?,
+                attachments: row.maybe_text("m_attachments")?,
             }
             .into_message()?,
         ),
@@ -226,6 +332,7 @@ pub(super) fn summary_query(filter: &str) -> String {
            v.id AS v_id, v.name AS v_name, v.email AS v_email, v.phone AS v_phone, \
            m.id AS m_id, m.seq AS m_seq, m.sender AS m_sender, m.agent_name AS m_agent_name, \
            m.text AS m_text, m.client_id AS m_client_id, m.created_at AS m_created_at, \
+           m.attachments AS m_attachments, \
            (SELECT COUNT(*) FROM messages u WHERE u.conversation_id = c.id \
               AND u.sender = 'visitor' AND u.seq > c.agent_read_seq) AS unread \
          FROM conversations c \

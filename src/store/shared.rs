@@ -63,29 +63,30 @@ macro_rules! shared_sql {
         use crate::domain::hours::OfficeHours;
         use crate::store::rows::{
             ByName, conversation_from, summary_from, summary_query, visitor_from, AgentRow, MessageRow,
-            SiteRow, AGENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS, SITE_COLUMNS,
+            SiteRow, UploadRow, AGENT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS, SITE_COLUMNS,
+            UPLOAD_COLUMNS,
         };
         use crate::store::shared::{is_unique_violation, json_list, mail_side, placeholders, IN_LIST_MAX};
 
         type Db = Pool<$db>;
 
         /// The visitor whose `column` (`v.token_hash` or `v.id`) is `value`, with its conversation,
-        /// unless last seen before `since`.
+        /// unless last seen before `since`; of the site `site_id` unless it is `None`.
         async fn token_holder(
             db: &Db,
             column: &str,
             value: &str,
-            site_id: &SiteId,
+            site_id: Option<&SiteId>,
             since: Millis,
         ) -> StoreResult<Option<TokenHolder>> {
             let sql = format!(
                 "SELECT {CONVERSATION_COLUMNS}, v.id AS v_id, v.name AS v_name, \
                    v.email AS v_email, v.phone AS v_phone, v.last_seen_at AS v_last_seen_at \
                  FROM visitors v JOIN conversations c ON c.visitor_id = v.id \
-                 WHERE v.site_id = $1 AND {column} = $2 AND v.last_seen_at >= $3"
+                 WHERE ($1 = '' OR v.site_id = $1) AND {column} = $2 AND v.last_seen_at >= $3"
             );
             let Some(row) = sqlx::query(&sql)
-                .bind(site_id.as_str())
+                .bind(site_id.map_or("", SiteId::as_str))
                 .bind(value)
                 .bind(since)
                 .fetch_optional(db)
@@ -511,6 +512,7 @@ macro_rules! shared_sql {
                 for sql in [
                     "DELETE FROM messages WHERE conversation_id IN \
                        (SELECT id FROM conversations WHERE site_id = $1)",
+                    "DELETE FROM uploads WHERE site_id = $1",
                     "DELETE FROM conversations WHERE site_id = $1",
                     "DELETE FROM visitors WHERE site_id = $1",
                     "DELETE FROM invitations WHERE site_id = $1",
@@ -788,7 +790,7 @@ macro_rules! shared_sql {
 
             async fn visitor_by_token(
                 &self,
-                site_id: &SiteId,
+                site_id: Option<&SiteId>,
                 token_hash: &TokenHash,
                 expired_before: Millis,
             ) -> StoreResult<Option<TokenHolder>> {
@@ -801,7 +803,7 @@ macro_rules! shared_sql {
                 visitor_id: &crate::domain::ids::VisitorId,
                 conversation_id: &ConversationId,
             ) -> StoreResult<Option<TokenHolder>> {
-                let holder = token_holder(&self.$reads, "v.id", visitor_id.as_str(), site_id, Millis::MIN).await?;
+                let holder = token_holder(&self.$reads, "v.id", visitor_id.as_str(), Some(site_id), Millis::MIN).await?;
                 Ok(holder.filter(|h| &h.conversation.id == conversation_id))
             }
 
@@ -893,6 +895,92 @@ macro_rules! shared_sql {
                     rows.reverse();
                 }
                 rows.into_iter().map(MessageRow::into_message).collect()
+            }
+        }
+
+        #[async_trait]
+        impl crate::domain::store::Uploads for $store {
+            async fn insert_upload(&self, u: &crate::domain::model::Upload) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO uploads (id, site_id, conversation_id, sender, name, size, \
+                       content_type, width, height, thumbnail, message_id, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11)",
+                )
+                .bind(u.id.as_str())
+                .bind(u.site_id.as_str())
+                .bind(u.conversation_id.as_str())
+                .bind(u.sender.as_str())
+                .bind(&u.name)
+                .bind(i64::try_from(u.size).unwrap_or(i64::MAX))
+                .bind(&u.content_type)
+                .bind(u.width.map(i64::from))
+                .bind(u.height.map(i64::from))
+                .bind(u.thumbnail)
+                .bind(u.created_at)
+                .execute(&self.$writes)
+                .await?;
+                Ok(())
+            }
+
+            async fn upload(
+                &self,
+                id: &crate::domain::ids::UploadId,
+            ) -> StoreResult<Option<crate::domain::model::Upload>> {
+                let sql = format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = $1");
+                sqlx::query_as::<_, UploadRow>(&sql)
+                    .bind(id.as_str())
+                    .fetch_optional(&self.$reads)
+                    .await?
+                    .map(UploadRow::into_upload)
+                    .transpose()
+            }
+
+            async fn conversation_upload_bytes(&self, id: &ConversationId) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar(
+                    "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM uploads \
+                     WHERE conversation_id = $1",
+                )
+                .bind(id.as_str())
+                .fetch_one(&self.$reads)
+                .await?)
+            }
+
+            async fn unsent_uploads(
+                &self,
+                before: Millis,
+                limit: i64,
+            ) -> StoreResult<Vec<crate::domain::model::Upload>> {
+                let sql = format!(
+                    "SELECT {UPLOAD_COLUMNS} FROM uploads \
+                     WHERE message_id IS NULL AND created_at < $1 ORDER BY created_at LIMIT $2"
+                );
+                sqlx::query_as::<_, UploadRow>(&sql)
+                    .bind(before)
+                    .bind(limit)
+                    .fetch_all(&self.$reads)
+                    .await?
+                    .into_iter()
+                    .map(UploadRow::into_upload)
+                    .collect()
+            }
+
+            async fn delete_unsent_uploads(
+                &self,
+                ids: &[crate::domain::ids::UploadId],
+            ) -> StoreResult<Vec<crate::domain::ids::UploadId>> {
+                let mut deleted = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let done = sqlx::query(
+                        "DELETE FROM uploads WHERE id = $1 AND message_id IS NULL",
+                    )
+                    .bind(id.as_str())
+                    .execute(&self.$writes)
+                    .await?;
+                    if done.rows_affected() == 1 {
+                        deleted.push(id.clone());
+                    }
+                }
+                Ok(deleted)
             }
         }
     };

@@ -123,6 +123,9 @@ export async function startServer(opts = {}) {
     PARLOR_RATE_SYNC: HIGH,
     PARLOR_RATE_READ: HIGH,
     PARLOR_RATE_RECONNECTS: HIGH,
+    PARLOR_RATE_UPLOADS: HIGH,
+    // Uploaded files in the test's own folder, on either backend.
+    PARLOR_FILES_DIR: join(dir, "files"),
     // Every client of a test shares 127.0.0.1; security-http.test.mjs sets these per test.
     PARLOR_RATE_HANDSHAKES: HIGH,
     PARLOR_MAX_CONNECTIONS_PER_ADDRESS: HIGH,

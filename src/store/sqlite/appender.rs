@@ -20,7 +20,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::ids::{AgentId, ConversationId, MessageId, SiteId};
-use crate::domain::model::{Message, Micros, Millis, Sender, Status};
+use crate::domain::model::{Attachment, Message, Micros, Millis, Sender, Status};
+use crate::store::rows::{attachments_column, attachments_from};
 use crate::domain::store::{mail_due, Appended, NewMessage, StoreError, StoreResult};
 
 /// Size the WAL file is cut back to when SQLite starts it over, and past which the writer
@@ -60,6 +61,7 @@ struct Job {
     now: Millis,
     activity: Micros,
     mail_due_at: Option<Millis>,
+    attachments: Vec<Attachment>,
     appended: Option<Outcome>,
     reply: oneshot::Sender<StoreResult<Option<Appended>>>,
 }
@@ -70,6 +72,7 @@ enum Outcome {
     Appended(Appended),
     NotFound,
     AgentInactive,
+    AttachmentUnavailable,
 }
 
 /// An append is two statements (the conversation's `last_seq`, then the message), so its error
@@ -85,6 +88,9 @@ impl Write for Job {
             (Ok(()), Some(Outcome::Appended(appended))) => Ok(Some(appended)),
             (Ok(()), Some(Outcome::NotFound)) => Ok(None),
             (Ok(()), Some(Outcome::AgentInactive)) => Err(StoreError::AgentInactive),
+            (Ok(()), Some(Outcome::AttachmentUnavailable)) => {
+                Err(StoreError::AttachmentUnavailable)
+            }
             (Ok(()), None) => Err(stopped()),
             (Err(e), _) => Err(batch_failed(e)),
         };
@@ -204,6 +210,7 @@ impl Appender {
             now: m.now,
             activity: m.activity,
             mail_due_at: m.mail_due_at,
+            attachments: m.attachments.to_vec(),
             appended: None,
             reply,
         };
@@ -370,12 +377,15 @@ fn commit(conn: &Connection, batch: &mut [Box<dyn Write>]) -> rusqlite::Result<(
     committed
 }
 
+/// A retry's original message: id, seq, agent name, text, time, attachments.
+type Original = (String, i64, Option<String>, String, Millis, Option<String>);
+
 /// What one read tells about an append: the conversation's status and last seq and, for a
 /// retry, the original message.
 struct State {
     status: String,
     last_seq: i64,
-    original: Option<(String, i64, Option<String>, String, Millis)>,
+    original: Option<Original>,
     /// Whether the sending agent may send; `None` for a visitor or an unknown agent.
     agent_active: Option<bool>,
 }
@@ -389,7 +399,8 @@ fn append(conn: &Connection, job: &Job) -> rusqlite::Result<Outcome> {
     let state = conn
         .prepare_cached(
             "SELECT c.status, c.last_seq, m.id, m.seq, m.agent_name, m.text, m.created_at, \
-               (SELECT a.disabled = 0 AND a.deleted_at IS NULL FROM agents a WHERE a.id = ?5) \
+               (SELECT a.disabled = 0 AND a.deleted_at IS NULL FROM agents a WHERE a.id = ?5), \
+               m.attachments \
              FROM conversations c \
              LEFT JOIN messages m \
                ON m.conversation_id = c.id AND m.sender = ?1 AND m.client_id = ?2 \
@@ -409,7 +420,14 @@ fn append(conn: &Connection, job: &Job) -> rusqlite::Result<Outcome> {
                     status: row.get(0)?,
                     last_seq: row.get(1)?,
                     original: match id {
-                        Some(id) => Some((id, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?)),
+                        Some(id) => Some((
+                            id,
+                            row.get(3)?,
+                            row.get(4)?,
+                            row.get(5)?,
+                            row.get(6)?,
+                            row.get(8)?,
+                        )),
                         None => None,
                     },
                     agent_active: row.get(7)?,
@@ -425,7 +443,10 @@ fn append(conn: &Connection, job: &Job) -> rusqlite::Result<Outcome> {
     if state.original.is_none() && job.agent_id.is_some() && state.agent_active != Some(true) {
         return Ok(Outcome::AgentInactive);
     }
-    if let Some((id, seq, agent_name, text, created_at)) = state.original {
+    if let Some((id, seq, agent_name, text, created_at, attachments)) = state.original {
+        let attachments = attachments_from(attachments.as_deref()).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, e.into())
+        })?;
         return Ok(Outcome::Appended(Appended {
             message: Message {
                 id: MessageId::try_from(id).map_err(|e| {
@@ -442,10 +463,14 @@ fn append(conn: &Connection, job: &Job) -> rusqlite::Result<Outcome> {
                 text,
                 client_id: job.client_id.clone(),
                 created_at,
+                attachments,
             },
             created: false,
             reopened: false,
         }));
+    }
+    if !job.attachments.is_empty() && !attachments_free(conn, job)? {
+        return Ok(Outcome::AttachmentUnavailable);
     }
     let reopened = job.reopen && state.status == Status::Ended.as_str();
     let seq = state.last_seq + 1;
@@ -472,8 +497,9 @@ fn append(conn: &Connection, job: &Job) -> rusqlite::Result<Outcome> {
     ])?;
     conn.prepare_cached(
         "INSERT INTO messages \
-           (id, conversation_id, seq, sender, agent_id, agent_name, text, client_id, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+           (id, conversation_id, seq, sender, agent_id, agent_name, text, client_id, created_at, \
+            attachments) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         job.id,
@@ -484,8 +510,13 @@ fn append(conn: &Connection, job: &Job) -> rusqlite::Result<Outcome> {
         job.agent_name,
         job.text,
         job.client_id,
-        job.now
+        job.now,
+        attachments_column(&job.attachments)
     ])?;
+    for attachment in &job.attachments {
+        conn.prepare_cached("UPDATE uploads SET message_id = ?1 WHERE id = ?2")?
+            .execute(params![job.id, attachment.id])?;
+    }
     Ok(Outcome::Appended(Appended {
         message: Message {
             id: job.id.clone(),
@@ -496,8 +527,31 @@ fn append(conn: &Connection, job: &Job) -> rusqlite::Result<Outcome> {
             text: job.text.clone(),
             client_id: job.client_id.clone(),
             created_at: job.now,
+            attachments: job.attachments.clone(),
         },
         created: true,
         reopened,
     }))
+}
+
+/// Whether every attachment is an upload of the sender's side of the conversation that no
+/// message carries yet. Read in the batch's transaction, which holds SQLite's write lock: no
+/// other message can take one between this check and the update that follows it.
+fn attachments_free(conn: &Connection, job: &Job) -> rusqlite::Result<bool> {
+    let mut free = conn.prepare_cached(
+        "SELECT 1 FROM uploads WHERE id = ?1 AND conversation_id = ?2 AND sender = ?3 \
+           AND message_id IS NULL",
+    )?;
+    for attachment in &job.attachments {
+        let found = free
+            .query_row(
+                params![attachment.id, job.conversation_id, job.sender.as_str()],
+                |_| Ok(()),
+            )
+            .optional()?;
+        if found.is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

@@ -118,6 +118,7 @@ ids_to_sql!(
     crate::domain::ids::MessageId,
     crate::domain::ids::SiteId,
     crate::domain::ids::TokenHash,
+    crate::domain::ids::UploadId,
     crate::domain::ids::VisitorId
 );
 
@@ -350,6 +351,7 @@ mod tests {
             now: now_millis(),
             activity: activity_now(),
             mail_due_at: None,
+            attachments: &[],
         }
     }
 
@@ -530,7 +532,7 @@ mod tests {
             let (site_id, token_hash) = (site_id.clone(), token_hash.clone());
             async move {
                 store
-                    .visitor_by_token(&site_id, &token_hash, expired_before)
+                    .visitor_by_token(Some(&site_id), &token_hash, expired_before)
                     .await
                     .unwrap()
                     .map(|holder| holder.last_seen_at)
@@ -619,6 +621,7 @@ mod tests {
                                 now: now_millis(),
                                 activity: activity_now(),
                                 mail_due_at: None,
+                                attachments: &[],
                             })
                             .await
                             .unwrap();
@@ -753,6 +756,7 @@ mod tests {
                 now: now_millis(),
                 activity: activity_now(),
                 mail_due_at: None,
+                attachments: &[],
             })
             .await
             .unwrap()

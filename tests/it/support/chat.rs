@@ -15,7 +15,12 @@ use parlor::domain::cluster::SingleNode;
 use parlor::domain::events::{ConnectionId, VisitorEvent};
 use parlor::domain::expiry::Verdict;
 use parlor::domain::ids::{ConversationId, SiteKey, VisitorId};
-use parlor::domain::input::{ClientId, MessageText, PageReport, ProfileUpdate};
+use parlor::domain::input::{ClientId, MessageContent, PageReport, ProfileUpdate};
+use parlor::domain::uploads::{
+    UploadConfig, CONVERSATION_UPLOAD_QUOTA, DEFAULT_ALLOWED_TYPES, SIGNED_PATH_TTL_SECS,
+    UPLOADS_AT_ONCE_PER_VISITOR,
+};
+use parlor::files::local::LocalFiles;
 use parlor::domain::limits::{RateLimits, ReplyLimits};
 use parlor::domain::mail::MailConfig;
 use parlor::domain::model::{
@@ -61,6 +66,7 @@ impl Default for Settings {
                 typing_per_second: HIGH,
                 login_failures_per_address: HIGH,
                 transcripts_per_hour: HIGH,
+                uploads_per_visitor: HIGH,
             },
             reply_max_bytes: 256 * 1024,
             max_sockets_per_visitor: 10,
@@ -169,6 +175,19 @@ impl TestChat {
                     public_url: None,
                 },
                 mail: settings.mail,
+                uploads: UploadConfig {
+                    storage: Arc::new(
+                        LocalFiles::open(
+                            &std::env::temp_dir().join(format!("parlor-it-files-{}", new_id())),
+                        )
+                        .expect("a folder for files"),
+                    ),
+                    max_bytes: 10 * 1024 * 1024,
+                    allowed_types: DEFAULT_ALLOWED_TYPES.iter().map(|t| (*t).to_owned()).collect(),
+                    conversation_quota: CONVERSATION_UPLOAD_QUOTA,
+                    at_once_per_visitor: UPLOADS_AT_ONCE_PER_VISITOR,
+                    signed_path_ttl_secs: SIGNED_PATH_TTL_SECS,
+                },
             },
         );
         TestChat {
@@ -399,7 +418,7 @@ impl TestChat {
         text: &str,
     ) -> DomainResult<Message> {
         let client_id = ClientId::parse(client_id)?;
-        let text = MessageText::parse(text)?;
+        let text = MessageContent::parse(Some(text), &[])?;
         self.chat
             .visitor_send(&tab.identity, &tab.connection, client_id, text)
             .await
@@ -469,7 +488,7 @@ impl TestChat {
     ) -> DomainResult<Message> {
         let conversation_id = ConversationId::named(conversation_id.as_ref())?;
         let client_id = ClientId::parse(client_id)?;
-        let text = MessageText::parse(text)?;
+        let text = MessageContent::parse(Some(text), &[])?;
         self.chat
             .agent_send(
                 &agent.identity,
