@@ -641,7 +641,7 @@ function Tray({ files }: { files: Uploads }) {
               </span>
             )}
             {note && (
-              <span class="note" role="alert">
+              <span class="why" role="alert">
                 {note}
               </span>
             )}

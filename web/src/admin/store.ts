@@ -264,7 +264,7 @@ export class Store {
     this.convs.clear();
     this.threads.forEach((t) => t.setOnline(false));
     this.threads.clear();
-    this.files.forEach((u) => u.items.forEach((x) => u.remove(x.key)));
+    this.files.forEach((u) => u.clear());
     this.files.clear();
     this.typing.clear();
     this.selected = null;

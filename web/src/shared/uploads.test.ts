@@ -127,6 +127,17 @@ describe('uploading', () => {
     expect(u.items).toEqual([]);
     expect(u.busy()).toBe(false);
   });
+
+  test('clear drops every file and aborts the uploads running', async () => {
+    const { u, net } = uploads();
+    u.add([file('a'), file('b'), file('c'), file('d'), file('e')]);
+    await net.calls[0].answer(201, uploaded('u_a', 'a'));
+    u.clear();
+    // d was running; e, queued, never starts
+    expect(net.calls.map((c) => c.aborted)).toEqual([false, true, true, true]);
+    await settle();
+    expect([u.items, u.busy(), net.calls.length]).toEqual([[], false, 4]);
+  });
 });
 
 describe('refusals and failures', () => {
@@ -138,6 +149,13 @@ describe('refusals and failures', () => {
     // refused: no retry
     u.retry(u.items[0].key);
     expect(net.calls.length).toBe(1);
+    // the limit, as the server names it
+    u.add([file('bigger.zip')]);
+    await net.calls[1].answer(413, { error: 'too_large', message: 'files may be at most 10485760 bytes (10.0 MiB)' });
+    expect(u.items[1]).toMatchObject({ state: 'refused', error: 'too_large', limit: 10485760 });
+    u.add([file('quota.zip')]);
+    await net.calls[2].answer(413, { error: 'too_large', message: "this conversation's files are over 100 MiB in all" });
+    expect(u.items[2]).toMatchObject({ state: 'refused', error: 'too_large', limit: undefined });
     const limited = uploads({ maxBytes: 1024 });
     limited.u.add([file('big.zip', 2048), file('small.txt', 10)]);
     // over a known limit, it is not even sent

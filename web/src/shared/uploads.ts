@@ -104,6 +104,15 @@ export class Uploads {
     this.pump();
   }
 
+  /** Drops every file (the conversation they were for is gone). */
+  clear() {
+    const aborts = [...this.aborts.values()];
+    this.aborts.clear();
+    this.items = [];
+    aborts.forEach((abort) => abort());
+    this.options.onChange();
+  }
+
   /** Files still on their way. */
   busy(): boolean {
     return this.items.some((x) => x.state === 'queued' || x.state === 'uploading');
@@ -156,7 +165,7 @@ export class Uploads {
         u.attachment = json;
       } else {
         const code = uploadError(status, json && json.error);
-        if (REFUSALS.includes(code)) this.refuse(u, code, this.options.maxBytes);
+        if (REFUSALS.includes(code)) this.refuse(u, code, this.options.maxBytes || limitOf(json && json.message));
         else {
           u.state = 'failed';
           u.error = code;
@@ -186,6 +195,13 @@ export function uploadError(status: number, code?: string): UploadError {
   return 'failed';
 }
 
+/** The limit a refusal of a file too large names: this server says "files may be at most N
+ * bytes" (a conversation past its quota names none). */
+function limitOf(message: unknown): number | undefined {
+  const m = typeof message === 'string' && /at most (\d+) bytes/.exec(message);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** The texts of refusals and failures, in the UI's language. */
 export interface UploadTexts {
   /** `limit`: the largest size allowed, formatted, or '' when not known. */
@@ -199,22 +215,21 @@ export interface UploadTexts {
 
 /** Why `u` is refused or failed, for the user; '' when it is neither. */
 export function uploadMessage(u: Upload, t: UploadTexts, size: (bytes: number) => string): string {
-  switch (u.error) {
-    case 'too_large':
-      return t.fileTooLarge(u.limit ? size(u.limit) : '');
-    case 'unsupported_type':
-      return t.fileType;
-    case 'empty':
-      return t.fileEmpty;
-    case 'too_many':
-      return t.fileTooMany(MAX_FILES);
-    case 'rate_limited':
-      return t.fileRateLimited;
-    case 'failed':
-      return t.fileFailed;
-  }
-  return '';
+  const e = u.error;
+  return e === 'too_large'
+    ? t.fileTooLarge(u.limit ? size(u.limit) : '')
+    : e === 'too_many'
+      ? t.fileTooMany(MAX_FILES)
+      : e
+        ? t[TEXTS[e]]
+        : '';
 }
+const TEXTS = {
+  unsupported_type: 'fileType',
+  empty: 'fileEmpty',
+  rate_limited: 'fileRateLimited',
+  failed: 'fileFailed',
+} as const;
 
 /** A pasted file's name: a screenshot comes from the clipboard as `image.png`, which says
  * nothing to the other side. */

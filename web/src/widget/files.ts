@@ -62,14 +62,14 @@ export function fileViews(base: string, bearer: () => string | null, t: Strings,
           progress.setAttribute('role', 'progressbar');
           progress.setAttribute('aria-label', u.name);
           progress.append(bar);
-          const note = el('span', 'note');
+          const note = el('span', 'why');
           const retry = el('button', 'retry', t.retry);
           const x = el('button', 'x', '×');
           (retry as HTMLButtonElement).type = (x as HTMLButtonElement).type = 'button';
           x.setAttribute('aria-label', `${t.remove}: ${u.name}`);
           retry.onclick = () => uploads.retry(u.key);
           x.onclick = () => uploads.remove(u.key);
-          li.append(el('span', 'name', u.name), el('span', 'size', size(u.size)), x, progress, note, retry);
+          li.append(el('span', 'name', u.name), el('span', 'size', size(u.size)), retry, x, progress, note);
           rows.set(u.key, (r = { li, bar, note, retry }));
           box.append(li);
         }

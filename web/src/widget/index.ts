@@ -256,6 +256,7 @@ import { fileViews } from './files';
       thread.reset();
       rows.clear();
       transcript.reset();
+      uploads.clear(); // they were for the old conversation
     }
     const first = !thread.messages.length;
     token = s.token;
