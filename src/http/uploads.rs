@@ -103,8 +103,8 @@ async fn upload(
                 ))
                 .into());
             }
-            let limits = multer::Constraints::new()
-                .size_limit(multer::SizeLimit::new().whole_stream(whole));
+            let limits =
+                multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(whole));
             let mut multipart = multer::Multipart::with_constraints(stream, boundary, limits);
             let field = loop {
                 match multipart.next_field().await {
@@ -143,7 +143,9 @@ fn multipart_error(e: multer::Error) -> DomainError {
         multer::Error::StreamSizeExceeded { .. } => {
             DomainError::TooLarge("the multipart body is too large".into())
         }
-        multer::Error::StreamReadFailed(e) => DomainError::invalid(format!("the upload was cut off: {e}")),
+        multer::Error::StreamReadFailed(e) => {
+            DomainError::invalid(format!("the upload was cut off: {e}"))
+        }
         e => DomainError::invalid(format!("malformed multipart body: {e}")),
     }
 }
@@ -231,7 +233,13 @@ fn content_disposition(inline: bool, name: &str) -> String {
     let kind = if inline { "inline" } else { "attachment" };
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let mut encoded = String::with_capacity(name.len() * 3);
     for b in name.bytes() {
@@ -260,7 +268,10 @@ mod tests {
     #[test]
     fn only_bearer_authorization_counts() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc"),
+        );
         assert_eq!(bearer(&headers), Some("abc"));
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(bearer(&headers), None);
