@@ -479,12 +479,8 @@ impl Chat {
     }
 }
 
-fn too_large(max: u64) -> DomainError {
-    DomainError::TooLarge(format!(
-        "files may be at most {} bytes ({:.1} MiB)",
-        max,
-        max as f64 / (1024.0 * 1024.0)
-    ))
+fn too_large(max_bytes: u64) -> DomainError {
+    DomainError::FileTooLarge { max_bytes }
 }
 
 /// The name a file is kept and served under: the last path segment of what the client gave,

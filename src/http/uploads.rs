@@ -98,10 +98,7 @@ async fn upload(
             // domain): the whole body is bounded here.
             let whole = max_bytes.saturating_add(MULTIPART_SLACK_BYTES);
             if content_length(&headers).is_some_and(|n| n > whole) {
-                return Err(DomainError::TooLarge(format!(
-                    "files may be at most {max_bytes} bytes"
-                ))
-                .into());
+                return Err(DomainError::FileTooLarge { max_bytes }.into());
             }
             let limits =
                 multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(whole));

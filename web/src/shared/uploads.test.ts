@@ -151,7 +151,7 @@ describe('refusals and failures', () => {
     expect(net.calls.length).toBe(1);
     // the limit, as the server names it
     u.add([file('bigger.zip')]);
-    await net.calls[1].answer(413, { error: 'too_large', message: 'files may be at most 10485760 bytes (10.0 MiB)' });
+    await net.calls[1].answer(413, { error: 'too_large', message: 'files may be at most 10485760 bytes', maxBytes: 10485760 });
     expect(u.items[1]).toMatchObject({ state: 'refused', error: 'too_large', limit: 10485760 });
     u.add([file('quota.zip')]);
     await net.calls[2].answer(413, { error: 'too_large', message: "this conversation's files are over 100 MiB in all" });

@@ -165,7 +165,7 @@ export class Uploads {
         u.attachment = json;
       } else {
         const code = uploadError(status, json && json.error);
-        if (REFUSALS.includes(code)) this.refuse(u, code, this.options.maxBytes || limitOf(json && json.message));
+        if (REFUSALS.includes(code)) this.refuse(u, code, this.options.maxBytes || limitOf(json));
         else {
           u.state = 'failed';
           u.error = code;
@@ -195,11 +195,10 @@ export function uploadError(status: number, code?: string): UploadError {
   return 'failed';
 }
 
-/** The limit a refusal of a file too large names: this server says "files may be at most N
- * bytes" (a conversation past its quota names none). */
-function limitOf(message: unknown): number | undefined {
-  const m = typeof message === 'string' && /at most (\d+) bytes/.exec(message);
-  return m ? Number(m[1]) : undefined;
+/** The limit a refusal of a file too large names (`maxBytes`; a conversation past its quota
+ * names none). */
+function limitOf(json: { maxBytes?: unknown } | null): number | undefined {
+  return json && typeof json.maxBytes === 'number' ? json.maxBytes : undefined;
 }
 
 /** The texts of refusals and failures, in the UI's language. */
