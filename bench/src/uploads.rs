@@ -363,6 +363,17 @@ impl Memory {
     }
 }
 
+/// `/proc/PID/io`: bytes written and write system calls (files and sockets alike).
+fn write_counters(pid: u32) -> Option<(u64, u64)> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    let field = |name: &str| {
+        io.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    Some((field("wchar:")?, field("syscw:")?))
+}
+
 /// Sets `VmHWM` back to the current RSS (Linux 4.0+), so that a peak is this run's alone.
 fn reset_peak(who: &str) -> bool {
     std::fs::write(format!("/proc/{who}/clear_refs"), "5").is_ok()
@@ -568,6 +579,7 @@ async fn measure(a: &UploadsArgs, server: &Server, size: u64) -> anyhow::Result<
     reset_peak("self");
     let sampler = pid.map(|p| Sampler::start(p, Duration::from_millis(a.sample_ms.max(1))));
     let meter = CpuMeter::start(pid);
+    let io_before = pid.and_then(write_counters);
 
     let content = Arc::new(Content::new(a.chunk as usize));
     let t0 = Instant::now();
@@ -598,6 +610,17 @@ async fn measure(a: &UploadsArgs, server: &Server, size: u64) -> anyhow::Result<
     let cpu = meter.stop();
     let peaks = sampler.map(Sampler::stop);
     let after = pid.and_then(server_mem);
+    let io = match (io_before, pid.and_then(write_counters)) {
+        (Some((b0, w0)), Some((b1, w1))) => {
+            let (bytes, calls) = (b1.saturating_sub(b0), w1.saturating_sub(w0));
+            json!({
+                "writtenBytes": bytes,
+                "writeCalls": calls,
+                "bytesPerWrite": bytes.checked_div(calls),
+            })
+        }
+        _ => Value::Null,
+    };
     let generator = Memory::of("self");
     tokio::time::sleep(Duration::from_secs_f64(a.settle)).await;
     let settled = pid.and_then(server_mem);
@@ -644,14 +667,24 @@ async fn measure(a: &UploadsArgs, server: &Server, size: u64) -> anyhow::Result<
     if let Some(e) = &first_error {
         println!("{label}: {errors} failed; first: {e}");
     }
+    // VmHWM is kept from the per-thread counters the kernel folds in now and then: a sample
+    // may see more. The peak is the higher of the two.
+    let peak = after.map(|m| m.hwm_kib.max(peaks.as_ref().map_or(0, |p| p.rss_kib)));
+    let per_upload = match (peak, idle) {
+        (Some(p), Some(i)) => Some(stats::round3(
+            p.saturating_sub(i.rss_kib) as f64 / a.uploads as f64,
+        )),
+        _ => None,
+    };
     let kib = |m: Option<Memory>, f: fn(&Memory) -> u64| {
         m.map_or("?".into(), |m| format!("{:.1}", f(&m) as f64 / 1024.0))
     };
     println!(
-        "{label}: server RSS idle {} MiB, peak {} MiB (VmHWM; sampled {} MiB, heap {} MiB), right after {} MiB, {} s later {} MiB; generator peak {} MiB",
+        "{label}: server RSS idle {} MiB, peak {} MiB ({} KiB per upload over idle; VmHWM {} MiB, heap {} MiB), right after {} MiB, {} s later {} MiB; generator peak {} MiB",
         kib(idle, |m| m.rss_kib),
+        peak.map_or("?".into(), |p| format!("{:.1}", p as f64 / 1024.0)),
+        per_upload.map_or("?".into(), |v| format!("{v:.0}")),
         kib(after, |m| m.hwm_kib),
-        peaks.as_ref().map_or("?".into(), |p| format!("{:.1}", p.rss_kib as f64 / 1024.0)),
         peaks.as_ref().map_or("?".into(), |p| format!("{:.1}", p.anon_kib as f64 / 1024.0)),
         kib(after, |m| m.rss_kib),
         a.settle,
@@ -659,7 +692,7 @@ async fn measure(a: &UploadsArgs, server: &Server, size: u64) -> anyhow::Result<
         kib(generator, |m| m.hwm_kib),
     );
     println!(
-        "{label}: files in {} ({}): {checked}; server cpu {}",
+        "{label}: files in {} ({}): {checked}; server writes {io}; cpu {}",
         server
             .files_dir
             .as_ref()
@@ -692,6 +725,8 @@ async fn measure(a: &UploadsArgs, server: &Server, size: u64) -> anyhow::Result<
         "server": {
             "hwmReset": hwm_reset,
             "idle": idle.map(Memory::json),
+            "peakKiB": peak,
+            "peakOverIdleKiBPerUpload": per_upload,
             "peakHwmKiB": after.map(|m| m.hwm_kib),
             "peakSampledRssKiB": peaks.as_ref().map(|p| p.rss_kib),
             "peakSampledAnonKiB": peaks.as_ref().map(|p| p.anon_kib),
@@ -699,6 +734,7 @@ async fn measure(a: &UploadsArgs, server: &Server, size: u64) -> anyhow::Result<
             "after": after.map(Memory::json),
             "settleSecs": a.settle,
             "settled": settled.map(Memory::json),
+            "io": io,
         },
         "generator": generator.map(Memory::json),
         "cpu": cpu,
