@@ -4,6 +4,8 @@
 #   bench/run.sh                 # everything, results appended to bench/out/results.jsonl
 #   HOLD=600 bench/run.sh        # hold the sockets 10 minutes (default 120 s)
 #   STAGES="startup chat" bench/run.sh
+#   STAGES=uploads bench/run.sh  # 50 concurrent uploads of 1, 10, 50 MiB (not in the default
+#                                # stages: it writes 2.5 GiB to bench/out and to /dev/shm)
 #
 # Loopback only (127.0.0.0/8), bounded in count and time. Needs `ulimit -n` >= 20000.
 set -euo pipefail
@@ -22,6 +24,8 @@ CHAT_SECS=${CHAT_SECS:-20}
 RATES=${RATES:-250,500,1000,2000,4000,8000,12000,16000,20000,25000,30000}
 STEP_SECS=${STEP_SECS:-10}
 STAGES=${STAGES:-startup connect chat ramp}
+UPLOADS=${UPLOADS:-50}
+UPLOAD_SIZES=${UPLOAD_SIZES:-1MiB,10MiB,50MiB}
 # Other work on the machine competes for the 2 cores; NICE=-10 gives server and generator
 # the same head start over it (the JSON lines carry the load average either way).
 NICE=${NICE:-0}
@@ -92,6 +96,14 @@ for stage in $STAGES; do
         bench ramp "${common[@]}" --setup "$OUT/setup-$name.json" --pid "$SERVER_PID" \
           --visitors "$VISITORS" --rates "$RATES" --step-secs "$STEP_SECS"
         stop ;;
+      uploads)
+        # Parlor only; it starts a fresh server per size itself, files on the disk, then on tmpfs.
+        [ "$name" = relay ] && continue
+        for where in "disk $OUT/uploads-files" "tmpfs /dev/shm/parlor-bench-upload-files"; do
+          set -- $where
+          bench uploads --parlor $B/parlor --uploads "$UPLOADS" --sizes "$UPLOAD_SIZES" \
+            --label "$1" --files-dir "$2" --json-out "$RESULTS"
+        done ;;
     esac
   done
 done

@@ -17,6 +17,7 @@ fn message(text: &str) -> Message {
         text: text.into(),
         client_id: Some("c-1764090600123-17".into()),
         created_at: 1_764_090_600_123,
+        attachments: Vec::new(),
     }
 }
 

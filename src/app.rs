@@ -20,8 +20,8 @@ use crate::cluster::{self, ClusterAdapter, RedisDirectory};
 use crate::config::ServeConfig;
 use crate::domain::auth::{random_token, JwtKeys};
 use crate::domain::cluster::{Cluster, SingleNode};
-use crate::domain::mail::{self, MailConfig, Mailer};
 use crate::domain::files::FilesError;
+use crate::domain::mail::{self, MailConfig, Mailer};
 use crate::domain::model::now_millis;
 use crate::domain::store::{Store, StoreError};
 use crate::domain::uploads::{
@@ -139,9 +139,16 @@ impl App {
                 storage,
                 max_bytes: config.upload_max_bytes,
                 allowed_types: if config.upload_types.is_empty() {
-                    DEFAULT_ALLOWED_TYPES.iter().map(|t| (*t).to_owned()).collect()
+                    DEFAULT_ALLOWED_TYPES
+                        .iter()
+                        .map(|t| (*t).to_owned())
+                        .collect()
                 } else {
-                    config.upload_types.iter().map(|t| t.trim().to_owned()).collect()
+                    config
+                        .upload_types
+                        .iter()
+                        .map(|t| t.trim().to_owned())
+                        .collect()
                 },
                 conversation_quota: CONVERSATION_UPLOAD_QUOTA,
                 at_once_per_visitor: UPLOADS_AT_ONCE_PER_VISITOR,

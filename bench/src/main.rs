@@ -11,6 +11,7 @@ mod connect;
 mod eio;
 mod setup;
 mod stats;
+mod uploads;
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -44,6 +45,9 @@ enum Command {
     /// Kill -9 nodes under load, many times; check that no acknowledged message was lost or
     /// doubled and that every client ends holding every message (starts its own nodes).
     Chaos(chaos::ChaosArgs),
+    /// C concurrent uploads of S bytes each (per size, a fresh server): wall time, throughput,
+    /// latency, and the server's peak RSS, to show it does not grow with the file size.
+    Uploads(uploads::UploadsArgs),
 }
 
 /// Flags every load subcommand shares.
@@ -116,5 +120,6 @@ fn main() -> anyhow::Result<()> {
         Command::Chat(a) => runtime(a.load.common.threads)?.block_on(chat::chat(a)),
         Command::Ramp(a) => runtime(a.load.common.threads)?.block_on(chat::ramp(a)),
         Command::Chaos(a) => runtime(1)?.block_on(chaos::run(a)),
+        Command::Uploads(a) => runtime(a.threads)?.block_on(uploads::run(a)),
     }
 }

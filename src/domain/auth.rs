@@ -6,10 +6,10 @@ use argon2::password_hash::{
 use argon2::Argon2;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{decode, encode, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::model::now_millis;
@@ -183,7 +183,9 @@ impl JwtKeys {
         let Ok(sig) = URL_SAFE_NO_PAD.decode(sig) else {
             return false;
         };
-        sig.len() == 16 && exp >= now && self.path_mac(what, exp).verify_truncated_left(&sig).is_ok()
+        sig.len() == 16
+            && exp >= now
+            && self.path_mac(what, exp).verify_truncated_left(&sig).is_ok()
     }
 
     fn path_mac(&self, what: &str, exp: i64) -> PathMac {
@@ -250,12 +252,21 @@ mod tests {
         let sig = keys.sign_path("u_1/file", 100);
         assert!(keys.path_signed("u_1/file", 100, &sig, 100));
         assert!(!keys.path_signed("u_1/file", 100, &sig, 101), "expired");
-        assert!(!keys.path_signed("u_1/file", 101, &sig, 100), "another expiry");
-        assert!(!keys.path_signed("u_2/file", 100, &sig, 100), "another file");
+        assert!(
+            !keys.path_signed("u_1/file", 101, &sig, 100),
+            "another expiry"
+        );
+        assert!(
+            !keys.path_signed("u_2/file", 100, &sig, 100),
+            "another file"
+        );
         assert!(!keys.path_signed("u_1/thumbnail", 100, &sig, 100));
         assert!(!JwtKeys::new(&[2; 32], 60).path_signed("u_1/file", 100, &sig, 100));
         assert!(!keys.path_signed("u_1/file", 100, "", 100));
-        assert!(!keys.path_signed("u_1/file", 100, &sig[..10], 100), "truncated");
+        assert!(
+            !keys.path_signed("u_1/file", 100, &sig[..10], 100),
+            "truncated"
+        );
     }
 
     #[test]

@@ -24,8 +24,8 @@ use super::model::{
 use super::presence::PresenceMap;
 use super::replies::{ReplyBudget, ReplyLimits, MESSAGE_READ_BYTES};
 use super::slots::VisitorSlots;
-use super::uploads::{UploadConfig, Uploads};
 use super::store::{NewMessage, SeqSide, Store, SummaryRow};
+use super::uploads::{UploadConfig, Uploads};
 use super::visitors::check_read_seq;
 
 /// Number of striped conversation locks: bounded memory, rare false sharing.
@@ -208,7 +208,11 @@ impl Chat {
         content: MessageContent,
     ) -> DomainResult<Message> {
         let by_visitor = author.sender == Sender::Visitor;
-        let side = if by_visitor { Side::Visitor } else { Side::Agent };
+        let side = if by_visitor {
+            Side::Visitor
+        } else {
+            Side::Agent
+        };
         let attachments = self
             .attachments_of(conversation_id, side, &content.attachments)
             .await?;

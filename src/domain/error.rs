@@ -21,6 +21,9 @@ pub enum DomainError {
     /// for longer than a client should wait); retrying later may succeed.
     #[error("the server is busy, try again shortly")]
     Unavailable,
+    /// A file over the upload limit of `max_bytes`.
+    #[error("files may be at most {max_bytes} bytes")]
+    FileTooLarge { max_bytes: u64 },
     /// An upload whose bytes are of no allowed type.
     #[error("{0}")]
     UnsupportedType(String),
@@ -60,7 +63,7 @@ impl DomainError {
     pub fn code(&self) -> &'static str {
         match self {
             DomainError::Invalid(_) => "invalid",
-            DomainError::TooLarge(_) => "too_large",
+            DomainError::TooLarge(_) | DomainError::FileTooLarge { .. } => "too_large",
             DomainError::NotFound => "not_found",
             DomainError::Unauthorized => "unauthorized",
             DomainError::Forbidden => "forbidden",

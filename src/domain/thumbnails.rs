@@ -40,14 +40,19 @@ pub fn make(image: &[u8]) -> Option<Vec<u8>> {
     if u64::from(w) * u64::from(h) > MAX_PIXELS {
         return None;
     }
-    let mut reader = ImageReader::new(Cursor::new(image)).with_guessed_format().ok()?;
+    let mut reader = ImageReader::new(Cursor::new(image))
+        .with_guessed_format()
+        .ok()?;
     reader.limits(limits());
     let decoded = reader.decode().ok()?;
-    let small = decoded.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE).into_rgba8();
+    let small = decoded
+        .thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE)
+        .into_rgba8();
     let mut flat = image::RgbImage::new(small.width(), small.height());
     for (to, from) in flat.pixels_mut().zip(small.pixels()) {
         let [r, g, b, a] = from.0;
-        let over_white = |c: u8| ((u16::from(c) * u16::from(a) + 255 * (255 - u16::from(a))) / 255) as u8;
+        let over_white =
+            |c: u8| ((u16::from(c) * u16::from(a) + 255 * (255 - u16::from(a))) / 255) as u8;
         to.0 = [over_white(r), over_white(g), over_white(b)];
     }
     let mut out = Vec::new();

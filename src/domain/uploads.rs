@@ -187,7 +187,10 @@ impl Chat {
         if file.length.is_some_and(|n| n > config.max_bytes) {
             return Err(too_large(config.max_bytes));
         }
-        let used = self.store.conversation_upload_bytes(&conversation_id).await?;
+        let used = self
+            .store
+            .conversation_upload_bytes(&conversation_id)
+            .await?;
         let used = u64::try_from(used).unwrap_or(0);
         if used + file.length.unwrap_or(0) > config.conversation_quota {
             return Err(DomainError::TooLarge(format!(
@@ -327,9 +330,7 @@ impl Chat {
                 format!("/api/uploads/{}{suffix}?exp={exp}&sig={sig}", a.id)
             };
             a.url = Some(path(Variant::File, ""));
-            a.thumbnail_url = a
-                .thumbnail
-                .then(|| path(Variant::Thumbnail, "/thumbnail"));
+            a.thumbnail_url = a.thumbnail.then(|| path(Variant::Thumbnail, "/thumbnail"));
         }
     }
 
@@ -478,12 +479,8 @@ impl Chat {
     }
 }
 
-fn too_large(max: u64) -> DomainError {
-    DomainError::TooLarge(format!(
-        "files may be at most {} bytes ({:.1} MiB)",
-        max,
-        max as f64 / (1024.0 * 1024.0)
-    ))
+fn too_large(max_bytes: u64) -> DomainError {
+    DomainError::FileTooLarge { max_bytes }
 }
 
 /// The name a file is kept and served under: the last path segment of what the client gave,
@@ -541,7 +538,9 @@ async fn read_head(mut body: ByteStream) -> DomainResult<(Bytes, ByteStream)> {
     while head.len() < SNIFF_BYTES {
         match body.next().await {
             Some(Ok(chunk)) => head.extend_from_slice(&chunk),
-            Some(Err(e)) => return Err(DomainError::invalid(format!("the upload was cut off: {e}"))),
+            Some(Err(e)) => {
+                return Err(DomainError::invalid(format!("the upload was cut off: {e}")))
+            }
             None => break,
         }
     }
@@ -593,13 +592,22 @@ mod tests {
     fn types_are_sniffed_from_the_bytes_not_the_name() {
         let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
         assert_eq!(sniff(png, "x.pdf").as_deref(), Some("image/png"));
-        assert_eq!(sniff(b"%PDF-1.7\n", "x.png").as_deref(), Some("application/pdf"));
-        assert_eq!(sniff(b"a,b\n1,2\n", "data.CSV").as_deref(), Some("text/csv"));
+        assert_eq!(
+            sniff(b"%PDF-1.7\n", "x.png").as_deref(),
+            Some("application/pdf")
+        );
+        assert_eq!(
+            sniff(b"a,b\n1,2\n", "data.CSV").as_deref(),
+            Some("text/csv")
+        );
         assert_eq!(
             sniff(b"<svg xmlns='http://www.w3.org/2000/svg'/>", "x.svg").as_deref(),
             Some("text/plain")
         );
-        assert_eq!(sniff(b"<html><script>", "x.html").as_deref(), Some("text/plain"));
+        assert_eq!(
+            sniff(b"<html><script>", "x.html").as_deref(),
+            Some("text/plain")
+        );
         assert_eq!(sniff(b"caf\xc3", "cut.txt").as_deref(), Some("text/plain"));
         assert_eq!(sniff(b"\x00\x01\x02\xff", "x.bin"), None);
         assert_eq!(sniff(b"\xff\xfe\x00", "x.txt"), None);

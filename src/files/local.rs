@@ -13,6 +13,9 @@ use tokio_util::io::ReaderStream;
 
 use crate::domain::files::{ByteStream, FileStorage, FilesError};
 
+/// Bytes gathered before one write to the file.
+const WRITE_BUFFER_BYTES: usize = 64 * 1024;
+
 pub struct LocalFiles {
     dir: PathBuf,
 }
@@ -66,20 +69,24 @@ impl FileStorage for LocalFiles {
         }
         let partial = path.with_extension(format!("part-{}", crate::domain::auth::new_id()));
         let written = async {
-            let mut file = tokio::fs::OpenOptions::new()
+            let file = tokio::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
                 .open(&partial)
                 .await
                 .map_err(storage)?;
+            // Every write goes through tokio's blocking pool: a body arrives in pieces of about
+            // 16 KiB, and gathering them first costs fewer hand-offs (docs/benchmarks.md).
+            let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
             let mut size = 0u64;
             while let Some(chunk) = body.next().await {
                 let chunk = chunk.map_err(FilesError::Body)?;
                 file.write_all(&chunk).await.map_err(storage)?;
                 size += chunk.len() as u64;
             }
-            file.sync_all().await.map_err(storage)?;
+            file.flush().await.map_err(storage)?;
+            file.get_ref().sync_all().await.map_err(storage)?;
             tokio::fs::rename(&partial, &path).await.map_err(storage)?;
             Ok(size)
         }

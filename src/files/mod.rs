@@ -48,7 +48,10 @@ mod tests {
 
     #[test]
     fn files_live_next_to_the_sqlite_database() {
-        assert_eq!(default_dir("sqlite://parlor.db"), PathBuf::from("parlor-files"));
+        assert_eq!(
+            default_dir("sqlite://parlor.db"),
+            PathBuf::from("parlor-files")
+        );
         assert_eq!(
             default_dir("sqlite:///var/lib/parlor/chat.db?synchronous=full"),
             PathBuf::from("/var/lib/parlor/chat-files")

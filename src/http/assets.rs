@@ -23,13 +23,14 @@ use rust_embed::RustEmbed;
 struct Dist;
 
 /// Strict policy for the dashboard: only its own scripts, styles and socket; only pages of this
-/// server may frame it.
+/// server may frame it. Images from `blob:` are the chat's attachments, fetched with the agent's
+/// bearer once their signed links have expired (and a blob document inherits this policy).
 pub const ADMIN_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-img-src 'self' data:; font-src 'self'; connect-src 'self'; media-src 'self' data:; \
+img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; media-src 'self' data:; \
 manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'";
 
 const DEMO_CSP: &str =
-    "default-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'";
+    "default-src 'self'; img-src 'self' data: blob:; base-uri 'none'; frame-ancestors 'none'";
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const SHORT: &str = "public, max-age=300";

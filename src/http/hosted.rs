@@ -22,7 +22,7 @@ use crate::domain::Chat;
 
 /// The dashboard's policy (`assets::ADMIN_CSP`), except that no page may frame these.
 const HOSTED_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-img-src 'self' data:; font-src 'self'; connect-src 'self'; media-src 'self' data:; \
+img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; media-src 'self' data:; \
 manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// A link's token is longer than any id; more than this is no token Parlor made.

@@ -104,7 +104,9 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let status = match &self.0 {
             DomainError::Invalid(_) => StatusCode::BAD_REQUEST,
-            DomainError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            DomainError::TooLarge(_) | DomainError::FileTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             DomainError::NotFound => StatusCode::NOT_FOUND,
             DomainError::Unauthorized => StatusCode::UNAUTHORIZED,
             DomainError::Forbidden => StatusCode::FORBIDDEN,
@@ -124,11 +126,11 @@ impl IntoResponse for HttpError {
             DomainError::Internal(_) | DomainError::Files(_) => "internal error".to_owned(),
             other => other.to_string(),
         };
-        let mut res = (
-            status,
-            Json(json!({ "error": self.0.code(), "message": message })),
-        )
-            .into_response();
+        let mut body = json!({ "error": self.0.code(), "message": message });
+        if let DomainError::FileTooLarge { max_bytes } = self.0 {
+            body["maxBytes"] = max_bytes.into();
+        }
+        let mut res = (status, Json(body)).into_response();
         if matches!(self.0, DomainError::Unavailable) {
             res.headers_mut().insert(
                 header::RETRY_AFTER,

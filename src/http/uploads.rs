@@ -34,7 +34,7 @@ pub fn router(chat: Arc<Chat>, max_upload_bytes: u64) -> Router {
     Router::new()
         .route("/api/uploads", post(upload))
         .route("/api/uploads/{id}", get(file))
-        .route("/api/uploads/{id}/thumbnail", get(thumbnail))
+        .route("/api/uploads/{id}/{variant}", get(file))
         .with_state(Uploads {
             chat,
             max_bytes: max_upload_bytes,
@@ -98,13 +98,10 @@ async fn upload(
             // domain): the whole body is bounded here.
             let whole = max_bytes.saturating_add(MULTIPART_SLACK_BYTES);
             if content_length(&headers).is_some_and(|n| n > whole) {
-                return Err(DomainError::TooLarge(format!(
-                    "files may be at most {max_bytes} bytes"
-                ))
-                .into());
+                return Err(DomainError::FileTooLarge { max_bytes }.into());
             }
-            let limits = multer::Constraints::new()
-                .size_limit(multer::SizeLimit::new().whole_stream(whole));
+            let limits =
+                multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(whole));
             let mut multipart = multer::Multipart::with_constraints(stream, boundary, limits);
             let field = loop {
                 match multipart.next_field().await {
@@ -143,7 +140,9 @@ fn multipart_error(e: multer::Error) -> DomainError {
         multer::Error::StreamSizeExceeded { .. } => {
             DomainError::TooLarge("the multipart body is too large".into())
         }
-        multer::Error::StreamReadFailed(e) => DomainError::invalid(format!("the upload was cut off: {e}")),
+        multer::Error::StreamReadFailed(e) => {
+            DomainError::invalid(format!("the upload was cut off: {e}"))
+        }
         e => DomainError::invalid(format!("malformed multipart body: {e}")),
     }
 }
@@ -154,22 +153,26 @@ pub struct Signature {
     sig: Option<String>,
 }
 
-async fn file(
-    State(Uploads { chat, .. }): State<Uploads>,
-    Path(id): Path<String>,
-    Query(signature): Query<Signature>,
-    headers: HeaderMap,
-) -> Result<Response, HttpError> {
-    download(&chat, &id, Variant::File, &signature, &headers).await
+/// Which upload a download names, and which of its files: `/api/uploads/{id}` the file,
+/// `/api/uploads/{id}/thumbnail` its thumbnail.
+#[derive(Deserialize)]
+pub struct FilePath {
+    id: String,
+    variant: Option<String>,
 }
 
-async fn thumbnail(
-    State(Uploads { chat, .. }): State<Uploads>,
-    Path(id): Path<String>,
+async fn file(
+    State(uploads): State<Uploads>,
+    Path(path): Path<FilePath>,
     Query(signature): Query<Signature>,
     headers: HeaderMap,
 ) -> Result<Response, HttpError> {
-    download(&chat, &id, Variant::Thumbnail, &signature, &headers).await
+    let variant = match path.variant.as_deref() {
+        None => Variant::File,
+        Some("thumbnail") => Variant::Thumbnail,
+        Some(_) => return Err(DomainError::NotFound.into()),
+    };
+    download(&uploads.chat, &path.id, variant, &signature, &headers).await
 }
 
 async fn download(
@@ -227,7 +230,13 @@ fn content_disposition(inline: bool, name: &str) -> String {
     let kind = if inline { "inline" } else { "attachment" };
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let mut encoded = String::with_capacity(name.len() * 3);
     for b in name.bytes() {
@@ -256,7 +265,10 @@ mod tests {
     #[test]
     fn only_bearer_authorization_counts() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc"),
+        );
         assert_eq!(bearer(&headers), Some("abc"));
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(bearer(&headers), None);

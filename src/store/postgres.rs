@@ -24,11 +24,11 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use crate::domain::ids::{AgentId, ConversationId, VisitorId};
-use crate::store::rows::attachments_column;
 use crate::domain::model::{Conversation, Message, Micros, Millis, Page, Side, Status, Visitor};
 use crate::domain::store::{
     mail_due, Appended, Chatting, Lookups, NewMessage, NewVisitor, StoreError, StoreResult,
 };
+use crate::store::rows::attachments_column;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 

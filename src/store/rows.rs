@@ -7,7 +7,9 @@ use sqlx::{ColumnIndex, Decode, FromRow, Row, Type};
 use crate::domain::hours::OfficeHours;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::ids::{AgentId, ConversationId, MessageId, SiteId, SiteKey, UploadId, VisitorId};
+use crate::domain::ids::{
+    AgentId, ConversationId, MessageId, SiteId, SiteKey, UploadId, VisitorId,
+};
 use crate::domain::model::{
     Agent, Attachment, Conversation, Message, Page, Role, Sender, Side, Site, Status, Upload,
     Visitor,

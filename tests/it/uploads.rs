@@ -2,8 +2,8 @@
 //! sent, and an upload taken by one message only, however many sends race for it.
 
 use parlor::domain::model::{now_millis, Message};
-use parlor::domain::DomainResult;
 use parlor::domain::uploads::{Access, Variant, UNSENT_UPLOAD_TTL_MILLIS};
+use parlor::domain::DomainResult;
 
 use crate::support::backend::Backend;
 use crate::support::chat::{code, TestChat};
@@ -14,8 +14,14 @@ async fn unsent_uploads_are_deleted_after_a_day_and_sent_ones_stay(backend: Back
     let t = TestChat::start(backend).await;
     let site = t.site().await;
     let visitor = t.visitor(&site).await;
-    let sent = t.upload(visitor.token(), None, "sent.pdf", PDF).await.expect("upload");
-    let unsent = t.upload(visitor.token(), None, "unsent.pdf", PDF).await.expect("upload");
+    let sent = t
+        .upload(visitor.token(), None, "sent.pdf", PDF)
+        .await
+        .expect("upload");
+    let unsent = t
+        .upload(visitor.token(), None, "unsent.pdf", PDF)
+        .await
+        .expect("upload");
     t.visitor_sends_files(&visitor, "c1", &[&sent.id])
         .await
         .expect("sent");
@@ -23,13 +29,19 @@ async fn unsent_uploads_are_deleted_after_a_day_and_sent_ones_stay(backend: Back
     let now = now_millis();
     assert_eq!(t.chat().sweep_unsent_uploads(now).await.expect("swept"), 0);
     let later = now + UNSENT_UPLOAD_TTL_MILLIS + 60_000;
-    assert_eq!(t.chat().sweep_unsent_uploads(later).await.expect("swept"), 1);
+    assert_eq!(
+        t.chat().sweep_unsent_uploads(later).await.expect("swept"),
+        1
+    );
 
     let download = |id| {
         t.chat()
             .download(id, Variant::File, Access::Bearer(visitor.token()))
     };
-    assert_eq!(code(download(unsent.id.as_str()).await.map(|d| d.size)), "not_found");
+    assert_eq!(
+        code(download(unsent.id.as_str()).await.map(|d| d.size)),
+        "not_found"
+    );
     let kept = download(sent.id.as_str()).await.expect("kept");
     assert_eq!(kept.size, PDF.len() as u64);
 }
@@ -40,7 +52,9 @@ async fn a_conversation_s_uploads_stop_at_its_quota(backend: Backend) {
     let site = t.site().await;
     let visitor = t.visitor(&site).await;
     for _ in 0..2 {
-        t.upload(visitor.token(), None, "a.pdf", PDF).await.expect("within the quota");
+        t.upload(visitor.token(), None, "a.pdf", PDF)
+            .await
+            .expect("within the quota");
     }
     let over = t.upload(visitor.token(), None, "a.pdf", PDF).await;
     assert_eq!(code(over), "too_large");
@@ -55,7 +69,10 @@ async fn two_sends_racing_for_one_upload_attach_it_once(backend: Backend) {
     let t = TestChat::start(backend).await;
     let site = t.site().await;
     let visitor = t.visitor(&site).await;
-    let file = t.upload(visitor.token(), None, "once.pdf", PDF).await.expect("upload");
+    let file = t
+        .upload(visitor.token(), None, "once.pdf", PDF)
+        .await
+        .expect("upload");
     let ids = [&file.id];
     let (a, b) = tokio::join!(
         t.visitor_sends_files(&visitor, "first", &ids),

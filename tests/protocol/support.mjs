@@ -83,7 +83,7 @@ process.on("exit", () => {
 
 /** RFC 3339 UTC with exactly three fractional digits, as PROTOCOL.md requires. */
 export const CREATED_AT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-export const ERROR_CODES = ["invalid", "not_found", "unauthorized", "forbidden", "rate_limited", "too_large", "internal"];
+export const ERROR_CODES = ["invalid", "not_found", "unauthorized", "forbidden", "rate_limited", "too_large", "unsupported_type", "internal"];
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -394,6 +394,8 @@ export function cliRun(env, args, input = "") {
       } catch {}
       resolveOut({ code: err ? (err.code ?? 1) : 0, stdout, stderr, json });
     });
+    // A command that exits before reading its input (a refusal) closes the pipe: not an error.
+    child.stdin.on("error", () => {});
     child.stdin.end(input);
   });
 }
@@ -660,15 +662,16 @@ export function assertId(v, what = "id") {
   );
 }
 
-/** Message = { id, conversationId, seq, sender, agentName, text, clientId, createdAt }. */
+/** Message = { id, conversationId, seq, sender, agentName, text, clientId, createdAt, attachments }. */
 export function assertMessage(m, expected = {}) {
   assert.equal(typeof m, "object");
   assert.notEqual(m, null, "message is null");
   assert.deepEqual(
     Object.keys(m).sort(),
-    ["agentName", "clientId", "conversationId", "createdAt", "id", "sender", "seq", "text"],
+    ["agentName", "attachments", "clientId", "conversationId", "createdAt", "id", "sender", "seq", "text"],
     `Message must have exactly the fields of PROTOCOL.md, got ${JSON.stringify(m)}`,
   );
+  assert.ok(Array.isArray(m.attachments), "Message.attachments is an array ([] when none)");
   assert.equal(typeof m.id, "string", "Message.id must be a string");
   assert.ok(m.id.length > 0);
   assertId(m.conversationId, "Message.conversationId");

@@ -321,6 +321,7 @@ describe("uploads and attachments", () => {
     const declared = await postUntilAnswered(v.token, "big.pdf", [Buffer.concat([PDF, Buffer.alloc(1024 * 1024)])], 11 * 1024 * 1024);
     assert.equal(declared.status, 413);
     assert.equal(declared.body.error, "too_large");
+    assert.equal(declared.body.maxBytes, MAX, "the answer names the limit");
 
     // No Content-Length (chunked): refused when the limit is crossed.
     const chunks = [PDF, ...Array.from({ length: 12 }, () => Buffer.alloc(128 * 1024, 0x20))];

@@ -12,7 +12,9 @@ import { resolve } from 'node:path';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const out = resolve(root, 'dist');
-const WIDGET_BUDGET = 30 * 1024; // bytes, gzipped
+// Files in the chat (the upload model, attach/paste/drop, the tray, attachments in messages and
+// their texts in five languages) took it from 28.2 KB to 31.9 KB.
+const WIDGET_BUDGET = 33 * 1024; // bytes, gzipped
 
 const common = { root, configFile: false, logLevel: 'warn', publicDir: resolve(root, 'public') };
 

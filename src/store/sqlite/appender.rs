@@ -21,8 +21,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::ids::{AgentId, ConversationId, MessageId, SiteId};
 use crate::domain::model::{Attachment, Message, Micros, Millis, Sender, Status};
-use crate::store::rows::{attachments_column, attachments_from};
 use crate::domain::store::{mail_due, Appended, NewMessage, StoreError, StoreResult};
+use crate::store::rows::{attachments_column, attachments_from};
 
 /// Size the WAL file is cut back to when SQLite starts it over, and past which the writer
 /// checkpoints it itself. Steady load stays well below it (the background starts the WAL over

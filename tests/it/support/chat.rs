@@ -8,21 +8,16 @@ use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use parlor::domain::agents::{AgentIdentity, LoginGrant};
 use parlor::domain::auth::{new_id, random_token, JwtKeys};
 use parlor::domain::chat::InvitationConfig;
 use parlor::domain::cluster::SingleNode;
 use parlor::domain::events::{ConnectionId, VisitorEvent};
 use parlor::domain::expiry::Verdict;
+use parlor::domain::files::ByteStream;
 use parlor::domain::ids::{ConversationId, SiteKey, UploadId, VisitorId};
 use parlor::domain::input::{ClientId, MessageContent, PageReport, ProfileUpdate};
-use bytes::Bytes;
-use parlor::domain::files::ByteStream;
-use parlor::domain::uploads::{IncomingFile, 
-    UploadConfig, CONVERSATION_UPLOAD_QUOTA, DEFAULT_ALLOWED_TYPES, SIGNED_PATH_TTL_SECS,
-    UPLOADS_AT_ONCE_PER_VISITOR,
-};
-use parlor::files::local::LocalFiles;
 use parlor::domain::limits::{RateLimits, ReplyLimits};
 use parlor::domain::mail::MailConfig;
 use parlor::domain::model::{
@@ -30,10 +25,15 @@ use parlor::domain::model::{
 };
 use parlor::domain::slots::VisitorSlot;
 use parlor::domain::store::{AgentChange, AgentChanged, Store};
+use parlor::domain::uploads::{
+    IncomingFile, UploadConfig, CONVERSATION_UPLOAD_QUOTA, DEFAULT_ALLOWED_TYPES,
+    SIGNED_PATH_TTL_SECS, UPLOADS_AT_ONCE_PER_VISITOR,
+};
 use parlor::domain::visitors::{
     HandshakeOrigin, VisitorCredential, VisitorIdentity, VisitorSession,
 };
 use parlor::domain::{Chat, ChatConfig, DomainResult};
+use parlor::files::local::LocalFiles;
 
 use super::backend::{Backend, TestDb};
 use super::events::{Heard, RecordingEvents};
@@ -188,7 +188,10 @@ impl TestChat {
                         .expect("a folder for files"),
                     ),
                     max_bytes: 10 * 1024 * 1024,
-                    allowed_types: DEFAULT_ALLOWED_TYPES.iter().map(|t| (*t).to_owned()).collect(),
+                    allowed_types: DEFAULT_ALLOWED_TYPES
+                        .iter()
+                        .map(|t| (*t).to_owned())
+                        .collect(),
                     conversation_quota: settings.upload_quota,
                     at_once_per_visitor: UPLOADS_AT_ONCE_PER_VISITOR,
                     signed_path_ttl_secs: SIGNED_PATH_TTL_SECS,
@@ -460,7 +463,12 @@ impl TestChat {
         let ids: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
         let content = MessageContent::parse(None, &ids)?;
         self.chat
-            .visitor_send(&tab.identity, &tab.connection, ClientId::parse(client_id)?, content)
+            .visitor_send(
+                &tab.identity,
+                &tab.connection,
+                ClientId::parse(client_id)?,
+                content,
+            )
             .await
     }
 

@@ -1,6 +1,6 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
-import { store, displayName, type Filter, type View } from './store';
+import { store, displayName, messageText, type Filter, type View } from './store';
 import { Avatar, ChatIcon, useStore } from './ui';
 import { TeamPage } from './TeamPage';
 import { InvitePage } from './InvitePage';
@@ -8,7 +8,9 @@ import { ResetPage } from './ResetPage';
 import { SettingsPage } from './SettingsPage';
 import { ProfilePage } from './ProfilePage';
 import { splitLinks } from '../shared/links';
-import type { Message, Summary } from '../shared/types';
+import type { Attachment, Message, Summary } from '../shared/types';
+import { formatSize, isImage, openAttachment, reloadThumbnail, thumbSize } from '../shared/files';
+import { pastedName, uploadMessage, type Uploads, type UploadTexts } from '../shared/uploads';
 import type { TranscriptOutcome } from './transcript';
 
 export function App() {
@@ -265,7 +267,7 @@ function ConversationItem({ c, active, typing }: { c: Summary; active: boolean; 
           </span>
           <span class="conv-bottom">
             <span class="conv-preview">
-              {typing ? <em>typing…</em> : last ? prefix + last.text : <em>No messages yet</em>}
+              {typing ? <em>typing…</em> : last ? prefix + messageText(last) : <em>No messages yet</em>}
             </span>
             {c.status === 'ended' && <span class="tag">Ended</span>}
             {c.unread > 0 && (
@@ -291,7 +293,12 @@ function ConversationView({ conv }: { conv: Summary }) {
   const [endErr, setEndErr] = useState('');
   const [mailed, setMailed] = useState<TranscriptOutcome | null>(null);
   const [mailing, setMailing] = useState(false);
+  const [dropping, setDropping] = useState(false);
   const inputRef = useRef<HTMLTextAreaElement>(null);
+  const pickRef = useRef<HTMLInputElement>(null);
+  const files = s.uploads(conv.id);
+  const busy = files.busy();
+  const ready = files.items.some((u) => u.state === 'done');
 
   const msgs = t.messages;
   const seenUpTo = t.peerRead;
@@ -311,14 +318,32 @@ function ConversationView({ conv }: { conv: Summary }) {
   }, [conv.id]);
 
   const submit = () => {
-    if (!text.trim()) return;
+    if (busy || (!text.trim() && !ready)) return;
     s.send(conv.id, text);
     setText('');
     stick.current = true;
   };
 
   return (
-    <section class="thread" aria-label={`Conversation with ${displayName(conv)}`}>
+    <section
+      class={`thread${dropping ? ' drop' : ''}`}
+      aria-label={`Conversation with ${displayName(conv)}`}
+      onDragOver={(e) => {
+        if (!e.dataTransfer?.types.includes('Files')) return;
+        e.preventDefault();
+        setDropping(true);
+      }}
+      onDragLeave={(e) => {
+        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDropping(false);
+      }}
+      onDrop={(e) => {
+        setDropping(false);
+        const list = e.dataTransfer?.files;
+        if (!list || !list.length) return;
+        e.preventDefault();
+        files.add(list);
+      }}
+    >
       <header class="thread-head">
         <button class="btn ghost back" type="button" aria-label="Back to the list" onClick={() => s.select(null)}>
           ←
@@ -411,9 +436,12 @@ function ConversationView({ conv }: { conv: Summary }) {
         ))}
         {t.pending.map((p) => (
           <div key={p.clientId} class={`msg out${p.failed ? ' failed' : ' pending'} first last`}>
-            <div class="bubble">
-              <Linkified text={p.text} />
-            </div>
+            {p.text && (
+              <div class="bubble">
+                <Linkified text={p.text} />
+              </div>
+            )}
+            {p.attachments && <Attachments list={p.attachments} />}
             <div class="meta">
               {p.failed ? (
                 <>
@@ -453,6 +481,23 @@ function ConversationView({ conv }: { conv: Summary }) {
           submit();
         }}
       >
+        <Tray files={files} />
+        <button class="btn ghost icon attach" type="button" aria-label="Attach files" title="Attach files" onClick={() => pickRef.current?.click()}>
+          <ClipIcon />
+        </button>
+        <input
+          ref={pickRef}
+          class="pick"
+          type="file"
+          multiple
+          hidden
+          onChange={(e) => {
+            const el = e.currentTarget;
+            if (el.files && el.files.length) files.add(el.files);
+            el.value = '';
+            inputRef.current?.focus();
+          }}
+        />
         <textarea
           ref={inputRef}
           rows={2}
@@ -467,6 +512,13 @@ function ConversationView({ conv }: { conv: Summary }) {
             else s.typingOff(conv.id);
           }}
           onBlur={() => s.typingOff(conv.id)}
+          onPaste={(e) => {
+            const c = e.clipboardData;
+            // Text copied with an image of itself (from an office suite) pastes as text.
+            if (!c || c.types.includes('text/plain') || !c.files.length) return;
+            e.preventDefault();
+            files.add(c.files, pastedName);
+          }}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
               e.preventDefault();
@@ -474,7 +526,7 @@ function ConversationView({ conv }: { conv: Summary }) {
             }
           }}
         />
-        <button class="btn primary" type="submit" disabled={!text.trim()}>
+        <button class="btn primary" type="submit" disabled={busy || (!text.trim() && !ready)} title={busy ? 'Waiting for the files to upload' : undefined}>
           Send
         </button>
       </form>
@@ -496,9 +548,12 @@ function MessageRow({ m, prev, next, receipt }: { m: Message; prev?: Message; ne
       ) : (
         <div class={`msg ${cls}${first ? ' first' : ''}${last ? ' last' : ''}`} data-seq={m.seq}>
           {first && m.sender === 'agent' && <div class="who">{m.agentName || 'Agent'}</div>}
-          <div class="bubble" title={new Date(m.createdAt).toLocaleString()}>
-            <Linkified text={m.text} />
-          </div>
+          {m.text && (
+            <div class="bubble" title={new Date(m.createdAt).toLocaleString()}>
+              <Linkified text={m.text} />
+            </div>
+          )}
+          {m.attachments && m.attachments.length > 0 && <Attachments list={m.attachments} />}
           {(last || receipt) && (
             <div class="meta">
               {clock(m.createdAt)}
@@ -508,6 +563,107 @@ function MessageRow({ m, prev, next, receipt }: { m: Message; prev?: Message; ne
         </div>
       )}
     </>
+  );
+}
+
+// ---------------- files ----------------
+/** A message's files: an image as its thumbnail, which opens the full image in a new tab; any
+ * other file as a chip with its name and size, which downloads it. */
+function Attachments({ list }: { list: Attachment[] }) {
+  return (
+    <div class="files">
+      {list.map((a) => {
+        const size = thumbSize(a, 240);
+        return (
+          <a
+            key={a.id}
+            class={isImage(a) ? 'thumb' : 'chip'}
+            href={a.url}
+            target="_blank"
+            rel="noopener noreferrer"
+            title={a.name}
+            onClick={(e) => openAttachment(e, a, '', store.token)}
+          >
+            {isImage(a) ? (
+              <img
+                src={a.thumbnailUrl}
+                alt={a.name}
+                width={size?.[0]}
+                height={size?.[1]}
+                onError={(e) => reloadThumbnail(e.currentTarget, a, '', store.token)}
+              />
+            ) : (
+              <>
+                <FileIcon />
+                <span class="name">{a.name}</span>
+                <span class="size">{formatSize(a.size)}</span>
+              </>
+            )}
+          </a>
+        );
+      })}
+    </div>
+  );
+}
+
+const UPLOAD_TEXTS: UploadTexts = {
+  fileTooLarge: (limit) => (limit ? `This file is too large: the limit is ${limit}.` : 'This file is too large.'),
+  fileType: 'This type of file cannot be sent.',
+  fileEmpty: 'This file is empty.',
+  fileTooMany: (n) => `At most ${n} files per message.`,
+  fileRateLimited: 'Too many files at once. Try again in a minute.',
+  fileFailed: 'Upload failed.',
+};
+
+/** The files of the reply being written: progress, why one was refused, retry. */
+function Tray({ files }: { files: Uploads }) {
+  if (!files.items.length) return null;
+  return (
+    <ul class="tray">
+      {files.items.map((u) => {
+        const pct = Math.round((100 * u.loaded) / (u.size || 1));
+        const note = uploadMessage(u, UPLOAD_TEXTS, (n) => formatSize(n));
+        return (
+          <li key={u.key} class={`up ${u.state}`}>
+            <span class="name">{u.name}</span>
+            <span class="size">{formatSize(u.size)}</span>
+            {u.state === 'failed' && (
+              <button type="button" class="link retry" onClick={() => files.retry(u.key)}>
+                Retry
+              </button>
+            )}
+            <button type="button" class="x" aria-label={`Remove ${u.name}`} onClick={() => files.remove(u.key)}>
+              ×
+            </button>
+            {(u.state === 'queued' || u.state === 'uploading') && (
+              <span class="bar" role="progressbar" aria-label={u.name} aria-valuenow={pct}>
+                <i style={{ width: `${pct}%` }} />
+              </span>
+            )}
+            {note && (
+              <span class="why" role="alert">
+                {note}
+              </span>
+            )}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function ClipIcon() {
+  return (
+    <svg viewBox="0 0 24 24" aria-hidden="true">
+      <path d="M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z" />
+    </svg>
+  );
+}
+function FileIcon() {
+  return (
+    <svg viewBox="0 0 24 24" aria-hidden="true">
+      <path d="M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8zm-1 7V3.5L18.5 9z" />
+    </svg>
   );
 }
 

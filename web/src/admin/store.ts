@@ -5,7 +5,8 @@
 import { io, type Socket } from 'socket.io-client';
 import { acker } from '../shared/ack';
 import { Thread } from '../shared/thread';
-import type { AgentRequests, Message, Summary, ThreadRequests } from '../shared/types';
+import { Uploads } from '../shared/uploads';
+import type { AgentRequests, Attachment, Message, Summary, ThreadRequests } from '../shared/types';
 import { Team, type AdminRequests, type Member } from './team';
 import { inviteToken, type Session } from './invite';
 import { resetToken } from './reset';
@@ -58,6 +59,8 @@ export class Store {
   moreConvs: Record<Filter, boolean> = { all: false, open: true, ended: true };
   loadingConvs = false;
   threads = new Map<string, Thread>();
+  /** The files of the reply being written, per conversation. */
+  private files = new Map<string, Uploads>();
   typing = new Map<string, number>();
   selected: string | null = null;
   filter: Filter = 'all';
@@ -261,6 +264,8 @@ export class Store {
     this.convs.clear();
     this.threads.forEach((t) => t.setOnline(false));
     this.threads.clear();
+    this.files.forEach((u) => u.clear());
+    this.files.clear();
     this.typing.clear();
     this.selected = null;
     this.team.reset();
@@ -411,10 +416,10 @@ export class Store {
   }
   private matches(c: Summary, q: string) {
     const v = c.visitor;
-    const hay = [v.name, v.email, v.phone, displayName(c), c.lastMessage?.text];
+    const hay = [v.name, v.email, v.phone, displayName(c), c.lastMessage && messageText(c.lastMessage)];
     if (hay.some((h) => h && h.toLowerCase().includes(q))) return true;
     const t = this.threads.get(c.id);
-    if (t) for (const m of t.messages) if (m.text.toLowerCase().includes(q)) return true;
+    if (t) for (const m of t.messages) if (messageText(m).toLowerCase().includes(q)) return true;
     return false;
   }
   setFilter(f: Filter) {
@@ -499,10 +504,30 @@ export class Store {
     if (c && c.unread) this.convs.set(id, { ...c, unread: 0 });
     this.thread(id).markRead(c?.lastMessage?.seq || 0);
   }
+  /** The uploads of the reply being written in conversation `id`. */
+  uploads(id: string): Uploads {
+    let u = this.files.get(id);
+    if (!u) {
+      u = new Uploads({
+        target: (name) =>
+          this.token
+            ? { url: `/api/uploads?filename=${encodeURIComponent(name)}&conversationId=${encodeURIComponent(id)}`, bearer: this.token }
+            : null,
+        onChange: () => this.changed(),
+      });
+      this.files.set(id, u);
+    }
+    return u;
+  }
+  /** Sends the reply with the files uploaded for it; nothing while a file is still uploading
+   * (it goes with the message). */
   send(id: string, text: string) {
-    if (!text.trim()) return;
+    const u = this.uploads(id);
+    if (u.busy()) return;
+    const files = u.take();
+    if (!text.trim() && !files.length) return;
     this.typingOff(id);
-    this.thread(id).send(text);
+    this.thread(id).send(text, files);
   }
   retry(id: string, clientId: string) {
     this.thread(id).retry(clientId);
@@ -586,7 +611,7 @@ export class Store {
       const c = this.convs.get(m.conversationId);
       try {
         const n = new Notification(c ? displayName(c) : 'New message', {
-          body: m.text.slice(0, 140),
+          body: messageText(m).slice(0, 140),
           tag: m.conversationId,
           icon: '/favicon.svg',
         });
@@ -609,6 +634,13 @@ export function hash(s: string) {
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return h >>> 0;
 }
+/** A message's text, or for one of files only, what it carries (`report.pdf`, `3 files`). */
+export function messageText(m: { text: string; attachments?: Attachment[] }): string {
+  const files = m.attachments || [];
+  if (m.text || !files.length) return m.text;
+  return files.length === 1 ? `📎 ${files[0].name}` : `📎 ${files.length} files`;
+}
+
 export function displayName(c: Summary): string {
   const v = c.visitor;
   if (v.name) return v.name;

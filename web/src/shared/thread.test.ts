@@ -3,7 +3,7 @@
 // browser suite (e2e/).
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { Thread, type ThreadOptions } from './thread';
-import type { AckError, AckResult, Message, Sender, ThreadRequests } from './types';
+import type { AckError, AckResult, Attachment, Message, Sender, ThreadRequests } from './types';
 
 type Event = keyof ThreadRequests;
 interface Call {
@@ -48,6 +48,13 @@ function message(seq: number, sender: Sender = 'agent', clientId: string | null 
     createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(),
   };
 }
+const attachment = (id: string, name: string): Attachment => ({
+  id,
+  name,
+  size: 1234,
+  contentType: name.endsWith('.png') ? 'image/png' : 'application/pdf',
+  url: `/api/uploads/${id}?exp=1&sig=x`,
+});
 const range = (from: number, to: number, sender: Sender = 'agent') =>
   Array.from({ length: to - from + 1 }, (_, i) => message(from + i, sender));
 const seqs = (t: Thread) => t.messages.map((m) => m.seq);
@@ -239,6 +246,27 @@ describe('sending', () => {
     const { t, net } = thread();
     expect(t.send('  \n ')).toBeUndefined();
     expect([t.pending, net.calls]).toEqual([[], []]);
+  });
+
+  test('a message may carry attachments, sent as their ids, with or without text', async () => {
+    const { t, net } = thread();
+    const shot = attachment('u_1', 'screenshot.png');
+    const doc = attachment('u_2', 'invoice.pdf');
+    const a = t.send('  ', [shot, doc])!;
+    expect(a.text).toBe('');
+    expect(a.attachments).toEqual([shot, doc]);
+    expect(net.calls[0].payload).toEqual({ clientId: a.clientId, text: '', attachments: ['u_1', 'u_2'] });
+    // the retry of a refused send carries the same attachments under the same clientId
+    await net.calls[0].answer(refused('internal'));
+    t.retry(a.clientId);
+    expect(net.calls[1].payload).toEqual(net.calls[0].payload);
+    await net.calls[1].answer({ ok: true, message: { ...message(1, 'visitor', a.clientId), text: '', attachments: [shot, doc] } });
+    expect(t.pending).toEqual([]);
+    expect(t.messages[0].attachments).toEqual([shot, doc]);
+    // and kept across a reload, the queued message goes with them
+    const again = thread();
+    again.t.restore([JSON.parse(JSON.stringify({ ...a, failed: undefined }))]);
+    expect(again.net.calls[0].payload).toEqual({ clientId: a.clientId, text: '', attachments: ['u_1', 'u_2'] });
   });
 
   test('a failed ack marks the message failed with its code, and the next one goes', async () => {

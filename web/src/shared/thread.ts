@@ -13,7 +13,7 @@
 // It knows no DOM, framework or socket: requests go through a `ThreadTransport`, and the UI
 // re-renders when `subscribe`d listeners are called.
 import type { Ack } from './ack';
-import { uid, type AckError, type Message, type Page, type ThreadRequests } from './types';
+import { uid, type AckError, type Attachment, type Message, type Page, type ThreadRequests } from './types';
 
 export interface ThreadTransport {
   ack: Ack<ThreadRequests>;
@@ -22,6 +22,8 @@ export interface ThreadTransport {
 export interface Pending {
   clientId: string;
   text: string;
+  /** The uploaded files it carries (sent as their ids). */
+  attachments?: Attachment[];
   createdAt: string;
   /** Why the server refused it; it waits for `retry` or `discard`. */
   failed?: AckError;
@@ -239,11 +241,13 @@ export class Thread {
 
   // ---- sending ----
 
-  /** Queues a message (trimmed; blank is ignored) and sends it when its turn comes. */
-  send(text: string): Pending | undefined {
+  /** Queues a message (trimmed; blank without attachments is ignored) and sends it when its
+   * turn comes. */
+  send(text: string, attachments: Attachment[] = []): Pending | undefined {
     text = text.trim();
-    if (!text) return;
+    if (!text && !attachments.length) return;
     const p: Pending = { clientId: uid(), text, createdAt: new Date().toISOString() };
+    if (attachments.length) p.attachments = attachments;
     this.pending.push(p);
     this.changed();
     this.flush();
@@ -274,7 +278,9 @@ export class Thread {
     if (!p) return;
     const gen = this.gen;
     this.sending = true;
-    void this.transport.ack('send', { clientId: p.clientId, text: p.text }).then((r) => {
+    const payload: ThreadRequests['send'][0] = { clientId: p.clientId, text: p.text };
+    if (p.attachments && p.attachments.length) payload.attachments = p.attachments.map((a) => a.id);
+    void this.transport.ack('send', payload).then((r) => {
       if (gen !== this.gen) return;
       this.sending = false;
       if (r.ok) {

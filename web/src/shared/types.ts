@@ -9,6 +9,22 @@ export interface Message {
   text: string;
   clientId: string | null;
   createdAt: string;
+  /** The files the message carries, `[]` when none (docs/protocol.md, *Files*); absent from
+   * servers older than files. */
+  attachments?: Attachment[];
+}
+
+/** A file as uploaded, and as messages carry it. `url` and `thumbnailUrl` are signed paths on
+ * the Parlor server, valid for 10 minutes from the moment the payload was made. */
+export interface Attachment {
+  id: string;
+  name: string;
+  size: number;
+  contentType: string;
+  width?: number;
+  height?: number;
+  url: string;
+  thumbnailUrl?: string;
 }
 
 export interface Visitor {
@@ -51,7 +67,7 @@ export type AckResult<T> = ({ ok: true } & T) | { ok: false; error: AckError };
 
 /** The requests about one conversation's messages, as `/visitor` names them (its own). */
 export interface ThreadRequests {
-  send: [{ clientId: string; text: string }, { message: Message }];
+  send: [{ clientId: string; text: string; attachments?: string[] }, { message: Message }];
   history: [{ beforeSeq: number; limit?: number }, Page];
   sync: [{ afterSeq: number }, Page];
   read: [{ seq: number }, {}];

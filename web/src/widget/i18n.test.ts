@@ -38,6 +38,9 @@ describe('catalogues', () => {
         for (const s of texts) expect(s.trim(), `${lang}.${k}`).not.toBe('');
       }
       expect(t.typing('')).not.toMatch(/^\s/); // a default name when the server gave none
+      expect(t.fileTooLarge('')).not.toMatch(/\(\)|:\s*\.|\s\./); // no limit known: no empty slot for it
+      expect(t.fileTooLarge('10 MB')).toContain('10 MB');
+      expect(t.units.split(' ').length).toBe(4);
       for (const w of when) expect(t.when(w)).toContain('9:00');
     });
   }

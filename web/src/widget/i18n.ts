@@ -5,6 +5,7 @@
 // site wrote them. German and French address the visitor formally (Sie, vous); Spanish and
 // Portuguese avoid addressing the visitor where they can (neutral between Spain and Latin
 // America, Portugal and Brazil; where the two Portuguese differ, Brazil's gerunds are used).
+import type { UploadTexts } from '../shared/uploads';
 
 export const LANGUAGES = ['en', 'de', 'fr', 'es', 'pt'] as const;
 export type Lang = (typeof LANGUAGES)[number];
@@ -23,7 +24,7 @@ export type When = {
   weekday: number;
 };
 
-export type Strings = {
+export type Strings = UploadTexts & {
   // launcher and header
   openChat: string;
   closeChat: string;
@@ -75,6 +76,12 @@ export type Strings = {
   messageLabel: string;
   placeholder: string;
   send: string;
+  // files (the refusals' texts are `UploadTexts`)
+  attach: string;
+  /** Removes a file from the message being written. */
+  remove: string;
+  /** Sizes' units, smallest first, space-separated: `B KB MB GB`. */
+  units: string;
   /** Before the brand's name: "Powered by Parlor". */
   poweredBy: string;
   // the transcript by e-mail (a text button at the end of the conversation)
@@ -140,6 +147,15 @@ const en: Strings = {
   messageLabel: 'Type your message',
   placeholder: 'Write a message…',
   send: 'Send message',
+  attach: 'Attach a file',
+  remove: 'Remove',
+  units: 'B KB MB GB',
+  fileTooLarge: (limit) => (limit ? `This file is too large: the limit is ${limit}.` : 'This file is too large.'),
+  fileType: 'This type of file can’t be sent.',
+  fileEmpty: 'This file is empty.',
+  fileTooMany: (n) => `At most ${n} files per message.`,
+  fileRateLimited: 'Too many files at once. Try again in a minute.',
+  fileFailed: 'Upload failed.',
   poweredBy: 'Powered by',
   transcriptOffer: 'E-mail me this conversation',
   transcriptEmail: 'Your e-mail address',
@@ -200,6 +216,15 @@ const de: Strings = {
   messageLabel: 'Ihre Nachricht',
   placeholder: 'Nachricht schreiben…',
   send: 'Nachricht senden',
+  attach: 'Datei anhängen',
+  remove: 'Entfernen',
+  units: 'B KB MB GB',
+  fileTooLarge: (limit) => (limit ? `Diese Datei ist zu groß: höchstens ${limit}.` : 'Diese Datei ist zu groß.'),
+  fileType: 'Dateien dieser Art können nicht gesendet werden.',
+  fileEmpty: 'Diese Datei ist leer.',
+  fileTooMany: (n) => `Höchstens ${n} Dateien pro Nachricht.`,
+  fileRateLimited: 'Zu viele Dateien auf einmal. Bitte versuchen Sie es in einer Minute erneut.',
+  fileFailed: 'Hochladen fehlgeschlagen.',
   poweredBy: 'Bereitgestellt von',
   transcriptOffer: 'Diese Unterhaltung per E-Mail erhalten',
   transcriptEmail: 'Ihre E-Mail-Adresse',
@@ -261,6 +286,15 @@ const fr: Strings = {
   messageLabel: 'Votre message',
   placeholder: 'Écrivez un message…',
   send: 'Envoyer le message',
+  attach: 'Joindre un fichier',
+  remove: 'Retirer',
+  units: 'o Ko Mo Go',
+  fileTooLarge: (limit) => (limit ? `Ce fichier est trop volumineux : ${limit} au maximum.` : 'Ce fichier est trop volumineux.'),
+  fileType: 'Ce type de fichier ne peut pas être envoyé.',
+  fileEmpty: 'Ce fichier est vide.',
+  fileTooMany: (n) => `${n} fichiers au maximum par message.`,
+  fileRateLimited: 'Trop de fichiers à la fois. Veuillez réessayer dans une minute.',
+  fileFailed: 'Échec de l’envoi du fichier.',
   poweredBy: 'Propulsé par',
   transcriptOffer: 'Recevoir cette conversation par e-mail',
   transcriptEmail: 'Votre adresse e-mail',
@@ -322,6 +356,15 @@ const es: Strings = {
   messageLabel: 'Mensaje',
   placeholder: 'Escribir un mensaje…',
   send: 'Enviar mensaje',
+  attach: 'Adjuntar un archivo',
+  remove: 'Quitar',
+  units: 'B KB MB GB',
+  fileTooLarge: (limit) => (limit ? `Este archivo es demasiado grande: el máximo es ${limit}.` : 'Este archivo es demasiado grande.'),
+  fileType: 'Este tipo de archivo no se puede enviar.',
+  fileEmpty: 'Este archivo está vacío.',
+  fileTooMany: (n) => `Como máximo ${n} archivos por mensaje.`,
+  fileRateLimited: 'Demasiados archivos a la vez. Se puede volver a intentar en un minuto.',
+  fileFailed: 'No se pudo subir el archivo.',
   poweredBy: 'Con la tecnología de',
   transcriptOffer: 'Recibir esta conversación por correo',
   transcriptEmail: 'Correo electrónico',
@@ -385,6 +428,15 @@ const pt: Strings = {
   messageLabel: 'Mensagem',
   placeholder: 'Escreva uma mensagem…',
   send: 'Enviar mensagem',
+  attach: 'Anexar um arquivo',
+  remove: 'Remover',
+  units: 'B KB MB GB',
+  fileTooLarge: (limit) => (limit ? `Este arquivo é grande demais: o máximo é ${limit}.` : 'Este arquivo é grande demais.'),
+  fileType: 'Este tipo de arquivo não pode ser enviado.',
+  fileEmpty: 'Este arquivo está vazio.',
+  fileTooMany: (n) => `No máximo ${n} arquivos por mensagem.`,
+  fileRateLimited: 'Arquivos demais de uma vez. É possível tentar novamente em um minuto.',
+  fileFailed: 'Não foi possível enviar o arquivo.',
   poweredBy: 'Com tecnologia',
   transcriptOffer: 'Receber esta conversa por e-mail',
   transcriptEmail: 'E-mail',

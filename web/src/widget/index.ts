@@ -15,7 +15,9 @@
 // shared `Thread`; this file connects it to the socket, localStorage and the DOM
 // (`template.ts` the markup, `list.ts` the messages). Its built-in texts are in the visitor's
 // language (`i18n.ts`); the site's office hours are worked out in `office-hours.ts`, and the
-// "E-mail me this conversation" control is `transcript.ts`.
+// "E-mail me this conversation" control is `transcript.ts`. Files (the attach button, paste,
+// drag and drop, the tray of uploads, attachments in messages) are `files.ts` over the shared
+// `Uploads`.
 import { io } from 'socket.io-client';
 import css from './style.css?inline';
 import { acker } from '../shared/ack';
@@ -26,6 +28,8 @@ import { messageList } from './list';
 import { catalogues, pickLanguage } from './i18n';
 import { backWhen, nextSwitch, officeState, type OfficeHours, type OfficeState } from './office-hours';
 import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } from './transcript';
+import { Uploads, pastedName } from '../shared/uploads';
+import { fileViews } from './files';
 
 (function main() {
   const w = window as any;
@@ -142,6 +146,10 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
   const typingText = $('.typing-text');
   const composer = $<HTMLFormElement>('.composer');
   const input = $<HTMLTextAreaElement>('textarea');
+  const trayBox = $('.tray');
+  const attach = $<HTMLButtonElement>('.attach');
+  const pick = $<HTMLInputElement>('.pick');
+  const sendButton = $<HTMLButtonElement>('.send');
   const transcriptBox = $('.transcript');
   const transcriptOffer = $<HTMLButtonElement>('.transcript-offer');
   const transcriptForm = $<HTMLFormElement>('.transcript-form');
@@ -188,6 +196,14 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
     },
     onChange: () => render(),
   });
+  // Files upload as soon as they are picked, with the visitor's token (once a session gave
+  // one); the message takes them when it is sent.
+  const uploads = new Uploads({
+    target: (name) => (token && ready ? { url: `${origin}/api/uploads?filename=${encodeURIComponent(name)}`, bearer: token } : null),
+    onChange: () => render(),
+  });
+  const files = fileViews(origin, () => token, t, lang);
+  const renderTray = files.tray(trayBox, uploads);
   const stored: Record<string, string | null> = {};
   const store = (k: string, v: string | null) => stored[k] !== v && set(k, (stored[k] = v));
   let queued = false;
@@ -240,6 +256,7 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
       thread.reset();
       rows.clear();
       transcript.reset();
+      uploads.clear(); // they were for the old conversation
     }
     const first = !thread.messages.length;
     token = s.token;
@@ -273,6 +290,7 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
     if (wantProfile) sendProfile(wantProfile);
     reportPage();
     thread.setOnline(true); // sends the queued messages, after the profile
+    uploads.pump(); // files picked before there was a session
     render(first);
   });
 
@@ -295,7 +313,8 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
   });
 
   function send(text: string) {
-    if (!thread.send(text)) return;
+    // The files still uploading go with the message, so it waits for them.
+    if (uploads.busy() || !thread.send(text, uploads.take())) return;
     stopTyping();
     start();
     render(true);
@@ -369,7 +388,7 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
   }
 
   // ---- rendering ----
-  const rows = messageList(list, (clientId) => thread.retry(clientId), t, lang);
+  const rows = messageList(list, (clientId) => thread.retry(clientId), t, lang, files.attachments);
 
   // ---- office hours ----
   // Switches at the opening or closing without reconnecting; while closed, also at the
@@ -460,6 +479,8 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
     const pre = needPrechat();
     renderPrechat(pre);
     rows.render(thread.messages, thread.pending, thread.peerRead);
+    renderTray();
+    sendButton.disabled = uploads.busy();
     away.hidden = (agentsOnline && !closed) || !ready || pre || status === 'ended';
     awayText.textContent = site.awayMessage || t.awayMessage;
     const opensAt = closed ? office!.opensAt : null;
@@ -549,6 +570,7 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
 
   composer.onsubmit = (e) => {
     e.preventDefault();
+    if (uploads.busy()) return;
     send(input.value);
     input.value = '';
     grow();
@@ -564,6 +586,40 @@ import { TranscriptControl, looksLikeEmail, noteText, type TranscriptRequests } 
       composer.requestSubmit();
     }
   });
+  // ---- files: the attach button, a pasted file (a screenshot), files dropped on the panel ----
+  const addFiles = (list: FileList | null | undefined, pasted?: boolean) => {
+    if (!list || !list.length || composer.hidden) return false;
+    uploads.add(list, pasted ? pastedName : undefined);
+    start();
+    return true;
+  };
+  attach.onclick = () => pick.click();
+  pick.onchange = () => {
+    addFiles(pick.files);
+    pick.value = '';
+    input.focus();
+  };
+  input.addEventListener('paste', (e) => {
+    const c = e.clipboardData;
+    // Text copied with an image of itself (from an office suite) pastes as text.
+    if (c && !c.types.includes('text/plain') && addFiles(c.files, true)) e.preventDefault();
+  });
+  const dragging = (e: DragEvent) => !!e.dataTransfer && e.dataTransfer.types.includes('Files') && !composer.hidden;
+  panel.addEventListener('dragover', (e) => {
+    if (!dragging(e)) return;
+    e.preventDefault();
+    panel.classList.add('drop');
+  });
+  panel.addEventListener('dragleave', (e) => {
+    if (!panel.contains(e.relatedTarget as Node)) panel.classList.remove('drop');
+  });
+  panel.addEventListener('drop', (e) => {
+    panel.classList.remove('drop');
+    if (!dragging(e)) return;
+    e.preventDefault();
+    addFiles(e.dataTransfer!.files);
+  });
+
   input.addEventListener('input', () => {
     grow();
     if (!input.value.trim()) return stopTyping();

@@ -3,14 +3,21 @@
 // the stored message in place. Text goes in as text nodes and links, never as HTML.
 import { splitLinks } from '../shared/links';
 import type { Pending } from '../shared/thread';
-import type { Message } from '../shared/types';
+import type { Attachment, Message } from '../shared/types';
 import type { Lang, Strings } from './i18n';
 
-type Row = { k: string; sender: string; text: string; name: string; at: string; seq: number; p?: Pending };
+type Row = { k: string; sender: string; text: string; files: Attachment[]; name: string; at: string; seq: number; p?: Pending };
 type Item = { li: HTMLLIElement; who: HTMLElement; meta: HTMLElement };
 
-/** `t` and `lang`: the widget's language (its texts, and the times' format). */
-export function messageList(list: HTMLElement, retry: (clientId: string) => void, t: Strings, lang: Lang) {
+/** `t` and `lang`: the widget's language (its texts, and the times' format); `files` makes
+ * the view of a message's attachments. */
+export function messageList(
+  list: HTMLElement,
+  retry: (clientId: string) => void,
+  t: Strings,
+  lang: Lang,
+  files: (list: Attachment[]) => HTMLElement,
+) {
   const els = new Map<string, Item>();
   const clock = new Intl.DateTimeFormat(lang, { hour: 'numeric', minute: '2-digit' });
   const fmtTime = (iso: string) => {
@@ -18,7 +25,7 @@ export function messageList(list: HTMLElement, retry: (clientId: string) => void
     return isNaN(+d) ? '' : clock.format(d);
   };
 
-  function element(k: string, sender: string, text: string): Item {
+  function element(k: string, sender: string, text: string, attached: Attachment[]): Item {
     let e = els.get(k);
     if (e) return e;
     const li = document.createElement('li');
@@ -38,7 +45,11 @@ export function messageList(list: HTMLElement, retry: (clientId: string) => void
     }
     const meta = document.createElement('div');
     meta.className = 'meta';
-    li.append(who, bubble, meta);
+    li.append(who);
+    // A message of files only has no bubble of text.
+    if (text) li.append(bubble);
+    if (attached.length) li.append(files(attached));
+    li.append(meta);
     li.dataset.sender = sender;
     e = { li, who, meta };
     els.set(k, e);
@@ -51,18 +62,19 @@ export function messageList(list: HTMLElement, retry: (clientId: string) => void
       k: m.sender === 'visitor' && m.clientId ? 'c' + m.clientId : 's' + m.seq,
       sender: m.sender,
       text: m.text,
+      files: m.attachments || [],
       name: m.agentName || '',
       at: m.createdAt,
       seq: m.seq,
     }));
-    pending.forEach((p) => rows.push({ k: 'c' + p.clientId, sender: 'visitor', text: p.text, name: '', at: p.createdAt, seq: 0, p }));
+    pending.forEach((p) => rows.push({ k: 'c' + p.clientId, sender: 'visitor', text: p.text, files: p.attachments || [], name: '', at: p.createdAt, seq: 0, p }));
     let lastOwn = -1;
     rows.forEach((r, i) => r.sender === 'visitor' && !r.p && (lastOwn = i));
     const keep = new Set<string>();
     let prev: Element | null = null;
     rows.forEach((r, i) => {
       keep.add(r.k);
-      const { li, who, meta } = element(r.k, r.sender, r.text);
+      const { li, who, meta } = element(r.k, r.sender, r.text, r.files);
       const next = rows[i + 1];
       const before = rows[i - 1];
       const startRun = !before || before.sender !== r.sender || before.name !== r.name;

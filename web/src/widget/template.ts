@@ -13,6 +13,11 @@ const ICON_SEND =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z"/></svg>';
 const ICON_MAIL =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 5h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H4a2 2 0 0 1-2-2V7a2 2 0 0 1 2-2zm0 2v.5l8 5 8-5V7zm16 2.9-8 5-8-5V17h16z"/></svg>';
+const ICON_CLIP =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z"/></svg>';
+/** A document, for the chips of attachments that are not shown inline. */
+export const ICON_FILE =
+  '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8zm-1 7V3.5L18.5 9z"/></svg>';
 const ICON_DOWN = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 16.6 5.4 10 6.8 8.6l5.2 5.2 5.2-5.2 1.4 1.4z"/></svg>';
 
 export const TEMPLATE = `
@@ -54,6 +59,9 @@ export const TEMPLATE = `
   </form>
   <div class="typing" aria-live="polite" hidden><span class="dots" aria-hidden="true"><i></i><i></i><i></i></span><span class="typing-text"></span></div>
   <form class="composer">
+    <ul class="tray" hidden></ul>
+    <button class="attach" type="button">${ICON_CLIP}</button>
+    <input class="pick" type="file" multiple hidden>
     <textarea rows="1" maxlength="4000"></textarea>
     <button class="send" type="submit">${ICON_SEND}</button>
   </form>
@@ -75,6 +83,8 @@ export function labelTemplate(root: HTMLElement, t: Strings) {
   attr('textarea', 'aria-label', t.messageLabel);
   attr('textarea', 'placeholder', t.placeholder);
   attr('.send', 'aria-label', t.send);
+  attr('.attach', 'aria-label', t.attach);
+  attr('.attach', 'title', t.attach);
   text('.brand span', t.poweredBy);
   text('.transcript-offer span', t.transcriptOffer);
   text('.transcript-lead span', t.transcriptOffer);
