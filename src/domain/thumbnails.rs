@@ -74,6 +74,22 @@ mod tests {
         out
     }
 
+    /// PNG's CRC-32 (ISO 3309), bit by bit.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut c = 0xFFFF_FFFFu32;
+        for &b in bytes {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+
     #[test]
     fn thumbnails_fit_in_their_square_and_keep_the_aspect() {
         let thumb = make(&png(1000, 500)).unwrap();
@@ -86,6 +102,9 @@ mod tests {
         let mut bomb = png(1, 1);
         bomb[16..20].copy_from_slice(&20_000u32.to_be_bytes());
         bomb[20..24].copy_from_slice(&20_000u32.to_be_bytes());
+        // The header chunk's checksum (its type and data), so that the header stays valid.
+        let crc = crc32(&bomb[12..29]);
+        bomb[29..33].copy_from_slice(&crc.to_be_bytes());
         assert_eq!(dimensions(&bomb), Some((20_000, 20_000)));
         assert!(make(&bomb).is_none());
     }
