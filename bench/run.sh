@@ -29,13 +29,15 @@ UPLOAD_SIZES=${UPLOAD_SIZES:-1MiB,10MiB,50MiB}
 # Other work on the machine competes for the 2 cores; NICE=-10 gives server and generator
 # the same head start over it (the JSON lines carry the load average either way).
 NICE=${NICE:-0}
-B=target/release
+# PROFILE=profiling: the same code with line tables, for `perf` (Cargo.toml).
+PROFILE=${PROFILE:-release}
+B=target/$PROFILE
 
 mkdir -p "$OUT"
 # Two builds, not one: built together, the server would get the bench crate's dependency
 # features too, and be a different binary from the one `cargo build --release` ships.
-cargo build --release --bin parlor
-cargo build --release -p parlor-bench
+cargo build --profile "$PROFILE" --bin parlor
+cargo build --profile "$PROFILE" -p parlor-bench
 
 export PARLOR_DEMO=false RUST_LOG=warn
 export PARLOR_RATE_NEW_VISITORS=1000000000 PARLOR_RATE_MESSAGES=1000000000
@@ -52,7 +54,8 @@ trap cleanup EXIT
 # start NAME PORT: a fresh server (fresh database for Parlor); sets SERVER_PID.
 start() {
   local name=$1 port=$2 bin
-  local db="$PWD/$OUT/$name.db"
+  local db="$OUT/$name.db"
+  case $OUT in /*) ;; *) db="$PWD/$db" ;; esac
   rm -f "$db" "$db-wal" "$db-shm"
   export PARLOR_DATABASE_URL="sqlite://$db" PARLOR_LISTEN="127.0.0.1:$port"
   if [ "$name" = relay ]; then bin=$B/parlor-relay; else bin=$B/parlor; fi
@@ -65,7 +68,7 @@ start() {
     $B/parlor-bench setup --relay --sites "$SITES" --agents "$AGENTS" --out "$OUT/setup-$name.json"
   else
     $B/parlor-bench setup --server "127.0.0.1:$port" --sites "$SITES" --agents "$AGENTS" \
-      --out "$OUT/setup-$name.json"
+      --parlor "$B/parlor" --out "$OUT/setup-$name.json"
   fi
 }
 

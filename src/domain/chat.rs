@@ -11,7 +11,8 @@ use super::auth::JwtKeys;
 use super::cluster::{Cluster, Member};
 use super::error::{DomainError, DomainResult};
 use super::events::{
-    AgentEvent, AgentPresence, AgentsPresence, ConnectionId, Events, VisitorEvent, VisitorPresence,
+    AgentEvent, AgentPresence, AgentsPresence, ConnectionId, Events, Except, VisitorEvent,
+    VisitorPresence,
 };
 use super::ids::{AgentId, ConversationId, MessageId, SiteId, VisitorId};
 use super::input::{page_limit, seq_cursor, ClientId, MessageContent, SYNC_LIMIT};
@@ -247,21 +248,18 @@ impl Chat {
                 self.conversation_changed(site_id, conversation_id, Status::Open)
                     .await?;
             }
-            let (skip_visitor, skip_agent) = if by_visitor {
-                (Some(author.from), None)
+            let except = if by_visitor {
+                Except {
+                    visitor: Some(author.from),
+                    agent: None,
+                }
             } else {
-                (None, Some(author.from))
+                Except {
+                    visitor: None,
+                    agent: Some(author.from),
+                }
             };
-            self.events
-                .to_visitor(
-                    conversation_id,
-                    skip_visitor,
-                    VisitorEvent::Message(message.clone()),
-                )
-                .await;
-            self.events
-                .to_agents(site_id, skip_agent, AgentEvent::Message(message.clone()))
-                .await;
+            self.events.message(site_id, except, &message).await;
         }
         Ok(message)
     }

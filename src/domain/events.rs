@@ -113,6 +113,26 @@ pub trait Events: Send + Sync + 'static {
     async fn to_site_visitors(&self, site_id: &SiteId, event: VisitorEvent);
     /// To every agent connection of a site, except `except`.
     async fn to_agents(&self, site_id: &SiteId, except: Option<&ConnectionId>, event: AgentEvent);
+    /// A new message, to both sides: the visitor's connections and the site's agents, except
+    /// the connection that sent it. One call, because the payload is the same for both and an
+    /// implementation can make it once.
+    async fn message(&self, site_id: &SiteId, except: Except<'_>, message: &Message) {
+        self.to_visitor(
+            &message.conversation_id,
+            except.visitor,
+            VisitorEvent::Message(message.clone()),
+        )
+        .await;
+        self.to_agents(site_id, except.agent, AgentEvent::Message(message.clone()))
+            .await;
+    }
+}
+
+/// The connection that caused an event sent to both sides, on the side it is of.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Except<'a> {
+    pub visitor: Option<&'a ConnectionId>,
+    pub agent: Option<&'a ConnectionId>,
 }
 
 /// An agent of the site came online or went offline (the team page's dot).

@@ -3,31 +3,41 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::value::to_raw_value;
+use serde_json::{json, Value};
 use socketioxide::adapter::Adapter;
 use socketioxide::extract::AckSender;
 use socketioxide::ParserError;
 
+use crate::domain::model::Message;
 use crate::domain::{DomainError, DomainResult};
 
-/// Answers a request exactly once. `body` must serialize to an object; `ok: true` is added.
+/// Answers a request exactly once. `body` must serialize to an object (a struct or a map);
+/// `ok: true` is added. Serialized straight to JSON text, without a `Value` in between: a
+/// message's ack is on every send's path (docs/benchmarks.md, "Seventh round").
 pub fn reply<A: Adapter, T: Serialize>(ack: AckSender<A>, result: DomainResult<T>) {
-    let envelope = match result.and_then(|body| {
-        serde_json::to_value(body).map_err(|e| DomainError::invalid(e.to_string()))
-    }) {
-        Ok(Value::Object(mut fields)) => {
-            fields.insert("ok".into(), Value::Bool(true));
-            Value::Object(fields)
-        }
-        Ok(_) => {
-            let mut fields = Map::new();
-            fields.insert("ok".into(), Value::Bool(true));
-            Value::Object(fields)
-        }
-        Err(e) => error_envelope(&e),
-    };
+    let envelope = result.and_then(|body| {
+        to_raw_value(&Answered { ok: true, body }).map_err(|e| DomainError::invalid(e.to_string()))
+    });
     // Fails only when the client sent no ack id or has gone; neither needs an answer.
-    let _ = ack.send(&envelope);
+    let _ = match envelope {
+        Ok(envelope) => ack.send(&envelope),
+        Err(e) => ack.send(&error_envelope(&e)),
+    };
+}
+
+/// The answer to `send`, in both namespaces.
+#[derive(Serialize)]
+pub struct Sent {
+    pub message: Message,
+}
+
+/// A successful answer: `ok: true` and the body's fields.
+#[derive(Serialize)]
+struct Answered<T> {
+    ok: bool,
+    #[serde(flatten)]
+    body: T,
 }
 
 pub fn error_envelope(e: &DomainError) -> Value {

@@ -15,7 +15,7 @@ use socketioxide::SocketIo;
 use socketioxide_core::adapter::DefinedAdapter;
 use tracing::Instrument;
 
-use super::ack::{parse, reply};
+use super::ack::{parse, reply, Sent};
 use super::events::{site_room, AGENT_NS};
 use super::requests::{
     HistoryPage, InConversation, Nothing, OfAgent, Read, SendMessage, SetDisabled, SetRole,
@@ -196,13 +196,13 @@ async fn on_list(c: Caller, req: List) -> DomainResult<SummaryPage> {
     c.chat.list(&c.id, before, req.limit, status).await
 }
 
-async fn on_send(c: Caller, req: InConversation<SendMessage>) -> DomainResult<Value> {
+async fn on_send(c: Caller, req: InConversation<SendMessage>) -> DomainResult<Sent> {
     let (client_id, text) = req.request.parse()?;
     let message = c
         .chat
         .agent_send(&c.id, &c.connection, &req.conversation()?, client_id, text)
         .await?;
-    Ok(json!({ "message": message }))
+    Ok(Sent { message })
 }
 
 async fn on_history(c: Caller, req: InConversation<HistoryPage>) -> DomainResult<MessagePage> {

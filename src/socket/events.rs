@@ -16,8 +16,11 @@ use socketioxide::socket::Sid;
 use socketioxide::BroadcastError;
 use socketioxide::SocketIo;
 
-use crate::domain::events::{AgentEvent, ConnectionId, Events, VisitorEvent};
+use serde_json::value::to_raw_value;
+
+use crate::domain::events::{AgentEvent, ConnectionId, Events, Except, VisitorEvent};
 use crate::domain::ids::{ConversationId, SiteId};
+use crate::domain::model::Message;
 
 pub const VISITOR_NS: &str = "/visitor";
 pub const AGENT_NS: &str = "/agent";
@@ -97,6 +100,29 @@ impl<A: Adapter> SocketEvents<A> {
 
 #[async_trait]
 impl<A: Adapter> Events for SocketEvents<A> {
+    /// The message is serialized once, for both rooms (docs/benchmarks.md, "Seventh round").
+    async fn message(&self, site_id: &SiteId, except: Except<'_>, message: &Message) {
+        let payload = match to_raw_value(message) {
+            Ok(payload) => payload,
+            Err(e) => {
+                tracing::error!(error = %e, "could not serialize a message");
+                return;
+            }
+        };
+        let to_visitor = Audience {
+            ns: VISITOR_NS,
+            room: conversation_room(&message.conversation_id),
+            except: except.visitor,
+        };
+        self.emit(to_visitor, "message", &payload).await;
+        let to_agents = Audience {
+            ns: AGENT_NS,
+            room: site_room(site_id),
+            except: except.agent,
+        };
+        self.emit(to_agents, "message", &payload).await;
+    }
+
     async fn to_visitor(
         &self,
         conversation_id: &ConversationId,

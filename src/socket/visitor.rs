@@ -12,7 +12,7 @@ use socketioxide::{ParserError, SocketIo};
 use socketioxide_core::adapter::DefinedAdapter;
 use tracing::Instrument;
 
-use super::ack::{parse, reply};
+use super::ack::{parse, reply, Sent};
 use super::events::{conversation_room, site_room, VISITOR_NS};
 use super::requests::{HistoryPage, Nothing, Read, SendMessage, SyncPage, Typing};
 use super::{closed, connection_id, remote_ip, span};
@@ -245,12 +245,12 @@ async fn on_send<A: Adapter>(
     chat: &Chat,
     id: &VisitorIdentity,
     data: Payload,
-) -> DomainResult<Value> {
+) -> DomainResult<Sent> {
     let (client_id, text) = parse::<SendMessage>(data)?.parse()?;
     let message = chat
         .visitor_send(id, &connection_id(s), client_id, text)
         .await?;
-    Ok(json!({ "message": message }))
+    Ok(Sent { message })
 }
 
 async fn on_history(chat: &Chat, id: &VisitorIdentity, data: Payload) -> DomainResult<MessagePage> {
