@@ -8,43 +8,13 @@ import { request } from "node:http";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { deflateSync, crc32 } from "node:zlib";
 import { execFileSync } from "node:child_process";
 import { startServer, call, assertOk, nextEvent, cid, waitFor } from "./support.mjs";
 import { startS3 } from "./s3.mjs";
+import { png, pdf } from "./files.mjs";
 
 const MIB = 1024 * 1024;
 
-/** A PDF (as the server sniffs it) of `size` bytes, random past its header. */
-function pdf(size) {
-  const head = Buffer.from("%PDF-1.4\n%binary\n");
-  return Buffer.concat([head, randomBytes(size - head.length)]);
-}
-
-/** A real PNG of `w` x `h` pixels: an image, so the server also stores a thumbnail. */
-function png(w, h) {
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // RGB
-  const rows = Buffer.alloc((w * 3 + 1) * h, 0x80);
-  for (let y = 0; y < h; y++) rows[y * (w * 3 + 1)] = 0; // filter: none
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", deflateSync(rows)),
-    chunk("IEND", Buffer.alloc(0)),
-  ]);
-}
 const PNG = png(64, 48);
 
 async function upload(server, bearer, bytes, { filename = "file.pdf", type = "application/pdf", conversationId } = {}) {

@@ -6,7 +6,6 @@ import { request } from "node:http";
 import { readdirSync, statSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { deflateSync, crc32 } from "node:zlib";
 import {
   startServer,
   call,
@@ -18,6 +17,7 @@ import {
   sleep,
   unique,
 } from "./support.mjs";
+import { png, bomb } from "./files.mjs";
 
 const MAX = 1024 * 1024; // PARLOR_UPLOAD_MAX_BYTES of the shared server
 let srv;
@@ -28,48 +28,6 @@ after(() => srv?.dispose());
 afterEach(() => srv.closeClients());
 
 // ---- files -----------------------------------------------------------------------------------
-
-/** A real PNG of `w` x `h` pixels (RGB, a gradient), built with zlib. */
-function png(w, h) {
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = 2; // RGB
-  const rows = Buffer.alloc((w * 3 + 1) * h);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const i = y * (w * 3 + 1) + 1 + x * 3;
-      rows[i] = (x * 255) / w;
-      rows[i + 1] = (y * 255) / h;
-      rows[i + 2] = 128;
-    }
-  }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", deflateSync(rows)),
-    chunk("IEND", Buffer.alloc(0)),
-  ]);
-}
-
-/** A PNG whose header claims `side` x `side` pixels: a few bytes that would decode to gigabytes. */
-function bomb(side) {
-  const p = png(4, 4);
-  p.writeUInt32BE(side, 16);
-  p.writeUInt32BE(side, 20);
-  // Fix the IHDR CRC so that the header itself is valid.
-  p.writeUInt32BE(crc32(p.subarray(12, 29)), 29);
-  return p;
-}
 
 const PDF = Buffer.from("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n");
 
