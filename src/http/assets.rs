@@ -22,12 +22,25 @@ use rust_embed::RustEmbed;
 #[exclude = "*.map"]
 struct Dist;
 
+/// The policy of this server's own app pages (the dashboard, the hosted chat pages), with the
+/// pages that may frame them.
+macro_rules! app_csp {
+    ($frame_ancestors:literal) => {
+        concat!(
+            "default-src 'none'; script-src 'self'; style-src 'self'; ",
+            "img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; ",
+            "media-src 'self' data:; manifest-src 'self'; base-uri 'none'; ",
+            "form-action 'self'; frame-ancestors ",
+            $frame_ancestors
+        )
+    };
+}
+pub(crate) use app_csp;
+
 /// Strict policy for the dashboard: only its own scripts, styles and socket; only pages of this
 /// server may frame it. Images from `blob:` are the chat's attachments, fetched with the agent's
 /// bearer once their signed links have expired (and a blob document inherits this policy).
-pub const ADMIN_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; media-src 'self' data:; \
-manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'";
+pub const ADMIN_CSP: &str = app_csp!("'self'");
 
 const DEMO_CSP: &str =
     "default-src 'self'; img-src 'self' data: blob:; base-uri 'none'; frame-ancestors 'none'";

@@ -14,6 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::assets::app_csp;
 use super::HttpError;
 use crate::domain::ids::SiteKey;
 use crate::domain::mail::escape;
@@ -21,9 +22,7 @@ use crate::domain::model::Site;
 use crate::domain::Chat;
 
 /// The dashboard's policy (`assets::ADMIN_CSP`), except that no page may frame these.
-const HOSTED_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; media-src 'self' data:; \
-manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const HOSTED_CSP: &str = app_csp!("'none'");
 
 /// A link's token is longer than any id; more than this is no token Parlor made.
 const MAX_TOKEN_BYTES: usize = 1024;
@@ -88,7 +87,7 @@ fn page(site: &Site, token: Option<&str>) -> Response {
         title = escape(&site.name),
         key = escape(site.site_key.as_str()),
     );
-    hardened(StatusCode::OK, html)
+    hardened(StatusCode::OK, html, HOSTED_CSP)
 }
 
 /// The one answer to every link that leads nowhere: no detail of why.
@@ -114,16 +113,18 @@ fn not_found() -> Response {
 </html>
 "#
         .to_owned(),
+        HOSTED_CSP,
     )
 }
 
-/// An HTML answer with the headers every hosted page carries.
-fn hardened(status: StatusCode, html: String) -> Response {
+/// An HTML answer with the headers every page of a link carries (the hosted chat pages, the
+/// unsubscribe page), under the policy `csp`.
+pub(super) fn hardened(status: StatusCode, html: String, csp: &'static str) -> Response {
     let mut res = (status, html).into_response();
     let h = res.headers_mut();
     for (name, value) in [
         (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        (header::CONTENT_SECURITY_POLICY, HOSTED_CSP),
+        (header::CONTENT_SECURITY_POLICY, csp),
         (header::X_FRAME_OPTIONS, "DENY"),
         // The link's token is in the URL: no other site learns it, no cache keeps it.
         (header::REFERRER_POLICY, "no-referrer"),
