@@ -24,58 +24,34 @@ struct Named {
     conversation_id: ConversationId,
 }
 
+/// Where a link of each purpose leads, and for how long it works.
+fn route(purpose: LinkPurpose) -> (&'static str, Duration) {
+    match purpose {
+        LinkPurpose::Conversation => ("c", CONVERSATION_LINK_TTL),
+        LinkPurpose::Unsubscribe => ("unsubscribe", UNSUBSCRIBE_LINK_TTL),
+    }
+}
+
 impl Chat {
-    fn link(
+    /// `BASE/c/TOKEN`, which continues the conversation in a hosted page, or
+    /// `BASE/unsubscribe/TOKEN`, which stops the visitor's missed-reply e-mails (RFC 8058).
+    pub(super) fn link_url(
         &self,
         purpose: LinkPurpose,
+        base: &str,
         site_id: &SiteId,
         visitor_id: &VisitorId,
         conversation_id: &ConversationId,
-        ttl: Duration,
     ) -> Option<String> {
-        self.jwt.issue_link(
+        let (path, ttl) = route(purpose);
+        let token = self.jwt.issue_link(
             purpose,
             site_id.as_str(),
             visitor_id.as_str(),
             conversation_id.as_str(),
             i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
-        )
-    }
-
-    /// `BASE/c/TOKEN`: continues the conversation in a hosted page.
-    pub(super) fn conversation_url(
-        &self,
-        base: &str,
-        site_id: &SiteId,
-        visitor_id: &VisitorId,
-        conversation_id: &ConversationId,
-    ) -> Option<String> {
-        let token = self.link(
-            LinkPurpose::Conversation,
-            site_id,
-            visitor_id,
-            conversation_id,
-            CONVERSATION_LINK_TTL,
         )?;
-        Some(format!("{base}/c/{token}"))
-    }
-
-    /// `BASE/unsubscribe/TOKEN`: stops the visitor's missed-reply e-mails (RFC 8058).
-    pub(super) fn unsubscribe_url(
-        &self,
-        base: &str,
-        site_id: &SiteId,
-        visitor_id: &VisitorId,
-        conversation_id: &ConversationId,
-    ) -> Option<String> {
-        let token = self.link(
-            LinkPurpose::Unsubscribe,
-            site_id,
-            visitor_id,
-            conversation_id,
-            UNSUBSCRIBE_LINK_TTL,
-        )?;
-        Some(format!("{base}/unsubscribe/{token}"))
+        Some(format!("{base}/{path}/{token}"))
     }
 
     fn named(&self, purpose: LinkPurpose, token: &str) -> Option<Named> {

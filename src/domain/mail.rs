@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::agents::AgentIdentity;
-use super::auth::random_token;
+use super::auth::{random_token, LinkPurpose};
 use super::chat::Chat;
 use super::error::{DomainError, DomainResult};
 use super::ids::{ConversationId, SiteId};
@@ -258,8 +258,13 @@ impl Chat {
             .await?
             .ok_or(DomainError::NotFound)?;
         let messages = self.whole_conversation(conversation_id).await?;
-        let link =
-            self.conversation_url(&config.base_url, site_id, &row.visitor.id, conversation_id);
+        let link = self.link_url(
+            LinkPurpose::Conversation,
+            &config.base_url,
+            site_id,
+            &row.visitor.id,
+            conversation_id,
+        );
         let mail = compose(
             config,
             &site,
@@ -364,8 +369,20 @@ impl Chat {
             return Ok(());
         };
         let ids = (&due.site_id, &due.visitor_id, &due.conversation_id);
-        let link = self.conversation_url(&config.base_url, ids.0, ids.1, ids.2);
-        let unsubscribe = self.unsubscribe_url(&config.base_url, ids.0, ids.1, ids.2);
+        let link = self.link_url(
+            LinkPurpose::Conversation,
+            &config.base_url,
+            ids.0,
+            ids.1,
+            ids.2,
+        );
+        let unsubscribe = self.link_url(
+            LinkPurpose::Unsubscribe,
+            &config.base_url,
+            ids.0,
+            ids.1,
+            ids.2,
+        );
         let subject = match unread.len() {
             1 => format!("New reply from {}", site.name),
             n => format!("{n} new replies from {}", site.name),
