@@ -8,7 +8,7 @@ use parlor::domain::mail::MailConfig;
 use parlor::domain::model::Side;
 
 use crate::support::backend::Backend;
-use crate::support::chat::TestChat;
+use crate::support::chat::{AgentTab, TestChat, VisitorTab};
 
 /// A chat whose e-mails come due at once.
 async fn mailing(backend: Backend) -> TestChat {
@@ -46,14 +46,20 @@ async fn due(t: &TestChat, to: Side) -> usize {
         .len()
 }
 
-async fn an_unread_reply_is_queued_once_however_many_schedulers_look(backend: Backend) {
-    let t = mailing(backend).await;
+/// A site's agent, and a visitor of the site who gave an e-mail address (ada@example.test).
+async fn agent_and_visitor_with_address(t: &TestChat) -> (AgentTab, VisitorTab) {
     let site = t.site().await;
     let agent = t.agent(&site).await;
     let visitor = t.visitor(&site).await;
     t.profile(&visitor, None, Some("ada@example.test"), None)
         .await
         .expect("profile");
+    (agent, visitor)
+}
+
+async fn an_unread_reply_is_queued_once_however_many_schedulers_look(backend: Backend) {
+    let t = mailing(backend).await;
+    let (agent, visitor) = agent_and_visitor_with_address(&t).await;
     t.agent_says(&agent, &visitor, "One").await;
     t.agent_says(&agent, &visitor, "Two").await;
     assert_eq!(due(&t, Side::Visitor).await, 1);
@@ -68,12 +74,7 @@ both_backends!(an_unread_reply_is_queued_once_however_many_schedulers_look);
 
 async fn a_reply_read_in_time_is_not_queued_and_no_longer_due(backend: Backend) {
     let t = mailing(backend).await;
-    let site = t.site().await;
-    let agent = t.agent(&site).await;
-    let visitor = t.visitor(&site).await;
-    t.profile(&visitor, None, Some("ada@example.test"), None)
-        .await
-        .expect("profile");
+    let (agent, visitor) = agent_and_visitor_with_address(&t).await;
     let reply = t.agent_says(&agent, &visitor, "Read me").await;
     t.visitor_read(&visitor, reply.seq).await.expect("read");
     t.chat().mail_due().await.expect("scheduled");
