@@ -90,4 +90,22 @@ mod tests {
             json!({ "ok": false, "error": { "code": "not_found", "message": "not found" } })
         );
     }
+
+    #[test]
+    fn an_answer_is_ok_with_the_fields_of_its_body() {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Page {
+            has_more: bool,
+        }
+        let answer = |body| serde_json::to_value(Answered { ok: true, body }).unwrap();
+        assert_eq!(answer(json!({ "a": 1 })), json!({ "ok": true, "a": 1 }));
+        assert_eq!(answer(json!({})), json!({ "ok": true }));
+        let page = serde_json::to_value(Answered {
+            ok: true,
+            body: Page { has_more: false },
+        })
+        .unwrap();
+        assert_eq!(page, json!({ "ok": true, "hasMore": false }));
+    }
 }
