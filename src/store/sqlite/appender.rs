@@ -188,7 +188,10 @@ impl Appender {
         let wal = wal_path(path);
         std::thread::Builder::new()
             .name("parlor-appender".into())
-            .spawn(move || run(conn, rx, &wal, &writer_rewind_due))
+            .spawn(move || {
+                raise_priority();
+                run(conn, rx, &wal, &writer_rewind_due)
+            })
             .map_err(|e| StoreError::Corrupt(format!("cannot start the message writer: {e}")))?;
         Ok(Appender { jobs, rewind_due })
     }
@@ -261,6 +264,25 @@ fn batch_failed(e: &str) -> StoreError {
 
 fn write_failed(e: rusqlite::Error) -> StoreError {
     StoreError::Corrupt(format!("write failed: {e}"))
+}
+
+/// How far the writer thread raises its priority over the rest of the process.
+const PRIORITY_BOOST: libc::c_int = 3;
+
+/// Puts the writer ahead of the tokio workers when both wait for a core: it is the one serial
+/// stage, and every message waits while it waits (docs/benchmarks.md, "Seventh round"). Needs
+/// `CAP_SYS_NICE` or a `RLIMIT_NICE` that allows it (docs/deploy.md); refused, the writer runs
+/// at the process's priority, as before.
+fn raise_priority() {
+    // SAFETY: `getpriority`/`setpriority` on this thread's own id; no memory is touched.
+    let refused = unsafe {
+        let tid = libc::gettid() as libc::id_t;
+        let now = libc::getpriority(libc::PRIO_PROCESS, tid);
+        libc::setpriority(libc::PRIO_PROCESS, tid, now - PRIORITY_BOOST) != 0
+    };
+    if refused {
+        tracing::debug!("the message writer runs at the process's priority (no CAP_SYS_NICE)");
+    }
 }
 
 /// SQLite's name for a database's WAL file.
