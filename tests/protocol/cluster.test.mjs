@@ -3,9 +3,7 @@
 // and a Redis restart (of a Redis the test starts and kills itself) heals by itself.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import net from "node:net";
-import { randomBytes } from "node:crypto";
 import {
   startServer,
   nextEvent,
@@ -18,10 +16,10 @@ import {
   sleep,
   cid,
   ownRedis,
+  REDIS_URL,
+  startCluster as startPgCluster,
 } from "./support.mjs";
 
-const PG_ADMIN_URL = process.env.PARLOR_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/postgres";
-const REDIS_URL = process.env.PARLOR_TEST_REDIS_URL || "redis://127.0.0.1:6379";
 const GRACE_MS = 300;
 const HEARTBEAT_MS = 300;
 /**
@@ -38,38 +36,9 @@ const SLACK_MS = 500;
 /** How soon presence must reach the other side, wherever the two connect. */
 const PRESENCE_BOUND_MS = 500;
 
-function psql(sql) {
-  execFileSync("psql", [PG_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql], { stdio: "pipe" });
-}
-
-/**
- * A cluster of `n` nodes on a fresh database and a fresh Redis prefix; with `settle`, once
- * every node has heard every other's heartbeat.
- */
-async function startCluster(n, { settle = true, heartbeatMs = HEARTBEAT_MS, redisUrls = [] } = {}) {
-  const db = `parlor_cluster_${randomBytes(6).toString("hex")}`;
-  psql(`CREATE DATABASE ${db}`);
-  const databaseUrl = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${db}`);
-  const env = {
-    PARLOR_DATABASE_URL: databaseUrl,
-    PARLOR_REDIS_URL: REDIS_URL,
-    PARLOR_REDIS_PREFIX: `test-${db}`,
-    PARLOR_CLUSTER_HEARTBEAT_MS: String(heartbeatMs),
-    PARLOR_PRESENCE_GRACE_MS: String(GRACE_MS),
-    PARLOR_JWT_SECRET: randomBytes(32).toString("hex"),
-  };
-  const nodes = [];
-  for (let i = 0; i < n; i++) {
-    nodes.push(await startServer({ env: { ...env, PARLOR_REDIS_URL: redisUrls[i] ?? REDIS_URL } }));
-  }
-  if (settle) await sleep(3 * heartbeatMs);
-  return {
-    nodes,
-    async dispose() {
-      await Promise.all(nodes.map((node) => node.dispose().catch(() => {})));
-      psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    },
-  };
+/** A cluster (support.mjs) with this file's heartbeat and presence grace. */
+function startCluster(n, { settle = true, heartbeatMs = HEARTBEAT_MS, redisUrls = [] } = {}) {
+  return startPgCluster(n, { settle, heartbeatMs, redisUrls, env: { PARLOR_PRESENCE_GRACE_MS: String(GRACE_MS) } });
 }
 
 describe("a cluster of three nodes", () => {

@@ -5,12 +5,10 @@
 // the expiry of unused visitor tokens.
 import { describe, it, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import {
   BACKEND,
-  PG_URL,
-  psql,
   startServer,
+  startCluster,
   expectConnectError,
   call,
   assertOk,
@@ -358,27 +356,12 @@ describe("visitor tokens expire after inactivity", () => {
 });
 
 describe("a two-node cluster", { skip: BACKEND !== "postgres" && "PARLOR_TEST_BACKEND=postgres only" }, () => {
-  const REDIS_URL = process.env.PARLOR_TEST_REDIS_URL || "redis://127.0.0.1:6379";
-  let A, B, db;
+  let cluster, A, B;
   before(async () => {
-    db = `parlor_revoke_${randomBytes(6).toString("hex")}`;
-    psql(`CREATE DATABASE ${db}`);
-    const u = new URL(PG_URL);
-    u.pathname = `/${db}`;
-    const env = {
-      PARLOR_DATABASE_URL: u.toString(),
-      PARLOR_REDIS_URL: REDIS_URL,
-      PARLOR_REDIS_PREFIX: `test-${db}`,
-      PARLOR_CLUSTER_HEARTBEAT_MS: "300",
-      PARLOR_JWT_SECRET: randomBytes(32).toString("hex"),
-    };
-    A = await startServer({ env });
-    B = await startServer({ env });
+    cluster = await startCluster(2, { prefix: "parlor_revoke", settle: false });
+    [A, B] = cluster.nodes;
   });
-  after(async () => {
-    await Promise.all([A, B].map((n) => n?.dispose().catch(() => {})));
-    if (db) psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  });
+  after(() => cluster?.dispose());
 
   it("agent disable ends the agent's socket on node B within 2 s, other agents stay", async (t) => {
     const site = await A.createSite();

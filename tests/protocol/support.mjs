@@ -87,6 +87,38 @@ export const ERROR_CODES = ["invalid", "not_found", "unauthorized", "forbidden",
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+export const REDIS_URL = process.env.PARLOR_TEST_REDIS_URL || "redis://127.0.0.1:6379";
+
+/**
+ * A cluster of `n` nodes on a fresh PostgreSQL database and a fresh Redis prefix, sharing one
+ * JWT secret. `env` is added to every node's; `redisUrls[i]`, when given, is node i's Redis.
+ * With `settle`, it resolves once every node has heard every other's heartbeat. Each node has
+ * a files folder of its own (startServer's).
+ */
+export async function startCluster(n, { env = {}, heartbeatMs = 300, settle = true, redisUrls = [], prefix = "parlor_cluster" } = {}) {
+  const db = createPgDatabase(prefix);
+  const shared = {
+    PARLOR_DATABASE_URL: db.url,
+    PARLOR_REDIS_URL: REDIS_URL,
+    PARLOR_REDIS_PREFIX: `test-${db.name}`,
+    PARLOR_CLUSTER_HEARTBEAT_MS: String(heartbeatMs),
+    PARLOR_JWT_SECRET: randomBytes(32).toString("hex"),
+    ...env,
+  };
+  const nodes = [];
+  for (let i = 0; i < n; i++) {
+    nodes.push(await startServer({ env: { ...shared, PARLOR_REDIS_URL: redisUrls[i] ?? shared.PARLOR_REDIS_URL } }));
+  }
+  if (settle) await sleep(3 * heartbeatMs);
+  return {
+    nodes,
+    async dispose() {
+      await Promise.all(nodes.map((node) => node.dispose().catch(() => {})));
+      db.drop();
+    },
+  };
+}
+
 let counter = 0;
 /** A name that is unique across the run (usernames are global). */
 export function unique(prefix = "u") {

@@ -8,8 +8,7 @@ import { request } from "node:http";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { execFileSync } from "node:child_process";
-import { startServer, call, assertOk, nextEvent, cid, waitFor } from "./support.mjs";
+import { startServer, startCluster, call, assertOk, nextEvent, cid, waitFor } from "./support.mjs";
 import { startS3 } from "./s3.mjs";
 import { png, pdf } from "./files.mjs";
 
@@ -199,36 +198,16 @@ describe("uploads on S3-compatible storage", () => {
   });
 });
 
-const PG_ADMIN_URL = process.env.PARLOR_TEST_PG_URL || "postgres://postgres@127.0.0.1:5432/postgres";
-const REDIS_URL = process.env.PARLOR_TEST_REDIS_URL || "redis://127.0.0.1:6379";
-
-function psql(sql) {
-  execFileSync("psql", [PG_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql], { stdio: "pipe" });
-}
-
 describe("a two-node cluster on one bucket", () => {
-  let s3, A, B, db;
+  let s3, cluster, A, B;
   before(async () => {
     s3 = await startS3();
-    db = `parlor_s3_${randomBytes(6).toString("hex")}`;
-    psql(`CREATE DATABASE ${db}`);
-    const env = {
-      ...s3.env,
-      PARLOR_FILES_URL: s3.url("cluster"),
-      PARLOR_DATABASE_URL: PG_ADMIN_URL.replace(/\/[^/]*$/, `/${db}`),
-      PARLOR_REDIS_URL: REDIS_URL,
-      PARLOR_REDIS_PREFIX: `test-${db}`,
-      PARLOR_CLUSTER_HEARTBEAT_MS: "300",
-      PARLOR_JWT_SECRET: randomBytes(32).toString("hex"),
-    };
-    // Each node has a files folder of its own (startServer's temp dir): only the bucket is
-    // shared.
-    A = await startServer({ env });
-    B = await startServer({ env });
+    // Only the bucket is shared: each node has a files folder of its own.
+    cluster = await startCluster(2, { prefix: "parlor_s3", settle: false, env: { ...s3.env, PARLOR_FILES_URL: s3.url("cluster") } });
+    [A, B] = cluster.nodes;
   });
   after(async () => {
-    await Promise.all([A, B].map((node) => node?.dispose().catch(() => {})));
-    if (db) psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await cluster?.dispose();
     await s3?.stop();
   });
 
