@@ -493,7 +493,7 @@ fn verify(dir: &Path, uploads: &[Value], size: u64, content: &Content) -> anyhow
         if path.is_dir() {
             for f in std::fs::read_dir(&path)? {
                 let name = f?.file_name();
-                if name.to_string_lossy().contains(".part-") {
+                if name.to_string_lossy().ends_with(".part") {
                     partial += 1;
                 }
             }

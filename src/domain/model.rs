@@ -305,6 +305,8 @@ pub struct Upload {
     /// The message that carries it; `None` while unsent.
     pub message_id: Option<MessageId>,
     pub created_at: Millis,
+    /// Whether its bytes are whole. An upload is recorded before its bytes are written.
+    pub stored: bool,
 }
 
 impl Upload {

@@ -565,7 +565,12 @@ pub trait Outbox: Send + Sync + 'static {
 /// Uploaded files: who may see them (the bytes are the `FileStorage`'s).
 #[async_trait]
 pub trait Uploads: Send + Sync + 'static {
+    /// Records an upload before its bytes are written: not yet stored, so nobody can download
+    /// or send it, but the sweep of unsent uploads finds it (and its bytes) after a crash.
     async fn insert_upload(&self, upload: &Upload) -> StoreResult<()>;
+    /// Marks the upload stored, with its size and whether it has a thumbnail.
+    async fn upload_stored(&self, id: &UploadId, size: u64, thumbnail: bool) -> StoreResult<()>;
+    /// A stored upload; `None` for one not (yet) stored.
     async fn upload(&self, id: &UploadId) -> StoreResult<Option<Upload>>;
     /// The bytes of every upload of the conversation, sent or not.
     async fn conversation_upload_bytes(&self, id: &ConversationId) -> StoreResult<i64>;

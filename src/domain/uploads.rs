@@ -215,44 +215,59 @@ impl Chat {
             None
         };
 
-        let id = UploadId::generate();
-        let key = upload_key(party.site_id.as_str(), id.as_str());
-        let over = Arc::new(AtomicBool::new(false));
-        let body = capped(head, rest, config.max_bytes, Arc::clone(&over));
-        let size = match config.storage.put(&key, body).await {
-            Ok(size) => size,
-            Err(FilesError::Body(_)) if over.load(Ordering::Relaxed) => {
-                return Err(too_large(config.max_bytes))
-            }
-            Err(FilesError::Body(e)) => {
-                return Err(DomainError::invalid(format!("the upload was cut off: {e}")))
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let thumbnail = match dimensions {
-            Some((w, h)) if u64::from(w) * u64::from(h) <= MAX_PIXELS => {
-                self.make_thumbnail(&party.site_id, &id, &key).await
-            }
-            _ => false,
-        };
-        let upload = Upload {
-            id,
+        // The row first, the bytes after: whatever a crash cuts short, the sweep of unsent
+        // uploads finds the row and deletes the bytes with it.
+        let mut upload = Upload {
+            id: UploadId::generate(),
             site_id: party.site_id.clone(),
             conversation_id,
             sender: party.side,
             name,
-            size,
+            size: 0,
             content_type,
             width: dimensions.map(|(w, _)| w),
             height: dimensions.map(|(_, h)| h),
-            thumbnail,
+            thumbnail: false,
             message_id: None,
             created_at: now_millis(),
+            stored: false,
         };
-        if let Err(e) = self.store.insert_upload(&upload).await {
-            self.delete_files(&upload).await;
+        self.store.insert_upload(&upload).await?;
+        let key = upload_key(party.site_id.as_str(), upload.id.as_str());
+        let over = Arc::new(AtomicBool::new(false));
+        let body = capped(head, rest, config.max_bytes, Arc::clone(&over));
+        let stored = match config.storage.put(&key, body).await {
+            Ok(size) => Ok(size),
+            Err(FilesError::Body(_)) if over.load(Ordering::Relaxed) => {
+                Err(too_large(config.max_bytes))
+            }
+            Err(FilesError::Body(e)) => {
+                Err(DomainError::invalid(format!("the upload was cut off: {e}")))
+            }
+            Err(e) => Err(e.into()),
+        };
+        upload.size = match stored {
+            Ok(size) => size,
+            Err(e) => {
+                self.discard(&upload).await;
+                return Err(e);
+            }
+        };
+        upload.thumbnail = match dimensions {
+            Some((w, h)) if u64::from(w) * u64::from(h) <= MAX_PIXELS => {
+                self.make_thumbnail(&party.site_id, &upload.id, &key).await
+            }
+            _ => false,
+        };
+        if let Err(e) = self
+            .store
+            .upload_stored(&upload.id, upload.size, upload.thumbnail)
+            .await
+        {
+            self.discard(&upload).await;
             return Err(e.into());
         }
+        upload.stored = true;
         metrics::counter!("parlor_uploads_total").increment(1);
         metrics::counter!("parlor_upload_bytes_total").increment(upload.size);
         let mut attachment = upload.attachment();
@@ -400,11 +415,25 @@ impl Chat {
             .await?)
     }
 
+    /// Deletes an upload that failed before it was stored: its row, then what was written of
+    /// its bytes. Should either fail, the sweep of unsent uploads does it later.
+    async fn discard(&self, upload: &Upload) {
+        match self
+            .store
+            .delete_unsent_uploads(std::slice::from_ref(&upload.id))
+            .await
+        {
+            Ok(_) => self.delete_files(upload).await,
+            Err(e) => tracing::warn!(error = %e, "could not delete a failed upload's row"),
+        }
+    }
+
+    /// Deletes an upload's file and thumbnail. One not stored may have a thumbnail half made.
     async fn delete_files(&self, upload: &Upload) {
         let storage = &self.uploads.config.storage;
         let site = upload.site_id.as_str();
         let mut keys = vec![upload_key(site, upload.id.as_str())];
-        if upload.thumbnail {
+        if upload.thumbnail || !upload.stored {
             keys.push(thumbnail_key(site, upload.id.as_str()));
         }
         for key in keys {

@@ -1,6 +1,9 @@
 //! Files in a local directory: `DIR/<site>/<upload>`, written 0600 under directories 0700. A
-//! file is written under a temporary name and renamed when whole, so a reader never sees half
-//! of one and an interrupted upload leaves nothing behind.
+//! file is written as `<key>.part` and renamed when whole, so a reader never sees half of one.
+//! An upload that fails deletes its part; one cut short by a crash leaves it, and deleting the
+//! key (the sweep of unsent uploads does, for the upload's row) deletes the part too. Each key
+//! is written once (uploads and thumbnails have ids of their own): a second writer of a key
+//! whose part exists fails.
 
 use std::io;
 use std::os::unix::fs::DirBuilderExt;
@@ -51,6 +54,13 @@ impl LocalFiles {
     }
 }
 
+/// Where the file of `path` is written until it is whole.
+fn part_of(path: &Path) -> PathBuf {
+    let mut part = path.as_os_str().to_owned();
+    part.push(".part");
+    part.into()
+}
+
 fn storage(e: io::Error) -> FilesError {
     FilesError::Storage(e.to_string())
 }
@@ -67,7 +77,7 @@ impl FileStorage for LocalFiles {
                 .await
                 .map_err(storage)?;
         }
-        let partial = path.with_extension(format!("part-{}", crate::domain::auth::new_id()));
+        let partial = part_of(&path);
         let written = async {
             let file = tokio::fs::OpenOptions::new()
                 .write(true)
@@ -109,10 +119,14 @@ impl FileStorage for LocalFiles {
     }
 
     async fn delete(&self, key: &str) -> Result<(), FilesError> {
-        match tokio::fs::remove_file(self.path(key)?).await {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(storage(e)),
-            _ => Ok(()),
+        let path = self.path(key)?;
+        for file in [part_of(&path), path] {
+            match tokio::fs::remove_file(file).await {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(storage(e)),
+                _ => {}
+            }
         }
+        Ok(())
     }
 
     async fn delete_site(&self, site: &str) -> Result<(), FilesError> {

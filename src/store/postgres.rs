@@ -281,7 +281,8 @@ impl Chatting for PostgresStore {
                     let ids: Vec<&str> = m.attachments.iter().map(|a| a.id.as_str()).collect();
                     let taken = sqlx::query(
                         "UPDATE uploads SET message_id = $1 WHERE id = ANY($2) \
-                           AND conversation_id = $3 AND sender = $4 AND message_id IS NULL",
+                           AND conversation_id = $3 AND sender = $4 AND message_id IS NULL \
+                           AND stored",
                     )
                     .bind(m.id.as_str())
                     .bind(&ids)

@@ -34,7 +34,7 @@ pub(super) const MESSAGE_COLUMNS: &str =
     "id, conversation_id, seq, sender, agent_name, text, client_id, created_at, attachments";
 pub(super) const UPLOAD_COLUMNS: &str =
     "id, site_id, conversation_id, sender, name, size, content_type, width, height, thumbnail, \
-     message_id, created_at";
+     message_id, created_at, stored";
 
 #[derive(FromRow)]
 pub(super) struct SiteRow {
@@ -220,6 +220,7 @@ pub(super) struct UploadRow {
     pub(super) thumbnail: bool,
     pub(super) message_id: Option<String>,
     pub(super) created_at: i64,
+    pub(super) stored: bool,
 }
 
 impl UploadRow {
@@ -239,6 +240,7 @@ impl UploadRow {
             thumbnail: self.thumbnail,
             message_id: self.message_id.map(MessageId::try_from).transpose()?,
             created_at: self.created_at,
+            stored: self.stored,
         })
     }
 }

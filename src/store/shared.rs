@@ -903,8 +903,8 @@ macro_rules! shared_sql {
             async fn insert_upload(&self, u: &crate::domain::model::Upload) -> StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO uploads (id, site_id, conversation_id, sender, name, size, \
-                       content_type, width, height, thumbnail, message_id, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11)",
+                       content_type, width, height, thumbnail, message_id, created_at, stored) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, $12)",
                 )
                 .bind(u.id.as_str())
                 .bind(u.site_id.as_str())
@@ -917,8 +917,24 @@ macro_rules! shared_sql {
                 .bind(u.height.map(i64::from))
                 .bind(u.thumbnail)
                 .bind(u.created_at)
+                .bind(u.stored)
                 .execute(&self.$writes)
                 .await?;
+                Ok(())
+            }
+
+            async fn upload_stored(
+                &self,
+                id: &crate::domain::ids::UploadId,
+                size: u64,
+                thumbnail: bool,
+            ) -> StoreResult<()> {
+                sqlx::query("UPDATE uploads SET stored = TRUE, size = $2, thumbnail = $3 WHERE id = $1")
+                    .bind(id.as_str())
+                    .bind(i64::try_from(size).unwrap_or(i64::MAX))
+                    .bind(thumbnail)
+                    .execute(&self.$writes)
+                    .await?;
                 Ok(())
             }
 
@@ -926,7 +942,7 @@ macro_rules! shared_sql {
                 &self,
                 id: &crate::domain::ids::UploadId,
             ) -> StoreResult<Option<crate::domain::model::Upload>> {
-                let sql = format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = $1");
+                let sql = format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = $1 AND stored");
                 sqlx::query_as::<_, UploadRow>(&sql)
                     .bind(id.as_str())
                     .fetch_optional(&self.$reads)

@@ -1,5 +1,6 @@
 //! Uploads as the domain keeps them: the quota of a conversation, the sweep of uploads never
-//! sent, and an upload taken by one message only, however many sends race for it.
+//! sent or cut short by a crash, and an upload taken by one message only, however many sends
+//! race for it.
 
 use parlor::domain::model::{now_millis, Message};
 use parlor::domain::uploads::{Access, Variant, UNSENT_UPLOAD_TTL_MILLIS};
@@ -46,6 +47,38 @@ async fn unsent_uploads_are_deleted_after_a_day_and_sent_ones_stay(backend: Back
     assert_eq!(kept.size, PDF.len() as u64);
 }
 both_backends!(unsent_uploads_are_deleted_after_a_day_and_sent_ones_stay);
+
+async fn an_upload_cut_short_by_a_crash_cannot_be_used_and_is_swept_with_its_bytes(
+    backend: Backend,
+) {
+    let t = TestChat::start(backend).await;
+    let site = t.site().await;
+    let visitor = t.visitor(&site).await;
+    let first_half = [PDF, &[b' '; 64 * 1024]].concat();
+    t.upload_cut_off_by_a_crash(visitor.token(), "half.pdf", &first_half)
+        .await;
+    let left = t.stored_files();
+    assert_eq!(left.len(), 1, "the crash left part of a file: {left:?}");
+
+    let later = now_millis() + UNSENT_UPLOAD_TTL_MILLIS + 60_000;
+    let pending = t.store().unsent_uploads(later, 10).await.expect("read");
+    assert_eq!(pending.len(), 1, "its row was written before its bytes");
+    let id = &pending[0].id;
+    let download = t
+        .chat()
+        .download(id.as_str(), Variant::File, Access::Bearer(visitor.token()))
+        .await;
+    assert_eq!(code(download.map(|d| d.size)), "not_found");
+    let sent = t.visitor_sends_files(&visitor, "c1", &[id]).await;
+    assert_eq!(code(sent), "invalid", "an upload not stored cannot be sent");
+
+    assert_eq!(
+        t.chat().sweep_unsent_uploads(later).await.expect("swept"),
+        1
+    );
+    assert_eq!(t.stored_files(), Vec::<String>::new());
+}
+both_backends!(an_upload_cut_short_by_a_crash_cannot_be_used_and_is_swept_with_its_bytes);
 
 async fn a_conversation_s_uploads_stop_at_its_quota(backend: Backend) {
     let t = TestChat::with(backend, |s| s.upload_quota = 2 * PDF.len() as u64).await;

@@ -573,7 +573,7 @@ fn append(conn: &Connection, job: &Job) -> rusqlite::Result<Outcome> {
 fn attachments_free(conn: &Connection, job: &Job) -> rusqlite::Result<bool> {
     let mut free = conn.prepare_cached(
         "SELECT 1 FROM uploads WHERE id = ?1 AND conversation_id = ?2 AND sender = ?3 \
-           AND message_id IS NULL",
+           AND message_id IS NULL AND stored",
     )?;
     for attachment in &job.attachments {
         let found = free

@@ -5,10 +5,12 @@
 //! is adapted here, not in every test.
 
 use std::fmt::Debug;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use parlor::domain::agents::{AgentIdentity, LoginGrant};
 use parlor::domain::auth::{new_id, random_token, JwtKeys};
 use parlor::domain::chat::InvitationConfig;
@@ -143,6 +145,8 @@ pub struct TestChat {
     pub chat: Arc<Chat>,
     pub events: Arc<RecordingEvents>,
     store: Arc<dyn Store>,
+    /// Where the uploads' files are kept.
+    pub files_dir: PathBuf,
     /// Last, so the database goes after everything that uses it.
     _db: TestDb,
 }
@@ -158,6 +162,7 @@ impl TestChat {
         set(&mut settings);
         let (db, store) = backend.store().await;
         let events = Arc::new(RecordingEvents::default());
+        let files_dir = std::env::temp_dir().join(format!("parlor-it-files-{}", new_id()));
         let jwt = JwtKeys::new(random_token(32).as_bytes(), 3600);
         let chat = Chat::new(
             store.clone(),
@@ -181,12 +186,7 @@ impl TestChat {
                 },
                 mail: settings.mail,
                 uploads: UploadConfig {
-                    storage: Arc::new(
-                        LocalFiles::open(
-                            &std::env::temp_dir().join(format!("parlor-it-files-{}", new_id())),
-                        )
-                        .expect("a folder for files"),
-                    ),
+                    storage: Arc::new(LocalFiles::open(&files_dir).expect("a folder for files")),
                     max_bytes: 10 * 1024 * 1024,
                     allowed_types: DEFAULT_ALLOWED_TYPES
                         .iter()
@@ -202,6 +202,7 @@ impl TestChat {
             chat,
             events,
             store,
+            files_dir,
             _db: db,
         }
     }
@@ -451,6 +452,47 @@ impl TestChat {
         self.chat
             .upload(Some(bearer), conversation.map(ConversationId::as_str), file)
             .await
+    }
+
+    /// An upload whose server stops (a crash) while its body is still arriving: the body sends
+    /// `first` and then nothing, and the upload is dropped wherever it waits by then.
+    pub async fn upload_cut_off_by_a_crash(&self, bearer: &str, name: &str, first: &[u8]) {
+        let chunk = Bytes::copy_from_slice(first);
+        let body: ByteStream = Box::pin(
+            futures_util::stream::once(async move { Ok(chunk) })
+                .chain(futures_util::stream::pending()),
+        );
+        let file = IncomingFile {
+            name: Some(name.to_owned()),
+            length: None,
+            body,
+        };
+        let upload = self.chat.upload(Some(bearer), None, file);
+        let cut = tokio::time::timeout(Duration::from_millis(300), upload).await;
+        assert!(cut.is_err(), "the upload waits for the rest of its body");
+    }
+
+    /// The files (and parts of files) kept for uploads, as `<site>/<name>`.
+    pub fn stored_files(&self) -> Vec<String> {
+        let mut files = Vec::new();
+        for site in std::fs::read_dir(&self.files_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            for file in std::fs::read_dir(site.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                files.push(format!(
+                    "{}/{}",
+                    site.file_name().to_string_lossy(),
+                    file.file_name().to_string_lossy()
+                ));
+            }
+        }
+        files
     }
 
     /// A visitor message carrying the uploads `ids`.
