@@ -192,12 +192,17 @@ impl Chat {
             .conversation_upload_bytes(&conversation_id)
             .await?;
         let used = u64::try_from(used).unwrap_or(0);
-        if used + file.length.unwrap_or(0) > config.conversation_quota {
-            return Err(DomainError::TooLarge(format!(
-                "this conversation's files are over {} MiB in all",
-                config.conversation_quota / (1024 * 1024)
-            )));
+        // What is left of the quota bounds the body as it streams, so that a body without a
+        // Content-Length cannot take the conversation past it either.
+        let room = config.conversation_quota.saturating_sub(used);
+        if file.length.unwrap_or(0) > room || room == 0 {
+            return Err(over_quota(config.conversation_quota));
         }
+        let (cap, too_large) = if room < config.max_bytes {
+            (room, over_quota(config.conversation_quota))
+        } else {
+            (config.max_bytes, too_large(config.max_bytes))
+        };
         let name = file_name(file.name.as_deref());
         let (head, rest) = read_head(file.body).await?;
         if head.is_empty() {
@@ -235,12 +240,10 @@ impl Chat {
         self.store.insert_upload(&upload).await?;
         let key = upload_key(party.site_id.as_str(), upload.id.as_str());
         let over = Arc::new(AtomicBool::new(false));
-        let body = capped(head, rest, config.max_bytes, Arc::clone(&over));
+        let body = capped(head, rest, cap, Arc::clone(&over));
         let stored = match config.storage.put(&key, body).await {
             Ok(size) => Ok(size),
-            Err(FilesError::Body(_)) if over.load(Ordering::Relaxed) => {
-                Err(too_large(config.max_bytes))
-            }
+            Err(FilesError::Body(_)) if over.load(Ordering::Relaxed) => Err(too_large),
             Err(FilesError::Body(e)) => {
                 Err(DomainError::invalid(format!("the upload was cut off: {e}")))
             }
@@ -510,6 +513,13 @@ impl Chat {
 
 fn too_large(max_bytes: u64) -> DomainError {
     DomainError::FileTooLarge { max_bytes }
+}
+
+fn over_quota(quota: u64) -> DomainError {
+    DomainError::TooLarge(format!(
+        "this conversation's files are over {} MiB in all",
+        quota / (1024 * 1024)
+    ))
 }
 
 /// The name a file is kept and served under: the last path segment of what the client gave,

@@ -1,6 +1,6 @@
-//! Uploads as the domain keeps them: the quota of a conversation, the sweep of uploads never
-//! sent or cut short by a crash, and an upload taken by one message only, however many sends
-//! race for it.
+//! Uploads as the domain keeps them: the quota of a conversation (with or without a length),
+//! the sweep of uploads never sent or cut short by a crash, and an upload taken by one message
+//! only, however many sends race for it.
 
 use parlor::domain::model::{now_millis, Message};
 use parlor::domain::uploads::{Access, Variant, UNSENT_UPLOAD_TTL_MILLIS};
@@ -97,6 +97,25 @@ async fn a_conversation_s_uploads_stop_at_its_quota(backend: Backend) {
         .expect("another conversation has its own quota");
 }
 both_backends!(a_conversation_s_uploads_stop_at_its_quota);
+
+async fn a_body_without_a_length_stops_at_the_conversation_s_quota(backend: Backend) {
+    let t = TestChat::with(backend, |s| s.upload_quota = 3 * PDF.len() as u64 / 2).await;
+    let site = t.site().await;
+    let visitor = t.visitor(&site).await;
+    t.upload_without_length(visitor.token(), "a.pdf", PDF)
+        .await
+        .expect("within the quota");
+    let over = t.upload_without_length(visitor.token(), "b.pdf", PDF).await;
+    assert_eq!(code(over), "too_large");
+    assert_eq!(t.stored_files().len(), 1, "nothing kept of the second");
+    let used = t
+        .store()
+        .conversation_upload_bytes(visitor.conversation_id())
+        .await
+        .expect("read");
+    assert_eq!(used, PDF.len() as i64);
+}
+both_backends!(a_body_without_a_length_stops_at_the_conversation_s_quota);
 
 async fn two_sends_racing_for_one_upload_attach_it_once(backend: Backend) {
     let t = TestChat::start(backend).await;

@@ -442,11 +442,33 @@ impl TestChat {
         name: &str,
         bytes: &[u8],
     ) -> DomainResult<Attachment> {
+        self.upload_sized(bearer, conversation, name, bytes, Some(bytes.len() as u64))
+            .await
+    }
+
+    /// An upload whose request gives no length (a chunked body).
+    pub async fn upload_without_length(
+        &self,
+        bearer: &str,
+        name: &str,
+        bytes: &[u8],
+    ) -> DomainResult<Attachment> {
+        self.upload_sized(bearer, None, name, bytes, None).await
+    }
+
+    async fn upload_sized(
+        &self,
+        bearer: &str,
+        conversation: Option<&ConversationId>,
+        name: &str,
+        bytes: &[u8],
+        length: Option<u64>,
+    ) -> DomainResult<Attachment> {
         let chunk = Bytes::copy_from_slice(bytes);
         let body: ByteStream = Box::pin(futures_util::stream::once(async move { Ok(chunk) }));
         let file = IncomingFile {
             name: Some(name.to_owned()),
-            length: Some(bytes.len() as u64),
+            length,
             body,
         };
         self.chat
