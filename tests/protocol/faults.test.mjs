@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, openSync, writeSync, closeSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer, call, assertOk, cid, expectConnectError, BACKEND } from "./support.mjs";
+import { startServer, call, assertOk, cid, BACKEND } from "./support.mjs";
 
 /** Mounts a tmpfs of `mib` MiB; null when this machine does not let the test do it. */
 function mountSmallDisk(mib) {
@@ -44,6 +44,15 @@ function mountSmallDisk(mib) {
   };
 }
 
+/** Resolves with "accepted" when the handshake succeeds, else with the server's refusal. */
+function handshake(socket) {
+  return new Promise((resolve) => {
+    socket.once("connect", () => resolve("accepted"));
+    socket.once("connect_error", (err) => resolve(err.message));
+    socket.connect();
+  });
+}
+
 const disk = BACKEND === "sqlite" ? mountSmallDisk(16) : null;
 const skip = BACKEND !== "sqlite" ? "disk full is a SQLite fault" : disk ? false : "needs root to mount a tmpfs";
 
@@ -76,10 +85,18 @@ describe("disk full (SQLite)", { skip }, () => {
     assert.ok(refusal, "a write is refused once the disk is full");
     assert.equal(refusal.error.code, "internal", JSON.stringify(refusal));
 
-    // A new visitor needs a row of its own: refused with `internal`, as a write is.
-    const newcomer = srv.socket("/visitor", { auth: { siteKey: site.siteKey } });
-    assert.equal((await expectConnectError(newcomer)).message, "internal");
-    newcomer.close();
+    // A new visitor needs a row of its own: refused with `internal`, as a write is. The
+    // refused commit may have left WAL room that a smaller write still fits in (how much
+    // depends on where the filler ended), so a few newcomers may still be stored first;
+    // each is either accepted or refused with `internal`, never anything else.
+    let newcomerRefused = null;
+    for (let i = 0; i < 200 && !newcomerRefused; i++) {
+      const newcomer = srv.socket("/visitor", { auth: { siteKey: site.siteKey } });
+      const outcome = await handshake(newcomer);
+      newcomer.close();
+      if (outcome !== "accepted") newcomerRefused = outcome;
+    }
+    assert.equal(newcomerRefused, "internal", "a new visitor is refused once the disk is full");
 
     // Reads still work, and show exactly what was acknowledged.
     const history = assertOk(await call(agent, "history", { conversationId, beforeSeq: acked.at(-1).seq + 1, limit: 1 }));
