@@ -198,7 +198,7 @@ impl Chat {
         if file.length.unwrap_or(0) > room || room == 0 {
             return Err(over_quota(config.conversation_quota));
         }
-        let (cap, too_large) = if room < config.max_bytes {
+        let (cap, over_cap) = if room < config.max_bytes {
             (room, over_quota(config.conversation_quota))
         } else {
             (config.max_bytes, too_large(config.max_bytes))
@@ -243,7 +243,7 @@ impl Chat {
         let body = capped(head, rest, cap, Arc::clone(&over));
         let stored = match config.storage.put(&key, body).await {
             Ok(size) => Ok(size),
-            Err(FilesError::Body(_)) if over.load(Ordering::Relaxed) => Err(too_large),
+            Err(FilesError::Body(_)) if over.load(Ordering::Relaxed) => Err(over_cap),
             Err(FilesError::Body(e)) => {
                 Err(DomainError::invalid(format!("the upload was cut off: {e}")))
             }
@@ -270,7 +270,6 @@ impl Chat {
             self.discard(&upload).await;
             return Err(e.into());
         }
-        upload.stored = true;
         metrics::counter!("parlor_uploads_total").increment(1);
         metrics::counter!("parlor_upload_bytes_total").increment(upload.size);
         let mut attachment = upload.attachment();
